@@ -1,0 +1,112 @@
+//! Throwaway sandboxes for privileged tests: new mount, net and pid
+//! namespaces with private propagation, a tmpfs over /run and /tmp and an
+//! overlay over /etc, so nothing a test does reaches the host (spec appendix A).
+//!
+//! The sandbox checks that it took effect (its own netns, our tmpfs on /run)
+//! before it runs anything. Without the privilege to build it, a test fails
+//! under `CI=true` and is reported as ignored ("skipped: needs root")
+//! otherwise; it never passes silently.
+#![allow(dead_code)]
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// The real iproute2 `ip`, the reference.
+pub fn real_ip() -> PathBuf {
+    for p in ["/usr/sbin/ip", "/sbin/ip", "/bin/ip", "/usr/bin/ip"] {
+        if Path::new(p).exists() {
+            return PathBuf::from(p);
+        }
+    }
+    panic!("iproute2's ip is not installed (apt-get install iproute2)");
+}
+
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1")
+}
+
+/// Why sandboxes cannot be built here, if they cannot.
+pub fn unavailable() -> Option<String> {
+    static PROBE: OnceLock<Option<String>> = OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            let dir = scratch_root().join("probe");
+            let _ = std::fs::create_dir_all(&dir);
+            match run_script(&dir, "true") {
+                Ok(o) if o.status.success() => None,
+                Ok(o) => Some(format!(
+                    "sandbox probe failed (exit {:?}): {}",
+                    o.status.code(),
+                    String::from_utf8_lossy(&o.stderr).trim()
+                )),
+                Err(e) => Some(format!("cannot run unshare: {e}")),
+            }
+        })
+        .clone()
+}
+
+/// Where per-run scratch directories live: under cargo's target tmpdir, not
+/// /tmp, because the sandbox mounts its own tmpfs over /tmp.
+pub fn scratch_root() -> PathBuf {
+    let base = option_env!("CARGO_TARGET_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir());
+    base.join("rnetns-sandbox")
+}
+
+fn host_netns_ino() -> u64 {
+    std::fs::metadata("/proc/self/ns/net")
+        .map(|m| m.ino())
+        .unwrap_or(0)
+}
+
+/// The preamble that builds the sandbox inside `unshare` and proves it
+/// took effect. `$SBX` is the run's scratch directory (on the host disk,
+/// visible inside); `/run`, `/tmp` and `/etc` are private copies.
+fn preamble(scratch: &Path) -> String {
+    format!(
+        r#"set -u
+export SBX={scratch}
+mount -t tmpfs sbx-run /run || exit 99
+mkdir -p "$SBX/ovl" && mount -t tmpfs sbx-ovl "$SBX/ovl" || exit 99
+mkdir -p "$SBX/ovl/up" "$SBX/ovl/work"
+mount -t overlay sbx-etc -o lowerdir=/etc,upperdir="$SBX/ovl/up",workdir="$SBX/ovl/work" /etc || exit 98
+mount -t tmpfs sbx-tmp /tmp || exit 99
+[ "$(stat -L -c %i /proc/self/ns/net)" != "{host}" ] || {{ echo "sandbox: still in the host netns" >&2; exit 97; }}
+[ "$(findmnt -n -o SOURCE /run)" = sbx-run ] || {{ echo "sandbox: /run is not the sandbox tmpfs" >&2; exit 96; }}
+[ ! -e /run/netns ] || {{ echo "sandbox: /run/netns visible" >&2; exit 95; }}
+{ip} link set lo up || exit 94
+cd /tmp
+"#,
+        scratch = shell_quote(&scratch.to_string_lossy()),
+        host = host_netns_ino(),
+        ip = real_ip().display(),
+    )
+}
+
+/// Runs `body` (bash) in a fresh sandbox and returns its output.
+pub fn run_script(scratch: &Path, body: &str) -> std::io::Result<std::process::Output> {
+    let script = format!("{}{}\n", preamble(scratch), body);
+    Command::new("unshare")
+        .args([
+            "--mount",
+            "--net",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "--propagation",
+            "private",
+            "bash",
+            "-c",
+            &script,
+            "sbox",
+        ])
+        .stdin(Stdio::null())
+        .output()
+}
+
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
