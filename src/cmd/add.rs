@@ -1,0 +1,83 @@
+//! `ip netns add NAME` and `ip netns attach NAME PID` (spec 4.4, 4.5):
+//! prepare the run dir, create a mode-0000 placeholder, bind a netns onto
+//! it (a new one made with unshare, or /proc/PID/ns/net), and undo the
+//! placeholder on failure, so no placeholder is ever left without a mount.
+//! Syscalls: open(O_CREAT|O_EXCL), unshare, mount(MS_BIND), setns, unlink.
+
+use super::delete::remove_entry;
+use super::{Ctx, Status};
+use crate::cli::grammar::parse_c_int;
+use crate::error::Error;
+use crate::mounts::prepare_run_dir;
+use crate::ns::NetnsGuard;
+use crate::store::{cat, entry_display, entry_path};
+use nix::fcntl::{open, OFlag};
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::stat::Mode;
+
+/// Creates the placeholder `RUN_DIR/NAME` (mode 0000, must not exist).
+fn create_placeholder(name: &[u8]) -> Result<(), Error> {
+    let flags = OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC;
+    open(&entry_path(name), flags, Mode::empty())
+        .map(drop)
+        .map_err(|e| {
+            Error::sys(
+                cat(&[b"Cannot create namespace file \"", &entry_display(name), b"\""]),
+                e,
+            )
+        })
+}
+
+fn bind(src: &str, name: &[u8]) -> Result<(), Error> {
+    let none: Option<&str> = None;
+    mount(Some(src), &entry_path(name), Some("none"), MsFlags::MS_BIND, none).map_err(|e| {
+        Error::sys(
+            cat(&[b"Bind ", src.as_bytes(), b" -> ", &entry_display(name), b" failed"]),
+            e,
+        )
+    })
+}
+
+pub fn add(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
+    let name = args.first().ok_or(Error::Plain("No netns name specified", 1))?;
+    let _lock = prepare_run_dir()?;
+    create_placeholder(name)?;
+    let guard = NetnsGuard::save()?;
+    let made = unshare(CloneFlags::CLONE_NEWNET)
+        .map_err(|e| {
+            Error::sys(
+                cat(&[b"Failed to create a new network namespace \"", name, b"\""]),
+                e,
+            )
+        })
+        .and_then(|()| bind("/proc/self/ns/net", name));
+    if let Err(e) = made {
+        // Rollback: back to the caller's netns first, then drop the entry.
+        drop(guard);
+        crate::error::eprint_bytes(&e.message());
+        remove_entry(name, true)?;
+        return Ok(1);
+    }
+    guard.restore()?;
+    Ok(0)
+}
+
+pub fn attach(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
+    let (Some(name), Some(pid_word)) = (args.first(), args.get(1)) else {
+        return Err(Error::Plain("No netns name and PID specified", 1));
+    };
+    let pid = match parse_c_int(pid_word) {
+        Some(p) if p != 0 => p,
+        _ => return Err(Error::Text(cat(&[b"Invalid PID: ", pid_word]), 1)),
+    };
+    let _lock = prepare_run_dir()?;
+    create_placeholder(name)?;
+    if let Err(e) = bind(&format!("/proc/{pid}/ns/net"), name) {
+        crate::error::eprint_bytes(&e.message());
+        // spec 4.5: on bind failure the placeholder is unlinked, no umount.
+        remove_entry(name, false)?;
+        return Ok(1);
+    }
+    Ok(0)
+}

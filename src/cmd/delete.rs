@@ -1,0 +1,48 @@
+//! `ip netns delete NAME` and `ip -all netns delete` (spec 4.7): lazily
+//! detach the entry's mount (errors ignored) and unlink it. Syscalls:
+//! umount2(MNT_DETACH), unlink.
+
+use super::{Ctx, Status};
+use crate::error::Error;
+use crate::store::{self, cat, entry_display, entry_path, errno_of, RUN_DIR};
+use nix::errno::Errno;
+use nix::mount::{umount2, MntFlags};
+
+/// Detaches (optionally) and unlinks `RUN_DIR/NAME`.
+pub fn remove_entry(name: &[u8], detach: bool) -> Result<(), Error> {
+    let path = entry_path(name);
+    if detach {
+        let _ = umount2(&path, MntFlags::MNT_DETACH);
+    }
+    std::fs::remove_file(&path).map_err(|e| {
+        Error::sys(
+            cat(&[b"Cannot remove namespace file \"", &entry_display(name), b"\""]),
+            errno_of(e),
+        )
+    })
+}
+
+pub fn delete(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
+    if ctx.globals.all {
+        return delete_all();
+    }
+    let name = args.first().ok_or(Error::Plain("No netns name specified", 1))?;
+    remove_entry(name, true)?;
+    Ok(0)
+}
+
+/// spec 4.7: readdir order, stop at the first failure, still exit 0.
+fn delete_all() -> Status {
+    let names = match store::entries() {
+        Ok(n) => n,
+        Err(Errno::ENOENT) => return Ok(0),
+        Err(e) => return Err(Error::sys(format!("Failed to open directory {RUN_DIR}"), e)),
+    };
+    for name in names {
+        if let Err(e) = remove_entry(&name, true) {
+            crate::error::eprint_bytes(&e.message());
+            break;
+        }
+    }
+    Ok(0)
+}

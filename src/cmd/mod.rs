@@ -1,0 +1,62 @@
+//! The `ip netns` dispatcher (spec 3) and one module per subcommand. Each
+//! subcommand takes its words and a [`Ctx`], does its syscalls, prints, and
+//! returns iproute2's status (0, 1 or 2, or a command's own status for
+//! `exec`) or an [`Error`].
+
+mod add;
+mod delete;
+mod exec;
+mod identify;
+mod list;
+mod listid;
+mod monitor;
+mod set;
+
+use crate::cli::grammar::{lookup_subcommand, valid_name, Sub};
+use crate::cli::Globals;
+use crate::error::Error;
+use crate::output::Out;
+
+/// What every subcommand may need besides its words.
+pub struct Ctx {
+    pub globals: Globals,
+    /// Inside a batch: `exec` forks (spec 2.7).
+    pub in_batch: bool,
+    pub out: Out,
+}
+
+pub type Status = Result<i32, Error>;
+
+/// Runs `netns WORDS`.
+pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
+    let Some(sub_word) = words.first() else {
+        return list::list(ctx);
+    };
+    let sub = lookup_subcommand(sub_word);
+    // spec 3.3: the word after the subcommand is validated before dispatch,
+    // whatever the subcommand. 6.1 skips this under `-all`; rnetns (D1)
+    // still validates it wherever it is used as a path.
+    if let Some(name) = words.get(1) {
+        let used_as_path = matches!(sub, Some(Sub::Add | Sub::Attach | Sub::Set | Sub::Pids));
+        if (!ctx.globals.all || used_as_path) && !valid_name(name) {
+            return Err(Error::InvalidName(name.clone()));
+        }
+    }
+    let args = &words[1..];
+    let Some(sub) = sub else {
+        return Err(Error::UnknownCommand(sub_word.clone()));
+    };
+    match sub {
+        Sub::List => list::list(ctx),
+        Sub::ListId => listid::list_id(ctx, args),
+        Sub::Help => Err(Error::Usage),
+        Sub::Add => add::add(ctx, args),
+        Sub::Attach => add::attach(ctx, args),
+        Sub::Set => set::set(ctx, args),
+        Sub::Delete => delete::delete(ctx, args),
+        Sub::Identify => identify::identify(ctx, args),
+        Sub::Pids => identify::pids(ctx, args),
+        Sub::Exec => exec::exec(ctx, args),
+        Sub::Monitor => monitor::monitor(ctx),
+    }
+}

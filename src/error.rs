@@ -1,0 +1,146 @@
+//! One error type for every failure rnetns reports. Display is the exact
+//! iproute2 6.1 sentence (spec sections 2-4), errno is rendered as glibc's
+//! strerror text, and each variant knows its exit status: 1 or 2 for a
+//! handler's return value, 255 for iproute2's `exit(-1)` paths, which also
+//! end a batch even under `-force` (spec 2.7).
+
+use crate::cli::prog;
+use crate::sys::strerror;
+use nix::errno::Errno;
+use std::fmt;
+
+/// The netns usage text (spec 4.11), with the program's name.
+pub fn usage_text() -> String {
+    let p = prog();
+    format!(
+        "Usage:\t{p} netns list\n\
+         \t{p} netns add NAME\n\
+         \t{p} netns attach NAME PID\n\
+         \t{p} netns set NAME NETNSID\n\
+         \t{p} [-all] netns delete [NAME]\n\
+         \t{p} netns identify [PID]\n\
+         \t{p} netns pids NAME\n\
+         \t{p} [-all] netns exec [NAME] cmd ...\n\
+         \t{p} netns monitor\n\
+         \t{p} netns list-id [target-nsid POSITIVE-INT] [nsid POSITIVE-INT]\n\
+         NETNSID := auto | POSITIVE-INT\n"
+    )
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// `ip netns help` and bad list-id words: the usage text, exit 255.
+    Usage,
+    /// Name validation before dispatch (spec 3.3).
+    InvalidName(Vec<u8>),
+    /// No subcommand matched (spec 3.5).
+    UnknownCommand(Vec<u8>),
+    /// A fixed sentence with a handler's return code (1 or 2).
+    Plain(&'static str, i32),
+    /// `WHAT: strerror(errno)`, exit 1.
+    Sys(Vec<u8>, Errno),
+    /// `WHAT` alone with a status (already formatted, e.g. `Invalid PID: x`).
+    Text(Vec<u8>, i32),
+    /// `Error: argument "ARG" is wrong: WHY`, exit 255.
+    BadArgument(Vec<u8>, String),
+    /// `Error: duplicate "KEY": "KEY" is the second value.`, exit 255.
+    Duplicate(&'static str),
+    /// `Command line is not complete. Try option "help"`, exit 255.
+    Incomplete,
+    /// A kernel netlink error: extack text or strerror, exit 2.
+    Netlink(NlError),
+    /// exec setup failed: message then exit 255 (spec 4.9 steps 2-6).
+    Setup(Vec<u8>),
+    /// Exit at once with this status, printing nothing more (a forked
+    /// command killed by a signal ends `-all` and batch, spec 4.9).
+    Exit(i32),
+}
+
+/// A netlink error as the kernel reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NlError {
+    pub errno: i32,
+    pub extack: Option<String>,
+}
+
+impl fmt::Display for NlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.extack {
+            Some(msg) => write!(f, "Error: {msg}."),
+            None => write!(f, "RTNETLINK answers: {}", strerror(self.errno)),
+        }
+    }
+}
+
+impl Error {
+    pub fn sys(what: impl Into<Vec<u8>>, errno: Errno) -> Self {
+        Error::Sys(what.into(), errno)
+    }
+
+    /// The process exit status this error leads to.
+    pub fn code(&self) -> i32 {
+        match self {
+            Error::Usage
+            | Error::InvalidName(_)
+            | Error::UnknownCommand(_)
+            | Error::BadArgument(..)
+            | Error::Duplicate(_)
+            | Error::Incomplete
+            | Error::Setup(_) => 255,
+            Error::Plain(_, c) | Error::Text(_, c) => *c,
+            Error::Sys(..) => 1,
+            Error::Netlink(_) => 2,
+            Error::Exit(c) => *c,
+        }
+    }
+
+    /// Whether iproute2 calls exit() here, which ends a batch even with -force.
+    pub fn is_fatal(&self) -> bool {
+        self.code() == 255 || matches!(self, Error::Exit(_))
+    }
+
+    /// The bytes written to stderr for this error (names are raw bytes).
+    pub fn message(&self) -> Vec<u8> {
+        let mut out: Vec<u8> = match self {
+            Error::Usage => return usage_text().into_bytes(),
+            Error::Exit(_) => return Vec::new(),
+            Error::InvalidName(n) => [&b"Invalid netns name \""[..], n, b"\""].concat(),
+            Error::UnknownCommand(w) => [
+                &b"Command \""[..],
+                w,
+                format!("\" is unknown, try \"{} netns help\".", prog()).as_bytes(),
+            ]
+            .concat(),
+            Error::BadArgument(arg, why) => [
+                &b"Error: argument \""[..],
+                arg,
+                b"\" is wrong: ",
+                why.as_bytes(),
+            ]
+            .concat(),
+            Error::Plain(s, _) => s.as_bytes().to_vec(),
+            Error::Sys(what, e) => [what, &b": "[..], strerror(*e as i32).as_bytes()].concat(),
+            Error::Text(s, _) | Error::Setup(s) => s.clone(),
+            Error::Duplicate(k) => {
+                format!("Error: duplicate \"{k}\": \"{k}\" is the second value.").into_bytes()
+            }
+            Error::Incomplete => b"Command line is not complete. Try option \"help\"".to_vec(),
+            Error::Netlink(e) => e.to_string().into_bytes(),
+        };
+        out.push(b'\n');
+        out
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.message();
+        f.write_str(String::from_utf8_lossy(m.strip_suffix(b"\n").unwrap_or(&m)).as_ref())
+    }
+}
+
+/// Writes a message to stderr unbuffered, as iproute2's fprintf(stderr) does.
+pub fn eprint_bytes(bytes: &[u8]) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(bytes);
+}

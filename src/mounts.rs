@@ -1,0 +1,79 @@
+//! Run-dir mount setup (spec 4.4 steps 1-4, divergence D3): create the run
+//! dir (mode 0755 under the umask), lock it, and make it a shared mount
+//! point. rnetns binds it recursively onto itself, makes it private, then
+//! shared, so it gets a peer group of its own and never joins `/run`'s.
+//! Syscalls: mkdir, open, flock, mount.
+
+use crate::error::Error;
+use crate::store::{errno_of, RUN_DIR};
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+use nix::mount::{mount, MsFlags};
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+
+/// The run dir, locked: held for the whole create-and-mount of an entry so
+/// concurrent rnetns processes never see each other's half-made entries.
+pub struct RunDirLock {
+    _lock: Option<Flock<File>>,
+}
+
+/// Creates the run dir if needed, takes its lock and makes it a shared
+/// mount point with its own peer group.
+pub fn prepare_run_dir() -> Result<RunDirLock, Error> {
+    if let Err(e) = DirBuilder::new().mode(0o755).create(RUN_DIR) {
+        if e.kind() != std::io::ErrorKind::AlreadyExists {
+            return Err(Error::sys(format!("mkdir {RUN_DIR} failed"), errno_of(e)));
+        }
+    }
+    let dir = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(RUN_DIR)
+        .map_err(|e| {
+            Error::sys(
+                format!("Cannot open netns runtime directory \"{RUN_DIR}\""),
+                errno_of(e),
+            )
+        })?;
+    let lock = match Flock::lock(dir, FlockArg::LockExclusive) {
+        Ok(l) => Some(l),
+        Err((_, e)) => {
+            crate::error::eprint_bytes(
+                format!(
+                    "Warning: could not flock netns runtime directory \"{RUN_DIR}\": {}\n",
+                    crate::sys::strerror(e as i32)
+                )
+                .as_bytes(),
+            );
+            None
+        }
+    };
+    make_shared()?;
+    Ok(RunDirLock { _lock: lock })
+}
+
+fn make_shared() -> Result<(), Error> {
+    let none: Option<&str> = None;
+    let mut bound = false;
+    loop {
+        match mount(none, RUN_DIR, Some("none"), MsFlags::MS_SHARED | MsFlags::MS_REC, none) {
+            Ok(()) => return Ok(()),
+            Err(Errno::EINVAL) if !bound => {
+                mount(
+                    Some(RUN_DIR),
+                    RUN_DIR,
+                    Some("none"),
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    none,
+                )
+                .map_err(|e| Error::sys(format!("mount --bind {RUN_DIR} {RUN_DIR} failed"), e))?;
+                // D3: leave the peer group the bind inherited (a shared /run's).
+                mount(none, RUN_DIR, Some("none"), MsFlags::MS_PRIVATE, none)
+                    .map_err(|e| Error::sys(format!("mount --make-private {RUN_DIR} failed"), e))?;
+                bound = true;
+            }
+            Err(e) => return Err(Error::sys(format!("mount --make-shared {RUN_DIR} failed"), e)),
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! NSIDs over rtnetlink (spec 4.1-4.3, 4.6): RTM_GETNSID by file
+//! descriptor, RTM_NEWNSID, and the RTM_GETNSID dump, built by hand from the
+//! store's fds (the crates' helpers hard-code `/run/netns`). A
+//! current-thread tokio runtime exists only while these calls run, and many
+//! queries are pipelined over one connection: `list` costs one round of I/O
+//! however many entries there are.
+
+use crate::error::NlError;
+use futures::stream::{self, StreamExt};
+use netlink_packet_core::{
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP,
+    NLM_F_REQUEST,
+};
+use netlink_packet_route::nsid::{NsidAttribute, NsidMessage};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::AsyncSocket;
+use std::future::Future;
+use std::os::fd::RawFd;
+
+/// How many requests are in flight at once: enough to hide latency, few
+/// enough that the replies always fit in the socket's receive buffer.
+const WINDOW: usize = 256;
+
+/// One nsid as the kernel reports it (`None` is "unassigned", i.e. -1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NsidReply {
+    pub nsid: Option<i32>,
+    /// NETNSA_CURRENT_NSID, present only when a target nsid was asked for.
+    pub current: Option<Option<i32>>,
+}
+
+/// A dump that the kernel ended with an error ("Dump terminated").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpError {
+    pub partial: Vec<NsidReply>,
+    pub error: NlError,
+}
+
+type Msg = NetlinkMessage<RouteNetlinkMessage>;
+
+fn request(attrs: Vec<NsidAttribute>, flags: u16, new: bool) -> Msg {
+    let mut body = NsidMessage::default();
+    body.attributes = attrs;
+    let inner = if new {
+        RouteNetlinkMessage::NewNsId(body)
+    } else {
+        RouteNetlinkMessage::GetNsId(body)
+    };
+    let mut msg = NetlinkMessage::from(inner);
+    msg.header.flags = flags;
+    msg.finalize();
+    msg
+}
+
+/// Runs `f` with a fresh rtnetlink connection on a current-thread runtime.
+fn with_handle<F, Fut, T>(f: F) -> Result<T, NlError>
+where
+    F: FnOnce(rtnetlink::Handle) -> Fut,
+    Fut: Future<Output = T>,
+{
+    let io_err = |e: std::io::Error| NlError {
+        errno: e.raw_os_error().unwrap_or(libc::EIO),
+        extack: None,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .map_err(io_err)?;
+    rt.block_on(async {
+        let (mut conn, handle, _) = rtnetlink::new_connection().map_err(io_err)?;
+        let sock = conn.socket_mut().socket_mut();
+        sock.set_ext_ack(true).map_err(io_err)?;
+        let _ = sock.set_rx_buf_sz(1 << 20);
+        tokio::spawn(conn);
+        Ok(f(handle).await)
+    })
+}
+
+/// The extack message in an error's payload (NLMSGERR_ATTR_MSG), if any.
+fn extack_text(flags: u16, payload: &[u8]) -> Option<String> {
+    if flags & NLM_F_ACK_TLVS == 0 {
+        return None;
+    }
+    let skip = if flags & NLM_F_CAPPED != 0 {
+        16
+    } else {
+        let len = u32::from_ne_bytes(payload.get(..4)?.try_into().ok()?) as usize;
+        (len + 3) & !3
+    };
+    tlv_text(payload.get(skip..)?)
+}
+
+/// Finds NLMSGERR_ATTR_MSG (type 1) in a run of netlink attributes.
+fn tlv_text(mut tlvs: &[u8]) -> Option<String> {
+    while tlvs.len() >= 4 {
+        let len = u16::from_ne_bytes([tlvs[0], tlvs[1]]) as usize;
+        let kind = u16::from_ne_bytes([tlvs[2], tlvs[3]]) & 0x3fff;
+        if len < 4 || len > tlvs.len() {
+            return None;
+        }
+        if kind == 1 {
+            let v = &tlvs[4..len];
+            let v = v.split(|&b| b == 0).next().unwrap_or(v);
+            return Some(String::from_utf8_lossy(v).into_owned());
+        }
+        tlvs = tlvs.get((len + 3) & !3..).unwrap_or(&[]);
+    }
+    None
+}
+
+fn nl_error(msg: &Msg) -> Option<NlError> {
+    match &msg.payload {
+        NetlinkPayload::Error(e) if e.code.is_some() => Some(NlError {
+            errno: -e.raw_code(),
+            extack: extack_text(msg.header.flags, &e.header),
+        }),
+        NetlinkPayload::Done(d) if d.code < 0 => Some(NlError {
+            errno: -d.code,
+            extack: tlv_text(&d.extended_ack),
+        }),
+        _ => None,
+    }
+}
+
+fn reply_of(msg: &Msg) -> Option<NsidReply> {
+    let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewNsId(m)) = &msg.payload else {
+        return None;
+    };
+    let mut r = NsidReply {
+        nsid: None,
+        current: None,
+    };
+    for a in &m.attributes {
+        match a {
+            NsidAttribute::Id(v) => r.nsid = (*v >= 0).then_some(*v),
+            NsidAttribute::CurrentNsid(v) => r.current = Some((*v >= 0).then_some(*v)),
+            _ => {}
+        }
+    }
+    Some(r)
+}
+
+/// Sends one request and returns its replies (or the kernel's error).
+async fn call(mut handle: rtnetlink::Handle, msg: Msg) -> Result<Vec<NsidReply>, DumpError> {
+    let mut replies = Vec::new();
+    let lost = NlError {
+        errno: libc::EIO,
+        extack: None,
+    };
+    let mut stream = match handle.request(msg) {
+        Ok(s) => s,
+        Err(_) => {
+            return Err(DumpError {
+                partial: replies,
+                error: lost,
+            })
+        }
+    };
+    while let Some(m) = stream.next().await {
+        if let Some(error) = nl_error(&m) {
+            return Err(DumpError {
+                partial: replies,
+                error,
+            });
+        }
+        if let Some(r) = reply_of(&m) {
+            replies.push(r);
+        }
+    }
+    Ok(replies)
+}
+
+/// The nsid of each fd (RTM_GETNSID with NETNSA_FD), in the order given.
+/// `Ok(None)`: the namespace has no nsid in ours.
+pub fn query_fds(fds: &[RawFd]) -> Result<Vec<Result<Option<i32>, NlError>>, NlError> {
+    with_handle(|handle| async move {
+        stream::iter(fds.iter().map(|&fd| {
+            let msg = request(vec![NsidAttribute::Fd(fd as u32)], NLM_F_REQUEST, false);
+            let h = handle.clone();
+            async move {
+                match call(h, msg).await {
+                    Ok(r) => Ok(r.first().and_then(|r| r.nsid)),
+                    Err(e) => Err(e.error),
+                }
+            }
+        }))
+        .buffered(WINDOW)
+        .collect::<Vec<_>>()
+        .await
+    })
+}
+
+/// RTM_NEWNSID: assign `nsid` (-1 lets the kernel choose) to the netns of `fd`.
+pub fn set(fd: RawFd, nsid: i32) -> Result<(), NlError> {
+    let msg = request(
+        vec![NsidAttribute::Fd(fd as u32), NsidAttribute::Id(nsid)],
+        NLM_F_REQUEST | NLM_F_ACK,
+        true,
+    );
+    with_handle(|h| call(h, msg))?.map(|_| ()).map_err(|e| e.error)
+}
+
+/// The RTM_GETNSID dump, optionally as seen from `target`.
+pub fn dump(target: Option<i32>) -> Result<Vec<NsidReply>, DumpError> {
+    let attrs = target.map(NsidAttribute::TargetNsid).into_iter().collect();
+    let msg = request(attrs, NLM_F_REQUEST | NLM_F_DUMP, false);
+    with_handle(|h| call(h, msg)).map_err(|error| DumpError {
+        partial: vec![],
+        error,
+    })?
+}
+
+/// RTM_GETNSID for one nsid (`list-id nsid N`).
+pub fn get(nsid: i32, target: Option<i32>) -> Result<NsidReply, NlError> {
+    let mut attrs = vec![NsidAttribute::Id(nsid)];
+    attrs.extend(target.map(NsidAttribute::TargetNsid));
+    let msg = request(attrs, NLM_F_REQUEST, false);
+    let replies = with_handle(|h| call(h, msg))?.map_err(|e| e.error)?;
+    replies.into_iter().next().ok_or(NlError {
+        errno: libc::EIO,
+        extack: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extack_message_after_the_echoed_request() {
+        // 20-byte echoed request (len 20), then NLMSGERR_ATTR_MSG "bad".
+        let mut p = vec![20, 0, 0, 0];
+        p.extend_from_slice(&[0; 16]);
+        p.extend_from_slice(&[8, 0, 1, 0, b'b', b'a', b'd', 0]);
+        assert_eq!(extack_text(NLM_F_ACK_TLVS, &p).as_deref(), Some("bad"));
+        assert_eq!(extack_text(0, &p), None);
+        let capped = [&p[..16], &p[20..]].concat();
+        assert_eq!(
+            extack_text(NLM_F_ACK_TLVS | NLM_F_CAPPED, &capped).as_deref(),
+            Some("bad")
+        );
+    }
+}

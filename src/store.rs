@@ -1,0 +1,56 @@
+//! The store of named namespaces: iproute2's run dir (`/run/netns`, the
+//! path Debian compiles in; spec 1). Entries are read in raw readdir order,
+//! never sorted (spec 4.1). Syscalls: getdents via read_dir, open, fstat.
+
+use nix::errno::Errno;
+use std::ffi::OsString;
+use std::fs::File;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
+
+/// The compiled-in run dir every message names.
+pub const RUN_DIR: &str = "/run/netns";
+/// Per-namespace /etc overrides live in `ETC_DIR/NAME` (spec 1).
+pub const ETC_DIR: &str = "/etc/netns";
+
+/// `RUN_DIR/NAME`.
+pub fn entry_path(name: &[u8]) -> PathBuf {
+    let mut p = Vec::with_capacity(RUN_DIR.len() + 1 + name.len());
+    p.extend_from_slice(RUN_DIR.as_bytes());
+    p.push(b'/');
+    p.extend_from_slice(name);
+    PathBuf::from(OsString::from_vec(p))
+}
+
+/// `RUN_DIR/NAME` as text for messages (names are printed raw).
+pub fn entry_display(name: &[u8]) -> Vec<u8> {
+    entry_path(name).into_os_string().into_vec()
+}
+
+/// The run dir's entry names in readdir order (`.` and `..` skipped).
+pub fn entries() -> Result<Vec<Vec<u8>>, Errno> {
+    let dir = std::fs::read_dir(RUN_DIR).map_err(errno_of)?;
+    let mut names = Vec::new();
+    for e in dir {
+        // An entry that vanishes mid-scan is simply not listed.
+        if let Ok(e) = e {
+            names.push(e.file_name().as_bytes().to_vec());
+        }
+    }
+    Ok(names)
+}
+
+/// Opens an entry read-only (close-on-exec), as `ip` does for nsid queries.
+pub fn open_entry(name: &[u8]) -> Result<File, Errno> {
+    File::open(entry_path(name)).map_err(errno_of)
+}
+
+/// The errno inside an io::Error (EIO when there is none).
+pub fn errno_of(e: std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// Concatenates byte strings (messages mixing text and raw names).
+pub fn cat(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}

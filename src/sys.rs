@@ -1,0 +1,50 @@
+//! The only module with `unsafe`: thin wrappers over the few libc calls that
+//! nix does not cover in the shape iproute2 needs (strerror text, fork,
+//! raw `_exit`). Each block carries a `// SAFETY:` line.
+
+use std::ffi::CStr;
+
+/// strerror(3) text for an errno, exactly as glibc words it (no Rust
+/// "(os error N)" tail).
+pub fn strerror(errno: i32) -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is writable for its whole length and strerror_r (XSI
+    // version in the libc crate) NUL-terminates within it on success.
+    let rc = unsafe { libc::strerror_r(errno, buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return format!("Unknown error {errno}");
+    }
+    CStr::from_bytes_until_nul(&buf)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| format!("Unknown error {errno}"))
+}
+
+/// The result of fork(2) in the calling process.
+pub enum Forked {
+    Child,
+    Parent(nix::unistd::Pid),
+}
+
+/// fork(2). rnetns forks only from single-threaded code (the `-all` and
+/// batch loops of `exec`), never while a tokio runtime exists.
+pub fn fork() -> nix::Result<Forked> {
+    // SAFETY: callers are single-threaded (no tokio runtime is alive on the
+    // exec paths), so the child may run arbitrary code until it execs.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Child => Ok(Forked::Child),
+        nix::unistd::ForkResult::Parent { child } => Ok(Forked::Parent(child)),
+    }
+}
+
+/// Terminates the process at once without running destructors or flushing
+/// Rust buffers (a forked child that failed its setup, spec D2).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and is async-signal-safe.
+    unsafe { libc::_exit(code) }
+}
+
+/// Whether the process runs set-uid or set-gid (real and effective ids differ).
+pub fn is_setid() -> bool {
+    // SAFETY: these getters cannot fail and touch no memory of ours.
+    unsafe { libc::getuid() != libc::geteuid() || libc::getgid() != libc::getegid() }
+}
