@@ -53,7 +53,7 @@ fn request(attrs: Vec<NsidAttribute>, flags: u16, new: bool) -> Msg {
 }
 
 /// Runs `f` with a fresh rtnetlink connection on a current-thread runtime.
-fn with_handle<F, Fut, T>(f: F) -> Result<T, NlError>
+fn with_handle<F, Fut, T>(strict: bool, f: F) -> Result<T, NlError>
 where
     F: FnOnce(rtnetlink::Handle) -> Fut,
     Fut: Future<Output = T>,
@@ -68,9 +68,16 @@ where
         .map_err(io_err)?;
     rt.block_on(async {
         let (mut conn, handle, _) = rtnetlink::new_connection().map_err(io_err)?;
+        // A dump's NLMSG_DONE carries its error code and extack.
+        conn.set_forward_done(true);
         let sock = conn.socket_mut().socket_mut();
         sock.set_ext_ack(true).map_err(io_err)?;
         let _ = sock.set_rx_buf_sz(1 << 20);
+        // The dump only honours NETNSA_TARGET_NSID under strict checking,
+        // which iproute2 enables on its main socket.
+        if strict {
+            sock.set_netlink_get_strict_chk(true).map_err(io_err)?;
+        }
         tokio::spawn(conn);
         Ok(f(handle).await)
     })
@@ -173,7 +180,7 @@ async fn call(mut handle: rtnetlink::Handle, msg: Msg) -> Result<Vec<NsidReply>,
 /// The nsid of each fd (RTM_GETNSID with NETNSA_FD), in the order given.
 /// `Ok(None)`: the namespace has no nsid in ours.
 pub fn query_fds(fds: &[RawFd]) -> Result<Vec<Result<Option<i32>, NlError>>, NlError> {
-    with_handle(|handle| async move {
+    with_handle(false, |handle| async move {
         stream::iter(fds.iter().map(|&fd| {
             let msg = request(vec![NsidAttribute::Fd(fd as u32)], NLM_F_REQUEST, false);
             let h = handle.clone();
@@ -197,14 +204,14 @@ pub fn set(fd: RawFd, nsid: i32) -> Result<(), NlError> {
         NLM_F_REQUEST | NLM_F_ACK,
         true,
     );
-    with_handle(|h| call(h, msg))?.map(|_| ()).map_err(|e| e.error)
+    with_handle(false, |h| call(h, msg))?.map(|_| ()).map_err(|e| e.error)
 }
 
 /// The RTM_GETNSID dump, optionally as seen from `target`.
 pub fn dump(target: Option<i32>) -> Result<Vec<NsidReply>, DumpError> {
     let attrs = target.map(NsidAttribute::TargetNsid).into_iter().collect();
     let msg = request(attrs, NLM_F_REQUEST | NLM_F_DUMP, false);
-    with_handle(|h| call(h, msg)).map_err(|error| DumpError {
+    with_handle(true, |h| call(h, msg)).map_err(|error| DumpError {
         partial: vec![],
         error,
     })?
@@ -215,7 +222,7 @@ pub fn get(nsid: i32, target: Option<i32>) -> Result<NsidReply, NlError> {
     let mut attrs = vec![NsidAttribute::Id(nsid)];
     attrs.extend(target.map(NsidAttribute::TargetNsid));
     let msg = request(attrs, NLM_F_REQUEST, false);
-    let replies = with_handle(|h| call(h, msg))?.map_err(|e| e.error)?;
+    let replies = with_handle(false, |h| call(h, msg))?.map_err(|e| e.error)?;
     replies.into_iter().next().ok_or(NlError {
         errno: libc::EIO,
         extack: None,
