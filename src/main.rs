@@ -26,7 +26,10 @@ const IPROUTE2_VERSION: &str = "6.1.0";
 
 fn main() {
     let argv: Vec<OsString> = std::env::args_os().collect();
-    let argv0 = argv.first().map(|a| a.as_bytes().to_vec()).unwrap_or_default();
+    let argv0 = argv
+        .first()
+        .map(|a| a.as_bytes().to_vec())
+        .unwrap_or_default();
     let mode = cli::mode_from_argv0(&argv0);
     cli::set_mode(mode);
     if sys::is_setid() {
@@ -42,7 +45,10 @@ fn run(mode: Mode, inv: Invocation, argv: &[OsString]) -> i32 {
     match &inv.action {
         Action::Handoff => return handoff(argv),
         Action::Version => {
-            println!("rnetns utility, rnetns-{}, compatible with iproute2-{IPROUTE2_VERSION}", env!("CARGO_PKG_VERSION"));
+            println!(
+                "rnetns utility, rnetns-{}, compatible with iproute2-{IPROUTE2_VERSION}",
+                env!("CARGO_PKG_VERSION")
+            );
             return 0;
         }
         Action::Usage => {
@@ -106,15 +112,13 @@ fn batch(ctx: &mut Ctx, file: &[u8]) -> i32 {
         match std::fs::File::open(Path::new(std::ffi::OsStr::from_bytes(file))) {
             Ok(f) => Box::new(std::io::BufReader::new(f)),
             Err(e) => {
-                eprint_bytes(
-                    &store::cat(&[
-                        b"Cannot open file \"",
-                        file,
-                        b"\" for reading: ",
-                        sys::strerror(store::errno_of(e) as i32).as_bytes(),
-                        b"\n",
-                    ]),
-                );
+                eprint_bytes(&store::cat(&[
+                    b"Cannot open file \"",
+                    file,
+                    b"\" for reading: ",
+                    sys::strerror(store::errno_of(e) as i32).as_bytes(),
+                    b"\n",
+                ]));
                 return 1;
             }
         }
@@ -129,7 +133,9 @@ fn batch(ctx: &mut Ctx, file: &[u8]) -> i32 {
                 return 1;
             }
         };
-        let Some(object) = words.first() else { continue };
+        let Some(object) = words.first() else {
+            continue;
+        };
         let r = if cli::grammar::is_netns_object(object) {
             cmd::netns(ctx, &words[1..])
         } else {
@@ -149,7 +155,11 @@ fn batch(ctx: &mut Ctx, file: &[u8]) -> i32 {
         };
         if code != 0 {
             ctx.out.flush();
-            eprint_bytes(&store::cat(&[b"Command failed ", file, format!(":{lineno}\n").as_bytes()]));
+            eprint_bytes(&store::cat(&[
+                b"Command failed ",
+                file,
+                format!(":{lineno}\n").as_bytes(),
+            ]));
             status = 1;
             if !ctx.globals.force {
                 break;
@@ -163,7 +173,10 @@ fn batch(ctx: &mut Ctx, file: &[u8]) -> i32 {
 /// (255, iproute2's exit(), ends the batch as it would in-process).
 fn run_real_ip(options: &[OsString], words: &[Vec<u8>]) -> cmd::Status {
     let Some(ip) = real_ip() else {
-        return Err(Error::Text(b"rnetns: cannot find iproute2's ip".to_vec(), 1));
+        return Err(Error::Text(
+            b"rnetns: cannot find iproute2's ip".to_vec(),
+            1,
+        ));
     };
     let status = std::process::Command::new(ip)
         .arg0("ip")
@@ -187,7 +200,9 @@ fn real_ip() -> Option<PathBuf> {
         .map(|d| d.join("ip"))
         .chain(["/usr/sbin/ip", "/sbin/ip", "/bin/ip"].map(PathBuf::from));
     for c in candidates {
-        let Ok(real) = std::fs::canonicalize(&c) else { continue };
+        let Ok(real) = std::fs::canonicalize(&c) else {
+            continue;
+        };
         if Some(&real) != me.as_ref() && is_executable(&real) {
             return Some(c);
         }
@@ -203,7 +218,9 @@ fn is_executable(p: &Path) -> bool {
 /// ip mode, any object but netns: become the real `ip` with the same argv.
 fn handoff(argv: &[OsString]) -> i32 {
     let Some(ip) = real_ip() else {
-        eprint_bytes(b"rnetns: cannot find iproute2's ip (looked on PATH and in /usr/sbin, /sbin, /bin)\n");
+        eprint_bytes(
+            b"rnetns: cannot find iproute2's ip (looked on PATH and in /usr/sbin, /sbin, /bin)\n",
+        );
         return 255;
     };
     let err = std::process::Command::new(&ip)

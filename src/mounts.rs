@@ -57,7 +57,13 @@ fn make_shared() -> Result<(), Error> {
     let none: Option<&str> = None;
     let mut bound = false;
     loop {
-        match mount(none, RUN_DIR, Some("none"), MsFlags::MS_SHARED | MsFlags::MS_REC, none) {
+        match mount(
+            none,
+            RUN_DIR,
+            Some("none"),
+            MsFlags::MS_SHARED | MsFlags::MS_REC,
+            none,
+        ) {
             Ok(()) => return Ok(()),
             Err(Errno::EINVAL) if !bound => {
                 mount(
@@ -73,7 +79,12 @@ fn make_shared() -> Result<(), Error> {
                     .map_err(|e| Error::sys(format!("mount --make-private {RUN_DIR} failed"), e))?;
                 bound = true;
             }
-            Err(e) => return Err(Error::sys(format!("mount --make-shared {RUN_DIR} failed"), e)),
+            Err(e) => {
+                return Err(Error::sys(
+                    format!("mount --make-shared {RUN_DIR} failed"),
+                    e,
+                ))
+            }
         }
     }
 }

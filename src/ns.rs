@@ -33,12 +33,24 @@ pub fn switch_to(name: &[u8]) -> Result<(), Error> {
         ]))
     })?;
     drop(file);
-    unshare(CloneFlags::CLONE_NEWNS)
-        .map_err(|e| Error::Setup(format!("unshare failed: {}", crate::sys::strerror(e as i32)).into()))?;
+    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| {
+        Error::Setup(format!("unshare failed: {}", crate::sys::strerror(e as i32)).into())
+    })?;
     let none: Option<&str> = None;
-    mount(Some(""), "/", Some("none"), MsFlags::MS_SLAVE | MsFlags::MS_REC, none).map_err(|e| {
+    mount(
+        Some(""),
+        "/",
+        Some("none"),
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        none,
+    )
+    .map_err(|e| {
         Error::Setup(
-            format!("\"mount --make-rslave /\" failed: {}", crate::sys::strerror(e as i32)).into(),
+            format!(
+                "\"mount --make-rslave /\" failed: {}",
+                crate::sys::strerror(e as i32)
+            )
+            .into(),
         )
     })?;
     remount_sys(name)?;
@@ -59,7 +71,14 @@ fn remount_sys(name: &[u8]) -> Result<(), Error> {
         }
     }
     let none: Option<&str> = None;
-    mount(Some(std::ffi::OsStr::from_bytes(name)), "/sys", Some("sysfs"), flags, none).map_err(|e| {
+    mount(
+        Some(std::ffi::OsStr::from_bytes(name)),
+        "/sys",
+        Some("sysfs"),
+        flags,
+        none,
+    )
+    .map_err(|e| {
         Error::Setup(format!("mount of /sys failed: {}", crate::sys::strerror(e as i32)).into())
     })
 }
@@ -70,7 +89,11 @@ fn bind_etc(name: &[u8]) {
     if name.len() >= 255 {
         return;
     }
-    let dir = PathBuf::from(std::ffi::OsStr::from_bytes(&cat(&[ETC_DIR.as_bytes(), b"/", name])));
+    let dir = PathBuf::from(std::ffi::OsStr::from_bytes(&cat(&[
+        ETC_DIR.as_bytes(),
+        b"/",
+        name,
+    ])));
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return;
     };

@@ -204,7 +204,9 @@ pub fn set(fd: RawFd, nsid: i32) -> Result<(), NlError> {
         NLM_F_REQUEST | NLM_F_ACK,
         true,
     );
-    with_handle(false, |h| call(h, msg))?.map(|_| ()).map_err(|e| e.error)
+    with_handle(false, |h| call(h, msg))?
+        .map(|_| ())
+        .map_err(|e| e.error)
 }
 
 /// The RTM_GETNSID dump, optionally as seen from `target`.

@@ -10,7 +10,11 @@ use std::os::unix::ffi::OsStrExt;
 
 /// PIDs (as their /proc names, readdir order) whose netns is (dev, ino).
 pub fn pids_in(dev: u64, ino: u64) -> Result<Vec<String>, Errno> {
-    let mut dir = nix::dir::Dir::open("/proc", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+    let mut dir = nix::dir::Dir::open(
+        "/proc",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
     let mut out = Vec::new();
     let mut names = Vec::new();
     for e in dir.iter().flatten() {

@@ -31,11 +31,9 @@ pub fn entry_display(name: &[u8]) -> Vec<u8> {
 pub fn entries() -> Result<Vec<Vec<u8>>, Errno> {
     let dir = std::fs::read_dir(RUN_DIR).map_err(errno_of)?;
     let mut names = Vec::new();
-    for e in dir {
-        // An entry that vanishes mid-scan is simply not listed.
-        if let Ok(e) = e {
-            names.push(e.file_name().as_bytes().to_vec());
-        }
+    // An entry that vanishes mid-scan is simply not listed.
+    for e in dir.flatten() {
+        names.push(e.file_name().as_bytes().to_vec());
     }
     Ok(names)
 }

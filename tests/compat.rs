@@ -167,7 +167,11 @@ fn render(case: &Case, res: &Path) -> Vec<u8> {
     section(&mut out, "mounts", normalize_mountinfo(&mi).as_bytes());
     section(&mut out, "list-id", &read("listid"));
     for (i, line) in case.state.iter().enumerate() {
-        section(&mut out, &format!("state {line}"), &read(&format!("state.{i}")));
+        section(
+            &mut out,
+            &format!("state {line}"),
+            &read(&format!("state.{i}")),
+        );
     }
     out
 }
@@ -198,7 +202,12 @@ fn diff(a: &[u8], b: &[u8]) -> String {
     for i in 0..al.len().max(bl.len()) {
         let (x, y) = (al.get(i).copied(), bl.get(i).copied());
         if x != y {
-            s.push_str(&format!("  line {}:\n    iproute2: {:?}\n    rnetns:   {:?}\n", i + 1, x, y));
+            s.push_str(&format!(
+                "  line {}:\n    iproute2: {:?}\n    rnetns:   {:?}\n",
+                i + 1,
+                x,
+                y
+            ));
         }
     }
     format!("{s}--- iproute2 ---\n{a}--- rnetns ---\n{b}")
@@ -208,7 +217,11 @@ fn check_case(case: &Case, ledger: Option<&str>, dirs: &Dirs) -> Result<(), Fail
     let r1 = run_once(case, "ref1", &dirs.refbin, &dirs.refbin)?;
     let r2 = run_once(case, "ref2", &dirs.refbin, &dirs.refbin)?;
     if r1 != r2 {
-        return Err(format!("broken case: the two iproute2 runs differ\n{}", diff(&r1, &r2)).into());
+        return Err(format!(
+            "broken case: the two iproute2 runs differ\n{}",
+            diff(&r1, &r2)
+        )
+        .into());
     }
     if std::env::var_os("COMPAT_REF_ONLY").is_some() {
         if std::env::var_os("COMPAT_SHOW").is_some() {
@@ -233,16 +246,25 @@ fn check_case(case: &Case, ledger: Option<&str>, dirs: &Dirs) -> Result<(), Fail
         )
         .into());
     }
-    let expected_path = Path::new(ROOT).join("compat/expected").join(format!("{}.out", case.name));
+    let expected_path = Path::new(ROOT)
+        .join("compat/expected")
+        .join(format!("{}.out", case.name));
     if std::env::var_os("COMPAT_BLESS").is_some() {
         fs::create_dir_all(expected_path.parent().unwrap()).map_err(|e| e.to_string())?;
         fs::write(&expected_path, &mine).map_err(|e| e.to_string())?;
     }
     let expected = fs::read(&expected_path).map_err(|e| {
-        format!("{}: {e} (ledger cases pin rnetns's output; COMPAT_BLESS=1 writes it)", expected_path.display())
+        format!(
+            "{}: {e} (ledger cases pin rnetns's output; COMPAT_BLESS=1 writes it)",
+            expected_path.display()
+        )
     })?;
     if expected != mine {
-        return Err(format!("ledger case: rnetns differs from its pinned output\n{}", diff(&expected, &mine)).into());
+        return Err(format!(
+            "ledger case: rnetns differs from its pinned output\n{}",
+            diff(&expected, &mine)
+        )
+        .into());
     }
     Ok(())
 }
@@ -315,7 +337,10 @@ fn main() {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0);
     if whole_suite && std::env::var_os("COMPAT_REF_ONLY").is_none() {
-        println!("compat: {} passed (recorded floor {floor})", conclusion.num_passed);
+        println!(
+            "compat: {} passed (recorded floor {floor})",
+            conclusion.num_passed
+        );
         if conclusion.num_passed < floor {
             eprintln!("compat: pass count dropped below the recorded {floor}");
             std::process::exit(1);

@@ -12,7 +12,9 @@ pub fn matches(word: &[u8], keyword: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Opt {
     /// Accepted and ignored; the flag says whether it consumes the next word.
-    Ignored { takes_value: bool },
+    Ignored {
+        takes_value: bool,
+    },
     Family,
     Version,
     Force,
@@ -44,14 +46,23 @@ pub const OPTIONS: &[(How, Opt)] = &[
     (How::Exact("-M"), Opt::Ignored { takes_value: false }),
     (How::Exact("-B"), Opt::Ignored { takes_value: false }),
     (How::Prefix("-human"), Opt::Ignored { takes_value: false }),
-    (How::Prefix("-human-readable"), Opt::Ignored { takes_value: false }),
+    (
+        How::Prefix("-human-readable"),
+        Opt::Ignored { takes_value: false },
+    ),
     (How::Prefix("-iec"), Opt::Ignored { takes_value: false }),
     (How::Prefix("-stats"), Opt::Ignored { takes_value: false }),
-    (How::Prefix("-statistics"), Opt::Ignored { takes_value: false }),
+    (
+        How::Prefix("-statistics"),
+        Opt::Ignored { takes_value: false },
+    ),
     (How::Prefix("-details"), Opt::Ignored { takes_value: false }),
     (How::Prefix("-resolve"), Opt::Ignored { takes_value: false }),
     (How::Prefix("-oneline"), Opt::Ignored { takes_value: false }),
-    (How::Prefix("-timestamp"), Opt::Ignored { takes_value: false }),
+    (
+        How::Prefix("-timestamp"),
+        Opt::Ignored { takes_value: false },
+    ),
     (How::Prefix("-tshort"), Opt::Ignored { takes_value: false }),
     (How::Prefix("-Version"), Opt::Version),
     (How::Prefix("-force"), Opt::Force),
@@ -261,7 +272,12 @@ mod tests {
             (b"--help", None),
         ];
         for (w, want) in cases {
-            assert_eq!(lookup_subcommand(w), *want, "{}", String::from_utf8_lossy(w));
+            assert_eq!(
+                lookup_subcommand(w),
+                *want,
+                "{}",
+                String::from_utf8_lossy(w)
+            );
         }
     }
 
@@ -273,17 +289,32 @@ mod tests {
         assert_eq!(lookup_option(b"-j"), Some(Opt::Json));
         assert_eq!(lookup_option(b"-p"), Some(Opt::Pretty));
         assert_eq!(lookup_option(b"-b"), Some(Opt::Batch));
-        assert_eq!(lookup_option(b"-br"), Some(Opt::Ignored { takes_value: false }));
+        assert_eq!(
+            lookup_option(b"-br"),
+            Some(Opt::Ignored { takes_value: false })
+        );
         assert_eq!(lookup_option(b"-n"), Some(Opt::Netns));
-        assert_eq!(lookup_option(b"-N"), Some(Opt::Ignored { takes_value: false }));
-        assert_eq!(lookup_option(b"-h"), Some(Opt::Ignored { takes_value: false }));
+        assert_eq!(
+            lookup_option(b"-N"),
+            Some(Opt::Ignored { takes_value: false })
+        );
+        assert_eq!(
+            lookup_option(b"-h"),
+            Some(Opt::Ignored { takes_value: false })
+        );
         assert_eq!(lookup_option(b"-he"), Some(Opt::Help));
         assert_eq!(lookup_option(b"-V"), Some(Opt::Version));
-        assert_eq!(lookup_option(b"-"), Some(Opt::Ignored { takes_value: true }));
+        assert_eq!(
+            lookup_option(b"-"),
+            Some(Opt::Ignored { takes_value: true })
+        );
         assert_eq!(lookup_option(b"-c=always"), Some(Opt::Color));
         assert_eq!(lookup_option(b"-color=bogus"), None);
         assert_eq!(lookup_option(b"-e"), None);
-        assert_eq!(lookup_option(b"-echo"), Some(Opt::Ignored { takes_value: false }));
+        assert_eq!(
+            lookup_option(b"-echo"),
+            Some(Opt::Ignored { takes_value: false })
+        );
     }
 
     #[test]
@@ -301,7 +332,15 @@ mod tests {
         for bad in [&b""[..], b".", b"..", b"a/b", b"/", &[b'x'; 256]] {
             assert!(!valid_name(bad));
         }
-        for good in [&b".foo"[..], b"...", b"--", b"-x", b"a b", b"a\nb", &[b'x'; 255]] {
+        for good in [
+            &b".foo"[..],
+            b"...",
+            b"--",
+            b"-x",
+            b"a b",
+            b"a\nb",
+            &[b'x'; 255],
+        ] {
             assert!(valid_name(good));
         }
     }
@@ -315,7 +354,16 @@ mod tests {
         assert_eq!(parse_c_int(b"-5"), Some(-5));
         assert_eq!(parse_c_int(b"0"), Some(0));
         assert_eq!(parse_c_int(b"2147483647"), Some(i32::MAX));
-        for bad in [&b"08"[..], b"", b"0x", b"12a", b"2147483648", b"abc", b"1 ", b"-"] {
+        for bad in [
+            &b"08"[..],
+            b"",
+            b"0x",
+            b"12a",
+            b"2147483648",
+            b"abc",
+            b"1 ",
+            b"-",
+        ] {
             assert_eq!(parse_c_int(bad), None, "{}", String::from_utf8_lossy(bad));
         }
     }

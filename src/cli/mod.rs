@@ -107,7 +107,11 @@ fn parse_options(mode: Mode, args: &[OsString]) -> Invocation {
             break;
         }
         // spec 2.1: a leading `--` is folded to a single dash.
-        let word: &[u8] = if raw.starts_with(b"--") { &raw[1..] } else { raw };
+        let word: &[u8] = if raw.starts_with(b"--") {
+            &raw[1..]
+        } else {
+            raw
+        };
         let value = args.get(i + 1);
         let Some(opt) = lookup_option(word) else {
             inv.action = unknown_option(mode, word);
@@ -125,7 +129,9 @@ fn parse_options(mode: Mode, args: &[OsString]) -> Invocation {
                 pass(&mut inv.globals, &args[i..i + consumed]);
             }
             Opt::Family => {
-                let Some(v) = value else { return usage(mode, inv) };
+                let Some(v) = value else {
+                    return usage(mode, inv);
+                };
                 if v == b"help" {
                     return usage(mode, inv);
                 }
@@ -143,7 +149,9 @@ fn parse_options(mode: Mode, args: &[OsString]) -> Invocation {
                 pass(&mut inv.globals, &args[i..i + 2]);
             }
             Opt::Rcvbuf => {
-                let Some(v) = value else { return usage(mode, inv) };
+                let Some(v) = value else {
+                    return usage(mode, inv);
+                };
                 if !v.iter().all(u8::is_ascii_digit) || v.is_empty() {
                     inv.action = Action::Fail(
                         format!("Invalid rcvbuf size '{}'", String::from_utf8_lossy(v)),
@@ -161,7 +169,9 @@ fn parse_options(mode: Mode, args: &[OsString]) -> Invocation {
             Opt::Help => return usage(mode, inv),
             Opt::Force => inv.globals.force = true,
             Opt::Batch => {
-                let Some(v) = value else { return usage(mode, inv) };
+                let Some(v) = value else {
+                    return usage(mode, inv);
+                };
                 batch = Some(v.clone());
                 consumed = 2;
             }
@@ -236,19 +246,28 @@ mod tests {
 
     #[test]
     fn ip_mode_selects_netns_and_hands_off_the_rest() {
-        assert_eq!(p(Mode::Ip, &["netns", "list"]).action, Action::Netns(vec![b"list".to_vec()]));
+        assert_eq!(
+            p(Mode::Ip, &["netns", "list"]).action,
+            Action::Netns(vec![b"list".to_vec()])
+        );
         assert_eq!(p(Mode::Ip, &["net"]).action, Action::Netns(vec![]));
         assert_eq!(p(Mode::Ip, &["link", "show"]).action, Action::Handoff);
         assert_eq!(p(Mode::Ip, &["ne"]).action, Action::Handoff);
         assert_eq!(p(Mode::Ip, &["-j"]).action, Action::Handoff);
         assert_eq!(p(Mode::Ip, &["-x", "netns"]).action, Action::Handoff);
         assert_eq!(p(Mode::Ip, &["-V", "netns"]).action, Action::Handoff);
-        assert_eq!(p(Mode::Ip, &["-f", "netns", "list"]).action, Action::Handoff);
+        assert_eq!(
+            p(Mode::Ip, &["-f", "netns", "list"]).action,
+            Action::Handoff
+        );
     }
 
     #[test]
     fn options_fold_dashes_and_keep_order_of_switches() {
-        let inv = p(Mode::Rnetns, &["--json", "-n", "a", "-netns", "b", "-p", "list"]);
+        let inv = p(
+            Mode::Rnetns,
+            &["--json", "-n", "a", "-netns", "b", "-p", "list"],
+        );
         assert!(inv.globals.json && inv.globals.pretty);
         assert_eq!(inv.switches, vec![Some(b"a".to_vec()), Some(b"b".to_vec())]);
         assert_eq!(inv.action, Action::Netns(vec![b"list".to_vec()]));
@@ -257,7 +276,10 @@ mod tests {
 
     #[test]
     fn loops_consumes_the_next_word() {
-        assert_eq!(p(Mode::Rnetns, &["-l", "3", "list"]).action, Action::Netns(vec![b"list".to_vec()]));
+        assert_eq!(
+            p(Mode::Rnetns, &["-l", "3", "list"]).action,
+            Action::Netns(vec![b"list".to_vec()])
+        );
         assert_eq!(p(Mode::Ip, &["-", "netns", "list"]).action, Action::Handoff);
     }
 

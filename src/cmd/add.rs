@@ -23,7 +23,11 @@ fn create_placeholder(name: &[u8]) -> Result<(), Error> {
         .map(drop)
         .map_err(|e| {
             Error::sys(
-                cat(&[b"Cannot create namespace file \"", &entry_display(name), b"\""]),
+                cat(&[
+                    b"Cannot create namespace file \"",
+                    &entry_display(name),
+                    b"\"",
+                ]),
                 e,
             )
         })
@@ -31,16 +35,31 @@ fn create_placeholder(name: &[u8]) -> Result<(), Error> {
 
 fn bind(src: &str, name: &[u8]) -> Result<(), Error> {
     let none: Option<&str> = None;
-    mount(Some(src), &entry_path(name), Some("none"), MsFlags::MS_BIND, none).map_err(|e| {
+    mount(
+        Some(src),
+        &entry_path(name),
+        Some("none"),
+        MsFlags::MS_BIND,
+        none,
+    )
+    .map_err(|e| {
         Error::sys(
-            cat(&[b"Bind ", src.as_bytes(), b" -> ", &entry_display(name), b" failed"]),
+            cat(&[
+                b"Bind ",
+                src.as_bytes(),
+                b" -> ",
+                &entry_display(name),
+                b" failed",
+            ]),
             e,
         )
     })
 }
 
 pub fn add(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
-    let name = args.first().ok_or(Error::Plain("No netns name specified", 1))?;
+    let name = args
+        .first()
+        .ok_or(Error::Plain("No netns name specified", 1))?;
     let _lock = prepare_run_dir()?;
     create_placeholder(name)?;
     let guard = NetnsGuard::save()?;

@@ -16,7 +16,11 @@ pub fn remove_entry(name: &[u8], detach: bool) -> Result<(), Error> {
     }
     std::fs::remove_file(&path).map_err(|e| {
         Error::sys(
-            cat(&[b"Cannot remove namespace file \"", &entry_display(name), b"\""]),
+            cat(&[
+                b"Cannot remove namespace file \"",
+                &entry_display(name),
+                b"\"",
+            ]),
             errno_of(e),
         )
     })
@@ -26,7 +30,9 @@ pub fn delete(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     if ctx.globals.all {
         return delete_all();
     }
-    let name = args.first().ok_or(Error::Plain("No netns name specified", 1))?;
+    let name = args
+        .first()
+        .ok_or(Error::Plain("No netns name specified", 1))?;
     remove_entry(name, true)?;
     Ok(0)
 }

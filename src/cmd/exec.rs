@@ -17,7 +17,9 @@ pub fn exec(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     if ctx.globals.all {
         return exec_all(ctx, args);
     }
-    let name = args.first().ok_or(Error::Plain("No netns name specified", 1))?;
+    let name = args
+        .first()
+        .ok_or(Error::Plain("No netns name specified", 1))?;
     let cmd = &args[1..];
     if cmd.is_empty() {
         return Err(Error::Plain("No command specified", 1));
@@ -36,7 +38,9 @@ fn exec_failure(cmd: &[Vec<u8>]) -> Error {
         .iter()
         .map(|a| CString::new(a.clone()).unwrap_or_default())
         .collect();
-    let e = nix::unistd::execvp(&argv[0], &argv).err().unwrap_or(Errno::EINVAL);
+    let e = nix::unistd::execvp(&argv[0], &argv)
+        .err()
+        .unwrap_or(Errno::EINVAL);
     Error::sys(cat(&[b"exec of \"", &cmd[0], b"\" failed"]), e)
 }
 

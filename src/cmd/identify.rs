@@ -37,7 +37,11 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         Err(e) => {
             // spec 4.8: no space after the colon here.
             return Err(Error::Text(
-                format!("Failed to open directory {RUN_DIR}:{}", crate::sys::strerror(e as i32)).into(),
+                format!(
+                    "Failed to open directory {RUN_DIR}:{}",
+                    crate::sys::strerror(e as i32)
+                )
+                .into(),
                 1,
             ));
         }
@@ -54,7 +58,9 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
 }
 
 pub fn pids(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
-    let name = args.first().ok_or(Error::Plain("No netns name specified", 1))?;
+    let name = args
+        .first()
+        .ok_or(Error::Plain("No netns name specified", 1))?;
     if args.len() > 1 {
         return Err(Error::Plain("extra arguments specified", 1));
     }
@@ -62,8 +68,8 @@ pub fn pids(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let st = file
         .metadata()
         .map_err(|e| Error::sys("Stat of netns failed", errno_of(e)))?;
-    let pids = procscan::pids_in(st.dev(), st.ino())
-        .map_err(|e| Error::sys("Open of /proc failed", e))?;
+    let pids =
+        procscan::pids_in(st.dev(), st.ino()).map_err(|e| Error::sys("Open of /proc failed", e))?;
     let mut text = Vec::new();
     for p in pids {
         text.extend_from_slice(p.as_bytes());

@@ -30,12 +30,19 @@ pub fn parse(words: &[Vec<u8>]) -> Result<Args, Error> {
             return Err(Error::Duplicate(key));
         }
         let value = words.get(i + 1).ok_or(Error::Incomplete)?;
-        let n = parse_c_int(value)
-            .ok_or_else(|| Error::BadArgument(value.clone(), format!("\"{key}\" value is invalid")))?;
+        let n = parse_c_int(value).ok_or_else(|| {
+            Error::BadArgument(value.clone(), format!("\"{key}\" value is invalid"))
+        })?;
         if n < 0 {
             // spec 4.3 quirk: the word printed is the one after the value.
-            let next = words.get(i + 2).cloned().unwrap_or_else(|| b"(null)".to_vec());
-            return Err(Error::BadArgument(next, format!("\"{key}\" value should be >= 0")));
+            let next = words
+                .get(i + 2)
+                .cloned()
+                .unwrap_or_else(|| b"(null)".to_vec());
+            return Err(Error::BadArgument(
+                next,
+                format!("\"{key}\" value should be >= 0"),
+            ));
         }
         *slot = Some(n);
         i += 2;
@@ -52,7 +59,9 @@ impl Names {
     fn build() -> Self {
         let entries = scan(store::entries().unwrap_or_default());
         report_errors(&entries);
-        Names { map: cache(&entries) }
+        Names {
+            map: cache(&entries),
+        }
     }
 
     fn take(&mut self, id: i32) -> Option<Vec<u8>> {
@@ -94,7 +103,11 @@ pub fn list_id(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
     };
     let mut rows: Vec<(NsidReply, Option<Vec<u8>>)> = Vec::new();
     for r in replies {
-        let key = if args.target.is_some() { r.current.flatten() } else { r.nsid };
+        let key = if args.target.is_some() {
+            r.current.flatten()
+        } else {
+            r.nsid
+        };
         let name = key.and_then(|k| names.take(k));
         rows.push((r, name));
     }
@@ -107,7 +120,11 @@ pub fn list_id(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
             .map(|(r, name)| {
                 let mut o = Vec::new();
                 o.extend(r.nsid.map(|n| ("nsid", Value::Int(n.into()))));
-                o.extend(r.current.flatten().map(|n| ("current-nsid", Value::Int(n.into()))));
+                o.extend(
+                    r.current
+                        .flatten()
+                        .map(|n| ("current-nsid", Value::Int(n.into()))),
+                );
                 o.extend(name.as_deref().map(|n| ("name", Value::Str(n))));
                 o
             })
@@ -133,26 +150,47 @@ mod tests {
     fn parse_errors_follow_6_1() {
         assert_eq!(parse(&w(&["nsid"])), Err(Error::Incomplete));
         assert_eq!(parse(&w(&["bogus"])), Err(Error::Usage));
-        assert_eq!(parse(&w(&["nsid", "1", "nsid", "2"])), Err(Error::Duplicate("nsid")));
+        assert_eq!(
+            parse(&w(&["nsid", "1", "nsid", "2"])),
+            Err(Error::Duplicate("nsid"))
+        );
         assert_eq!(
             parse(&w(&["nsid", "-1", "foo"])),
-            Err(Error::BadArgument(b"foo".to_vec(), "\"nsid\" value should be >= 0".into()))
+            Err(Error::BadArgument(
+                b"foo".to_vec(),
+                "\"nsid\" value should be >= 0".into()
+            ))
         );
         assert_eq!(
             parse(&w(&["target-nsid", "08"])),
-            Err(Error::BadArgument(b"08".to_vec(), "\"target-nsid\" value is invalid".into()))
+            Err(Error::BadArgument(
+                b"08".to_vec(),
+                "\"target-nsid\" value is invalid".into()
+            ))
         );
         assert_eq!(
             parse(&w(&["nsid", "0x7", "target-nsid", "07"])),
-            Ok(Args { target: Some(7), nsid: Some(7) })
+            Ok(Args {
+                target: Some(7),
+                nsid: Some(7)
+            })
         );
     }
 
     #[test]
     fn plain_lines() {
-        let r = NsidReply { nsid: Some(0), current: None };
+        let r = NsidReply {
+            nsid: Some(0),
+            current: None,
+        };
         assert_eq!(plain_line(&r, None), b"nsid 0 \n");
-        let r = NsidReply { nsid: None, current: Some(Some(13)) };
-        assert_eq!(plain_line(&r, Some(b"bar")), b"nsid unassigned current-nsid 13 (iproute2 netns name: bar)\n");
+        let r = NsidReply {
+            nsid: None,
+            current: Some(Some(13)),
+        };
+        assert_eq!(
+            plain_line(&r, Some(b"bar")),
+            b"nsid unassigned current-nsid 13 (iproute2 netns name: bar)\n"
+        );
     }
 }

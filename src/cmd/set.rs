@@ -14,7 +14,10 @@ pub fn parse_nsid(word: &[u8]) -> Result<i32, Error> {
         return Ok(-1);
     }
     match parse_c_int(word) {
-        None => Err(Error::BadArgument(word.to_vec(), "Invalid \"netnsid\" value".into())),
+        None => Err(Error::BadArgument(
+            word.to_vec(),
+            "Invalid \"netnsid\" value".into(),
+        )),
         Some(n) if n < 0 => Err(Error::BadArgument(
             word.to_vec(),
             "\"netnsid\" value should be >= 0".into(),
@@ -24,11 +27,16 @@ pub fn parse_nsid(word: &[u8]) -> Result<i32, Error> {
 }
 
 pub fn set(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
-    let name = args.first().ok_or(Error::Plain("No netns name specified", 1))?;
+    let name = args
+        .first()
+        .ok_or(Error::Plain("No netns name specified", 1))?;
     let word = args.get(1).ok_or(Error::Plain("No nsid specified", 1))?;
     let id = parse_nsid(word)?;
     let file = std::fs::File::open(entry_path(name)).map_err(|e| {
-        Error::sys(cat(&[b"Cannot open network namespace \"", name, b"\""]), errno_of(e))
+        Error::sys(
+            cat(&[b"Cannot open network namespace \"", name, b"\""]),
+            errno_of(e),
+        )
     })?;
     nsid::set(file.as_raw_fd(), id).map_err(Error::Netlink)?;
     Ok(0)

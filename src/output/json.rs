@@ -84,7 +84,10 @@ mod tests {
 
     #[test]
     fn compact_shape() {
-        assert_eq!(array(&list(), false), b"[{\"name\":\"bar\"},{\"name\":\"foo\",\"id\":5}]\n");
+        assert_eq!(
+            array(&list(), false),
+            b"[{\"name\":\"bar\"},{\"name\":\"foo\",\"id\":5}]\n"
+        );
         assert_eq!(array(&[], false), b"[]\n");
     }
 

@@ -52,7 +52,7 @@ pub fn unavailable() -> Option<String> {
 pub fn scratch_root() -> PathBuf {
     let base = option_env!("CARGO_TARGET_TMPDIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir());
+        .unwrap_or_else(std::env::temp_dir);
     base.join("rnetns-sandbox")
 }
 
