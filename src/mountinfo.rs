@@ -103,8 +103,10 @@ mod tests {
 
     #[test]
     fn parses_propagation_and_escapes() {
-        let m = parse_line(b"520 519 0:4 net:[4026533866] /run/netns/a\\040b rw shared:18 master:3 - nsfs nsfs rw")
-            .unwrap();
+        let m = parse_line(
+            b"520 519 0:4 net:[4026533866] /run/netns/a\\040b rw shared:18 master:3 - nsfs nsfs rw",
+        )
+        .unwrap();
         assert_eq!((m.id, m.parent), (520, 519));
         assert_eq!(m.mount_point, b"/run/netns/a b");
         assert_eq!((m.shared, m.master), (Some(18), Some(3)));
@@ -117,7 +119,10 @@ mod tests {
         assert_eq!(parse_line(b""), None);
         assert_eq!(parse_line(b"1 2 3"), None);
         assert_eq!(parse_line(b"x 2 0:1 / / rw - tmpfs t rw"), None);
-        assert_eq!(parse(b"garbage\n1 0 0:1 / / rw - ext4 /dev/vda rw\n").len(), 1);
+        assert_eq!(
+            parse(b"garbage\n1 0 0:1 / / rw - ext4 /dev/vda rw\n").len(),
+            1
+        );
         assert_eq!(unescape(b"a\\"), b"a\\");
         assert_eq!(unescape(b"a\\04"), b"a\\04");
         assert_eq!(unescape(b"\\134x"), b"\\x");

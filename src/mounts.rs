@@ -105,11 +105,17 @@ pub fn lock_existing() -> Option<Flock<File>> {
 pub fn reshare() -> Result<(), Errno> {
     let none: Option<&str> = None;
     mount(none, RUN_DIR, Some("none"), MsFlags::MS_PRIVATE, none)?;
-    mount(none, RUN_DIR, Some("none"), MsFlags::MS_SHARED | MsFlags::MS_REC, none)
+    mount(
+        none,
+        RUN_DIR,
+        Some("none"),
+        MsFlags::MS_SHARED | MsFlags::MS_REC,
+        none,
+    )
 }
 
 /// Whether `file` is a namespace file (nsfs), checked by filesystem type.
 pub fn is_nsfs(file: &File) -> bool {
     const NSFS_MAGIC: i64 = 0x6e73_6673;
-    nix::sys::statfs::fstatfs(file).is_ok_and(|s| s.filesystem_type().0 as i64 == NSFS_MAGIC)
+    nix::sys::statfs::fstatfs(file).is_ok_and(|s| s.filesystem_type().0 == NSFS_MAGIC)
 }

@@ -10,7 +10,10 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 /// Directories where daemons keep netns files they bind-mount themselves.
-const DAEMON_DIRS: &[&str] = &["/run/docker/netns", "/run/containerd/io.containerd.grpc.v1.cri/netns"];
+const DAEMON_DIRS: &[&str] = &[
+    "/run/docker/netns",
+    "/run/containerd/io.containerd.grpc.v1.cri/netns",
+];
 
 /// nsfs mounts seen in a mount namespace other than ours.
 pub struct Foreign {
@@ -86,7 +89,15 @@ fn foreign_namespaces() -> Vec<Foreign> {
     out
 }
 
-fn finding(check: &'static str, severity: Severity, path: &[u8], what: String, why: &str, fix: String, repair: Repair) -> Finding {
+fn finding(
+    check: &'static str,
+    severity: Severity,
+    path: &[u8],
+    what: String,
+    why: &str,
+    fix: String,
+    repair: Repair,
+) -> Finding {
     Finding {
         check,
         severity,
@@ -110,7 +121,9 @@ pub fn run() -> Vec<Finding> {
     match std::fs::symlink_metadata(RUN_DIR) {
         Err(_) => {}
         Ok(m) if m.file_type().is_symlink() => {
-            let target = std::fs::read_link(RUN_DIR).map(|t| t.display().to_string()).unwrap_or_default();
+            let target = std::fs::read_link(RUN_DIR)
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
             out.push(finding(
                 "run-dir-symlink",
                 super::Severity::Problem,
@@ -175,7 +188,11 @@ fn run_dir_mount(world: &World, has_entries: bool, out: &mut Vec<Finding>) {
             Repair::Rebuild,
         ));
     }
-    let parent_group = world.ours.iter().find(|m| m.id == top.parent).and_then(|p| p.shared);
+    let parent_group = world
+        .ours
+        .iter()
+        .find(|m| m.id == top.parent)
+        .and_then(|p| p.shared);
     match top.shared {
         None => out.push(finding(
             "run-dir-not-shared",
@@ -207,19 +224,22 @@ fn entry(world: &World, name: &[u8], out: &mut Vec<Finding>) {
     };
     let ft = meta.file_type();
     if ft.is_symlink() {
-        let target = std::fs::read_link(store::entry_path(name)).map(|t| t.display().to_string()).unwrap_or_default();
+        let target = std::fs::read_link(store::entry_path(name))
+            .map(|t| t.display().to_string())
+            .unwrap_or_default();
         out.push(finding(
             "entry-symlink",
             Severity::Info,
             &path,
             format!("\"{shown}\" is a symlink to {target}"),
             "it works only while the target is a namespace file; a /proc/PID path breaks when the process exits and may later point at another process",
-            format!("rnetns attach NAME pid:PID (a bind mount) instead of a symlink"),
+            "rnetns attach NAME pid:PID (a bind mount) instead of a symlink".to_string(),
             Repair::None,
         ));
         return;
     }
-    if ft.is_dir() || ft.is_fifo() || ft.is_block_device() || ft.is_char_device() || ft.is_socket() {
+    if ft.is_dir() || ft.is_fifo() || ft.is_block_device() || ft.is_char_device() || ft.is_socket()
+    {
         out.push(finding(
             "entry-not-file",
             Severity::Problem,
@@ -274,13 +294,31 @@ fn entry(world: &World, name: &[u8], out: &mut Vec<Finding>) {
 }
 
 /// A live namespace with no process and no other name: reported, never removed.
-fn leak_candidate(world: &World, name: &[u8], meta: &std::fs::Metadata, top: &Mount, out: &mut Vec<Finding>) {
-    let Ok(st) = std::fs::metadata(store::entry_path(name)) else { return };
+fn leak_candidate(
+    world: &World,
+    name: &[u8],
+    meta: &std::fs::Metadata,
+    top: &Mount,
+    out: &mut Vec<Finding>,
+) {
+    let Ok(st) = std::fs::metadata(store::entry_path(name)) else {
+        return;
+    };
     if crate::procscan::pids_in(st.dev(), st.ino()).is_ok_and(|p| !p.is_empty()) {
         return;
     }
-    let others = world.ours.iter().filter(|m| m.is_nsfs() && m.root == top.root && m.mount_point != store::entry_display(name)).count()
-        + world.others.iter().map(|f| f.nsfs.iter().filter(|m| m.root == top.root).count()).sum::<usize>();
+    let others = world
+        .ours
+        .iter()
+        .filter(|m| {
+            m.is_nsfs() && m.root == top.root && m.mount_point != store::entry_display(name)
+        })
+        .count()
+        + world
+            .others
+            .iter()
+            .map(|f| f.nsfs.iter().filter(|m| m.root == top.root).count())
+            .sum::<usize>();
     let _ = meta;
     if others == 0 {
         out.push(finding(
@@ -299,13 +337,20 @@ fn leak_candidate(world: &World, name: &[u8], meta: &std::fs::Metadata, top: &Mo
 fn orphans(world: &World, names: &[Vec<u8>], out: &mut Vec<Finding>) {
     let prefix = cat(&[RUN_DIR.as_bytes(), b"/"]);
     let known: HashSet<Vec<u8>> = names.iter().map(|n| store::entry_display(n)).collect();
-    for m in world.ours.iter().filter(|m| m.is_nsfs() && m.mount_point.starts_with(&prefix)) {
+    for m in world
+        .ours
+        .iter()
+        .filter(|m| m.is_nsfs() && m.mount_point.starts_with(&prefix))
+    {
         if !known.contains(&m.mount_point) {
             out.push(finding(
                 "mount-without-entry",
                 Severity::Problem,
                 &m.mount_point,
-                format!("a namespace ({}) is mounted at a path the run dir does not list", lossy(&m.root)),
+                format!(
+                    "a namespace ({}) is mounted at a path the run dir does not list",
+                    lossy(&m.root)
+                ),
                 "it pins the namespace but no command can name it",
                 "rnetns doctor --fix".into(),
                 Repair::Rebuild,
@@ -318,7 +363,9 @@ fn orphans(world: &World, names: &[Vec<u8>], out: &mut Vec<Finding>) {
 fn daemons(world: &World, out: &mut Vec<Finding>) {
     let mut reported: HashSet<u32> = HashSet::new();
     for dir in DAEMON_DIRS {
-        let Ok(entries) = std::fs::read_dir(dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
         for e in entries.flatten() {
             let path = Path::new(dir).join(e.file_name());
             let pb = path.as_os_str().as_encoded_bytes().to_vec();

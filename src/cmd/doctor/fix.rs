@@ -19,7 +19,10 @@ pub fn apply(findings: &[Finding]) -> Vec<String> {
     } else if findings.iter().any(|f| f.repair == Repair::Reshare) {
         done.push(match mounts::reshare() {
             Ok(()) => format!("made {RUN_DIR} shared with a peer group of its own"),
-            Err(e) => format!("could not re-share {RUN_DIR}: {}", crate::sys::strerror(e as i32)),
+            Err(e) => format!(
+                "could not re-share {RUN_DIR}: {}",
+                crate::sys::strerror(e as i32)
+            ),
         });
     }
     for f in checks::run() {
@@ -45,7 +48,13 @@ fn open_ns(path: &std::path::Path) -> Option<File> {
 fn bind_fd(file: &File, name: &[u8]) -> nix::Result<()> {
     let src = format!("/proc/self/fd/{}", file.as_raw_fd());
     let none: Option<&str> = None;
-    mount(Some(src.as_str()), &entry_path(name), Some("none"), MsFlags::MS_BIND, none)
+    mount(
+        Some(src.as_str()),
+        &entry_path(name),
+        Some("none"),
+        MsFlags::MS_BIND,
+        none,
+    )
 }
 
 /// Holds every namespace the run dir names (at any layer), takes the run
@@ -68,7 +77,12 @@ fn rebuild() -> String {
         grab(&mut held);
     }
     for n in &names {
-        while umount2(&entry_path(n), MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW).is_ok() {
+        while umount2(
+            &entry_path(n),
+            MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW,
+        )
+        .is_ok()
+        {
             grab(&mut held);
         }
     }
@@ -90,10 +104,20 @@ fn adopt(name: &[u8], pid: u32) -> String {
     let path = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&path));
     match open_ns(&path) {
         Some(f) => match bind_fd(&f, name) {
-            Ok(()) => format!("adopted {}: bound the namespace that process {pid} holds in its mount namespace", shown(name)),
-            Err(e) => format!("could not adopt {}: {}", shown(name), crate::sys::strerror(e as i32)),
+            Ok(()) => format!(
+                "adopted {}: bound the namespace that process {pid} holds in its mount namespace",
+                shown(name)
+            ),
+            Err(e) => format!(
+                "could not adopt {}: {}",
+                shown(name),
+                crate::sys::strerror(e as i32)
+            ),
         },
-        None => format!("could not adopt {}: process {pid} no longer holds it", shown(name)),
+        None => format!(
+            "could not adopt {}: process {pid} no longer holds it",
+            shown(name)
+        ),
     }
 }
 

@@ -31,7 +31,10 @@ pub enum Repair {
     RemoveStale(Vec<u8>),
     /// Bind the namespace mounted at this path in another mount namespace
     /// (reached through /proc/PID/root) onto the entry.
-    Adopt { name: Vec<u8>, pid: u32 },
+    Adopt {
+        name: Vec<u8>,
+        pid: u32,
+    },
     /// Rebuild the run dir's mount: own peer group, one mount per entry.
     Rebuild,
     /// Make the run-dir mount shared with its own peer group.
@@ -56,7 +59,12 @@ pub fn doctor(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         Some(b"--fix") => true,
         Some(other) => {
             return Err(Error::Text(
-                [&b"doctor: unknown argument \""[..], other, b"\" (expected --fix)"].concat(),
+                [
+                    &b"doctor: unknown argument \""[..],
+                    other,
+                    b"\" (expected --fix)",
+                ]
+                .concat(),
                 255,
             ))
         }
@@ -101,7 +109,10 @@ fn render(ctx: &mut Ctx, findings: &[Finding]) {
         ctx.out.write(&json::array(&objects, ctx.globals.pretty));
         return;
     }
-    let problems = findings.iter().filter(|f| f.severity == Severity::Problem).count();
+    let problems = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Problem)
+        .count();
     for f in findings {
         let tag = match f.severity {
             Severity::Problem => "problem",
@@ -119,7 +130,8 @@ fn render(ctx: &mut Ctx, findings: &[Finding]) {
         ctx.out.write(&text);
     }
     if problems == 0 {
-        ctx.out.write(format!("all clear: {}\n", checks::summary()).as_bytes());
+        ctx.out
+            .write(format!("all clear: {}\n", checks::summary()).as_bytes());
     } else {
         ctx.out.write(format!("{problems} problem(s) found; `rnetns doctor --fix` repairs what is safe to repair\n").as_bytes());
     }
