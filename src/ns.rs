@@ -16,7 +16,10 @@ use std::path::PathBuf;
 /// Switches the calling process into netns NAME with a private view of
 /// mounts, as `ip netns exec` does before running the command.
 pub fn switch_to(name: &[u8]) -> Result<(), Error> {
-    let file = File::open(entry_path(name)).map_err(|e| {
+    let lock = crate::mounts::lock_run_dir(false);
+    let opened = File::open(entry_path(name));
+    drop(lock);
+    let file = opened.map_err(|e| {
         Error::Setup(cat(&[
             b"Cannot open network namespace \"",
             name,

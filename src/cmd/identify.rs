@@ -64,7 +64,10 @@ pub fn pids(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     if args.len() > 1 {
         return Err(Error::Plain("extra arguments specified", 1));
     }
-    let file = store::open_entry(name).map_err(cannot_open)?;
+    let lock = crate::mounts::lock_run_dir(false);
+    let opened = store::open_entry(name);
+    drop(lock);
+    let file = opened.map_err(cannot_open)?;
     let st = file
         .metadata()
         .map_err(|e| Error::sys("Stat of netns failed", errno_of(e)))?;

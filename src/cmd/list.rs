@@ -20,8 +20,10 @@ pub struct Entry {
 
 /// Opens every entry and asks all their nsids in one pipelined batch.
 pub fn scan(names: Vec<Vec<u8>>) -> Vec<Entry> {
+    let lock = crate::mounts::lock_run_dir(false);
     let files: Vec<Option<std::fs::File>> =
         names.iter().map(|n| store::open_entry(n).ok()).collect();
+    drop(lock);
     let fds: Vec<i32> = files.iter().flatten().map(|f| f.as_raw_fd()).collect();
     let mut answers = match nsid::query_fds(&fds) {
         Ok(a) => a.into_iter(),

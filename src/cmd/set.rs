@@ -32,7 +32,10 @@ pub fn set(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         .ok_or(Error::Plain("No netns name specified", 1))?;
     let word = args.get(1).ok_or(Error::Plain("No nsid specified", 1))?;
     let id = parse_nsid(word)?;
-    let file = std::fs::File::open(entry_path(name)).map_err(|e| {
+    let lock = crate::mounts::lock_run_dir(false);
+    let opened = std::fs::File::open(entry_path(name));
+    drop(lock);
+    let file = opened.map_err(|e| {
         Error::sys(
             cat(&[b"Cannot open network namespace \"", name, b"\""]),
             errno_of(e),
