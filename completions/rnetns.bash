@@ -2,7 +2,8 @@
 # installed as ip (other ip objects are left to bash-completion's _ip).
 #
 # Words are matched as iproute2 matches them: any non-empty prefix, first
-# match in table order wins (`s` is list, `a` is add, `d` is delete).
+# match in table order wins (`s` is list, `a` is add, `d` is delete); the
+# rnetns extension `doctor` only as a whole word.
 # RNETNS_RUN_DIR overrides the run directory (/run/netns), for tests only.
 
 # iproute2's global options in matching order (kept in step with
@@ -29,12 +30,19 @@ _rnetns_option_of() {
     done
 }
 
-# Prints the subcommand WORD selects, or nothing.
+# Prints the subcommand WORD selects, or nothing. The extensions (after
+# iproute2's table) are whole words only.
+_rnetns_extensions=' doctor '
 _rnetns_subcommand_of() {
     local k
     [[ -n $1 ]] || return
     for k in "${_rnetns_subcommands[@]}"; do
-        [[ $k == "$1"* ]] && { printf '%s' "$k"; return; }
+        if [[ $_rnetns_extensions == *" $k "* ]]; then
+            [[ $1 == "$k" ]] && { printf '%s' "$k"; return; }
+        elif [[ $k == "$1"* ]]; then
+            printf '%s' "$k"
+            return
+        fi
     done
 }
 

@@ -1,6 +1,6 @@
 # fish completion for rnetns(8). Words are matched as iproute2 matches them:
 # any non-empty prefix, first match in table order wins (`s` is list, `a`
-# is add, `d` is delete). RNETNS_RUN_DIR overrides /run/netns (tests only).
+# is add, `d` is delete; `doctor` only whole). RNETNS_RUN_DIR overrides /run/netns (tests only).
 
 # iproute2's global options in matching order (kept in step with
 # src/cli/grammar.rs by a unit test), and the subcommands, then extensions.
@@ -27,7 +27,13 @@ end
 function __rnetns_subcommand_of -a word
     test -n "$word"; or return 1
     for k in $_rnetns_subcommands
-        string match -q -- "$word*" $k; and echo $k; and return 0
+        if test $k = doctor
+            # rnetns extensions are whole words only.
+            test "$word" = $k; and echo $k; and return 0
+        else if string match -q -- "$word*" $k
+            echo $k
+            return 0
+        end
     end
     return 1
 end

@@ -199,8 +199,11 @@ fn bash_completes_subcommands_options_and_refs() {
     assert_eq!(lines(&got), ["-json"]);
     let got = bash(&[], "FN=_rnetns complete_words rnetns s ''");
     assert_eq!(lines(&got), ["--all-runtimes"], "s is list");
-    let got = bash(&[], "FN=_rnetns complete_words rnetns doc ''");
+    let got = bash(&[], "FN=_rnetns complete_words rnetns doctor ''");
     assert_eq!(lines(&got), ["--fix"]);
+    // rnetns extensions are whole words: `doc` is an unknown command.
+    let got = bash(&[], "FN=_rnetns complete_words rnetns doc ''");
+    assert!(got.is_empty(), "{got:?}");
     let got = bash(&["blue"], "FN=_rnetns complete_words rnetns exec ''");
     for w in ["blue", "docker:", "podman:", "pid:"] {
         assert!(lines(&got).contains(&w), "{got:?}");

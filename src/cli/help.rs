@@ -11,7 +11,8 @@ use super::{prog, Mode};
 use crate::error::usage_text;
 use clap::{Arg, ArgAction, Command};
 
-/// Subcommands that iproute2 6.1 does not have.
+/// Subcommands that iproute2 6.1 does not have (whole words only, tried
+/// after iproute2's table, so they never shadow an abbreviation).
 pub const EXTENSION_SUBCOMMANDS: &[&str] = &["doctor"];
 
 /// Heading of the global options that have no effect on netns.
@@ -203,7 +204,7 @@ fn subcommands() -> Vec<Command> {
                     .required(true),
             ),
         Command::new("doctor")
-            .about("diagnose the run dir's mount state, and repair it with --fix")
+            .about("diagnose run-dir mounts; --fix repairs them")
             .arg(
                 Arg::new("fix")
                     .long("fix")
@@ -256,14 +257,14 @@ pub fn help_text() -> String {
     let mut out = usage_text();
     out.push('\n');
     out.push_str(EXTENSIONS);
-    out.push_str("\nSubcommands (any unique prefix; s is list, a is add):\n");
+    out.push_str("\nSubcommands (any prefix, first match wins: s is list, a is add):\n");
     for sub in cmd.get_subcommands() {
         let names: Vec<&str> = std::iter::once(sub.get_name())
             .chain(sub.get_visible_aliases())
             .collect();
         let mut about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
         if EXTENSION_SUBCOMMANDS.contains(&sub.get_name()) {
-            about.push_str(" [rnetns]");
+            about.push_str(" [whole word]");
         }
         out.push_str(&format!("  {:<18}{about}\n", names.join(", ")));
     }
@@ -473,6 +474,21 @@ mod tests {
             "/run/containerd",
         ] {
             assert!(man.contains(path), "man page lacks {path}");
+        }
+    }
+
+    #[test]
+    fn man_page_lists_every_divergence_in_the_ledger() {
+        let man = man_text();
+        for line in repo_file("compat/ledger.tsv").lines() {
+            let reason = line.split('\t').nth(1).unwrap_or_default();
+            let Some((tag, _)) = reason.split_once(':') else {
+                continue;
+            };
+            assert!(
+                man.contains(&format!(".IP {tag} ")),
+                "man page DIFFERENCES lacks {tag} ({line})"
+            );
         }
     }
 
