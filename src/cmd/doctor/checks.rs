@@ -6,6 +6,7 @@ use super::{Finding, Repair, Severity};
 use crate::mountinfo::{self, Mount};
 use crate::store::{self, cat, RUN_DIR};
 use std::collections::HashSet;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
@@ -39,16 +40,59 @@ impl World {
         }
     }
 
-    /// Our mounts at `path`, in mount order.
-    fn ours_at(&self, path: &[u8]) -> Vec<&Mount> {
-        self.ours.iter().filter(|m| m.mount_point == path).collect()
+    fn by_id(&self, id: u64) -> Option<&Mount> {
+        self.ours.iter().find(|m| m.id == id)
     }
 
-    /// A process in another mount namespace that has an nsfs mount at `path`.
-    pub fn holder(&self, path: &[u8]) -> Option<&Foreign> {
-        self.others
+    /// The stack of our mounts at `path` that path lookup actually reaches:
+    /// the one serving it (statx mount id) and the ones it was mounted on
+    /// at the same place, top first. Empty when `path` is not a mount point.
+    /// Mounts hidden under other mounts (e.g. copied from the parent mount
+    /// namespace and now covered) are not part of it.
+    fn stack_at(&self, path: &[u8]) -> Vec<&Mount> {
+        let p = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+        let mut out = Vec::new();
+        let mut cur = crate::sys::mount_id(p).and_then(|id| self.by_id(id));
+        while let Some(m) = cur {
+            if m.mount_point != path || out.len() > 64 {
+                break;
+            }
+            out.push(m);
+            cur = self.by_id(m.parent);
+        }
+        out
+    }
+
+    /// Mounts at `path` hidden below the run dir's own mount: sitting on one
+    /// of its ancestors, as 6.1's self-bind in a shared /run leaves them.
+    fn hidden_copies(&self, path: &[u8], run_dir_top: Option<&Mount>) -> usize {
+        let Some(top) = run_dir_top else { return 0 };
+        let mut ancestors = Vec::new();
+        let mut cur = self.by_id(top.parent);
+        while let Some(m) = cur {
+            if ancestors.len() > 64 || ancestors.contains(&m.id) {
+                break;
+            }
+            ancestors.push(m.id);
+            cur = self.by_id(m.parent);
+        }
+        self.ours
             .iter()
-            .find(|f| f.nsfs.iter().any(|m| m.mount_point == path))
+            .filter(|m| m.mount_point == path && ancestors.contains(&m.parent))
+            .count()
+    }
+
+    /// A process in another mount namespace through which a namespace is
+    /// reachable at `path` (checked by opening /proc/PID/root/PATH).
+    pub fn holder(&self, path: &[u8]) -> Option<&Foreign> {
+        self.others.iter().find(|f| {
+            f.nsfs.iter().any(|m| m.mount_point == path) && {
+                let mut p = format!("/proc/{}/root", f.pid).into_bytes();
+                p.extend_from_slice(path);
+                std::fs::File::open(std::path::Path::new(std::ffi::OsStr::from_bytes(&p)))
+                    .is_ok_and(|file| crate::mounts::is_nsfs(&file))
+            }
+        })
     }
 }
 
@@ -162,8 +206,8 @@ pub fn run() -> Vec<Finding> {
 
 fn run_dir_mount(world: &World, has_entries: bool, out: &mut Vec<Finding>) {
     let run_dir = RUN_DIR.as_bytes();
-    let mounts = world.ours_at(run_dir);
-    let Some(top) = mounts.last() else {
+    let mounts = world.stack_at(run_dir);
+    let Some(top) = mounts.first() else {
         if has_entries {
             out.push(finding(
                 "run-dir-not-mount-point",
@@ -251,9 +295,21 @@ fn entry(world: &World, name: &[u8], out: &mut Vec<Finding>) {
         ));
         return;
     }
-    let here: Vec<&Mount> = world.ours_at(&path);
-    let visible: Vec<&&Mount> = here.iter().filter(|m| m.is_nsfs()).collect();
-    if visible.is_empty() {
+    let here: Vec<&Mount> = world.stack_at(&path);
+    let run_top = world.stack_at(RUN_DIR.as_bytes()).first().copied();
+    let hidden = world.hidden_copies(&path, run_top);
+    if hidden > 0 {
+        out.push(finding(
+            "doubled-mounts",
+            Severity::Problem,
+            &path,
+            format!("\"{shown}\" is mounted {hidden} more time(s), hidden under the run dir's own mount"),
+            "the run dir shares a peer group with its parent (iproute2 before 7.0 under a shared /run), so every mount is made twice and deleting a name leaves a hidden copy pinning the namespace",
+            "rnetns doctor --fix".into(),
+            Repair::Rebuild,
+        ));
+    }
+    let Some(top_ns) = here.first().filter(|m| m.is_nsfs()) else {
         match world.holder(&path) {
             Some(h) => out.push(finding(
                 "stale-entry-held-elsewhere",
@@ -278,7 +334,7 @@ fn entry(world: &World, name: &[u8], out: &mut Vec<Finding>) {
             )),
         }
         return;
-    }
+    };
     if here.len() > 1 {
         out.push(finding(
             "stacked-mounts",
@@ -290,17 +346,11 @@ fn entry(world: &World, name: &[u8], out: &mut Vec<Finding>) {
             Repair::Rebuild,
         ));
     }
-    leak_candidate(world, name, &meta, visible[0], out);
+    leak_candidate(world, name, top_ns, out);
 }
 
 /// A live namespace with no process and no other name: reported, never removed.
-fn leak_candidate(
-    world: &World,
-    name: &[u8],
-    meta: &std::fs::Metadata,
-    top: &Mount,
-    out: &mut Vec<Finding>,
-) {
+fn leak_candidate(world: &World, name: &[u8], top: &Mount, out: &mut Vec<Finding>) {
     let Ok(st) = std::fs::metadata(store::entry_path(name)) else {
         return;
     };
@@ -319,7 +369,6 @@ fn leak_candidate(
             .iter()
             .map(|f| f.nsfs.iter().filter(|m| m.root == top.root).count())
             .sum::<usize>();
-    let _ = meta;
     if others == 0 {
         out.push(finding(
             "no-processes",
@@ -337,10 +386,15 @@ fn leak_candidate(
 fn orphans(world: &World, names: &[Vec<u8>], out: &mut Vec<Finding>) {
     let prefix = cat(&[RUN_DIR.as_bytes(), b"/"]);
     let known: HashSet<Vec<u8>> = names.iter().map(|n| store::entry_display(n)).collect();
+    // Only mounts sitting on the run dir's own (visible) mount count;
+    // copies hidden under other mounts are not reachable from here.
+    let Some(top) = world.stack_at(RUN_DIR.as_bytes()).first().map(|m| m.id) else {
+        return;
+    };
     for m in world
         .ours
         .iter()
-        .filter(|m| m.is_nsfs() && m.mount_point.starts_with(&prefix))
+        .filter(|m| m.is_nsfs() && m.parent == top && m.mount_point.starts_with(&prefix))
     {
         if !known.contains(&m.mount_point) {
             out.push(finding(
@@ -369,7 +423,7 @@ fn daemons(world: &World, out: &mut Vec<Finding>) {
         for e in entries.flatten() {
             let path = Path::new(dir).join(e.file_name());
             let pb = path.as_os_str().as_encoded_bytes().to_vec();
-            if world.ours_at(&pb).iter().any(|m| m.is_nsfs()) {
+            if world.stack_at(&pb).first().is_some_and(|m| m.is_nsfs()) {
                 continue;
             }
             match world.holder(&pb) {
@@ -405,12 +459,20 @@ fn daemons(world: &World, out: &mut Vec<Finding>) {
 
 /// One line for the all-clear message.
 pub fn summary() -> String {
-    match store::entries() {
-        Err(_) => format!("{RUN_DIR} does not exist yet (the first add creates it)"),
-        Ok(names) => format!(
-            "{RUN_DIR} is a shared mount point with its own peer group; {} entr{}, all mounted",
-            names.len(),
-            if names.len() == 1 { "y" } else { "ies" }
-        ),
+    let Ok(names) = store::entries() else {
+        return format!("{RUN_DIR} does not exist yet (the first add creates it)");
+    };
+    let world = World {
+        ours: mountinfo::read("self").unwrap_or_default(),
+        others: Vec::new(),
+    };
+    let n = names.len();
+    let plural = if n == 1 { "entry" } else { "entries" };
+    if world.stack_at(RUN_DIR.as_bytes()).is_empty() {
+        format!("{RUN_DIR} is not a mount point yet (the first add makes it one); {n} {plural}")
+    } else {
+        format!(
+            "{RUN_DIR} is a shared mount point with its own peer group; {n} {plural}, all mounted"
+        )
     }
 }
