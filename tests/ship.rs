@@ -27,9 +27,12 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// A fresh, empty directory for one test.
+/// A fresh, empty directory, unique to this call (tests run in parallel).
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rnetns-ship-{}-{name}", std::process::id()));
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static SEQ: AtomicUsize = AtomicUsize::new(0);
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("rnetns-ship-{}-{n}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
@@ -133,7 +136,7 @@ fn man_page_renders_without_warnings() {
 /// Runs bash with the completion file sourced, a fake run dir holding
 /// `names`, and `script` after that; returns its stdout.
 fn bash(names: &[&str], script: &str) -> String {
-    let dir = scratch(&format!("bash-{}", names.len()));
+    let dir = scratch("bash");
     let rundir = dir.join("netns");
     std::fs::create_dir(&rundir).expect("run dir");
     for n in names {
