@@ -42,6 +42,7 @@ fn run(mode: Mode, inv: Invocation, argv: &[OsString]) -> i32 {
             );
             return 0;
         }
+        Action::Help => return cli::help::print_help(),
         Action::Usage => {
             eprint_bytes(error::usage_text().as_bytes());
             return 255;

@@ -55,7 +55,7 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
     match sub {
         Sub::List => list::list(ctx),
         Sub::ListId => listid::list_id(ctx, args),
-        Sub::Help => Err(Error::Usage),
+        Sub::Help => help(ctx),
         Sub::Add => add::add(ctx, args),
         Sub::Attach => add::attach(ctx, args),
         Sub::Set => set::set(ctx, args),
@@ -64,5 +64,19 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
         Sub::Pids => identify::pids(ctx, args),
         Sub::Exec => exec::exec(ctx, args),
         Sub::Monitor => monitor::monitor(ctx),
+    }
+}
+
+/// spec 4.11: the usage on stderr, exit 255, which ends a batch; as
+/// rnetns the text goes on with the extensions (cli::help).
+fn help(ctx: &mut Ctx) -> Status {
+    use crate::cli::{help, Mode};
+    match help::current_mode() {
+        Mode::Ip => Err(Error::Usage),
+        Mode::Rnetns => {
+            ctx.out.flush();
+            crate::error::eprint_bytes(help::netns_help_text(Mode::Rnetns).as_bytes());
+            Err(Error::Exit(255))
+        }
     }
 }
