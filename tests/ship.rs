@@ -70,7 +70,7 @@ fn double_dash_help_goes_to_stdout_with_status_0() {
         assert_eq!(out.status.code(), Some(0), "{opt}");
         assert!(out.stderr.is_empty(), "{opt}: {}", text(&out.stderr));
         let stdout = text(&out.stdout);
-        assert!(stdout.starts_with("Usage:\trnetns netns list\n"), "{opt}");
+        assert!(stdout.starts_with("Usage:\trnetns list\n"), "{opt}");
         for word in [
             "--all-runtimes",
             "doctor",

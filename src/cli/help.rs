@@ -21,7 +21,7 @@ const IGNORED: &str = "Accepted for ip compatibility, no effect on netns";
 /// The rnetns-only part of the help text, in rnetns syntax (what follows
 /// `ip netns`).
 const EXTENSIONS: &str = "\
-As rnetns, leave out the word netns: \"rnetns add NAME\" is \"ip netns add NAME\".
+As rnetns the word netns is left out: \"rnetns add NAME\" is \"ip netns add NAME\".
 
 rnetns extensions:
 \trnetns [-j [-p]] list --all-runtimes
