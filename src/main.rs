@@ -9,6 +9,8 @@ mod ns;
 mod nsid;
 mod output;
 mod procscan;
+mod resolve;
+mod runtimes;
 mod store;
 mod sys;
 
