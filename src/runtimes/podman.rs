@@ -27,12 +27,20 @@ pub fn scan(ev: &mut Evidence, procs: &Procs) {
         Path::new(STORAGE),
         Path::new(RUN_ROOT),
         netns.as_ref(),
+        false,
     );
     scan_rootless(ev, procs);
 }
 
 /// Rootful or one user's storage: containers and their namespaces.
-fn scan_store(ev: &mut Evidence, procs: &Procs, storage: &Path, run: &Path, netns: Option<&Root>) {
+fn scan_store(
+    ev: &mut Evidence,
+    procs: &Procs,
+    storage: &Path,
+    run: &Path,
+    netns: Option<&Root>,
+    rootless: bool,
+) {
     let Some(store) = Root::open(storage, &mut ev.notes) else {
         return;
     };
@@ -69,7 +77,13 @@ fn scan_store(ev: &mut Evidence, procs: &Procs, storage: &Path, run: &Path, netn
                 .as_ref()
                 .and_then(|r| r.pid(&rel.join("pidfile"), &mut Default::default()));
             let key = pid
-                .and_then(|p| procs.pid_runs(p, id))
+                .and_then(|p| {
+                    if rootless {
+                        procs.pid_runs_rootless(p, id)
+                    } else {
+                        procs.pid_runs(p, id)
+                    }
+                })
                 .or_else(|| by_path(oci_netns_path(&spec)?, &spec, procs, netns));
             if let Some(key) = key {
                 ev.members.push((key, c));
@@ -184,7 +198,7 @@ fn scan_rootless(ev: &mut Evidence, procs: &Procs) {
         if let Some(home) = home_of(uid) {
             let storage = home.join(".local/share/containers/storage");
             let run = Path::new(USER_RUN).join(uid.to_string()).join("containers");
-            scan_store(ev, procs, &storage, &run, None);
+            scan_store(ev, procs, &storage, &run, None, true);
         }
     }
 }

@@ -92,10 +92,19 @@ impl Procs {
         }
     }
 
-    /// Whether `pid` plausibly still runs container `id`: its cgroup names
-    /// the id, or it has no container cgroup at all (rootless podman on
-    /// cgroup v1). Guards against a reused PID in a stale state file.
+    /// The netns of `pid` if its cgroup names container `id` (guards
+    /// against a reused PID in a stale state file).
     pub fn pid_runs(&self, pid: u32, id: &str) -> Option<Key> {
+        self.pid_in_cgroup(pid, id, false)
+    }
+
+    /// The same for rootless podman, whose containers on cgroup v1 get no
+    /// cgroup at all: a process only in root cgroups is accepted too.
+    pub fn pid_runs_rootless(&self, pid: u32, id: &str) -> Option<Key> {
+        self.pid_in_cgroup(pid, id, true)
+    }
+
+    fn pid_in_cgroup(&self, pid: u32, id: &str, rootless: bool) -> Option<Key> {
         let key = *self.by_pid.get(&pid)?;
         let text = std::fs::read(format!("/proc/{pid}/cgroup")).ok()?;
         let text = String::from_utf8_lossy(&text);
@@ -107,7 +116,7 @@ impl Procs {
             }
             all_root &= p == "/";
         }
-        all_root.then_some(key)
+        (rootless && all_root).then_some(key)
     }
 }
 
@@ -221,10 +230,16 @@ pub fn scan_mounts(ev: &mut Evidence) {
             continue;
         }
         let Some(mnt) = f.get(4) else { continue };
+        let ino = f[3][5..]
+            .strip_suffix(b"]")
+            .and_then(|i| std::str::from_utf8(i).ok()?.parse::<u64>().ok());
         let path = unescape(mnt);
         let p = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&path));
+        // Only when the path still shows that mount (not overmounted).
         if let Ok(Some(key)) = netns_at(&p) {
-            ev.path(path, Some(key), None);
+            if Some(key.1) == ino {
+                ev.path(path, Some(key), None);
+            }
         }
     }
 }

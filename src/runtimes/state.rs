@@ -34,7 +34,13 @@ impl Notes {
 
     /// Notes an error unless it only means "this runtime is not here".
     pub fn errno(&mut self, what: &Path, e: Errno) {
-        if !matches!(e, Errno::ENOENT | Errno::ENOTDIR | Errno::ESRCH) {
+        if matches!(e, Errno::EXDEV | Errno::ELOOP) {
+            // openat2 refused a symlink or `..` leading out of the root.
+            self.add(format!(
+                "skipping {}: it leads outside its runtime's directory",
+                what.display()
+            ));
+        } else if !matches!(e, Errno::ENOENT | Errno::ENOTDIR | Errno::ESRCH) {
             self.add(format!(
                 "cannot read {}: {}",
                 what.display(),
