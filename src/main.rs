@@ -4,6 +4,7 @@
 mod cli;
 mod cmd;
 mod error;
+mod mountinfo;
 mod mounts;
 mod ns;
 mod nsid;

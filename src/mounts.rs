@@ -53,7 +53,7 @@ pub fn prepare_run_dir() -> Result<RunDirLock, Error> {
     Ok(RunDirLock { _lock: lock })
 }
 
-fn make_shared() -> Result<(), Error> {
+pub fn make_shared() -> Result<(), Error> {
     let none: Option<&str> = None;
     let mut bound = false;
     loop {
@@ -87,4 +87,35 @@ fn make_shared() -> Result<(), Error> {
             }
         }
     }
+}
+
+/// Takes the run dir's lock if the run dir exists (delete, doctor), without
+/// creating anything. The lock is released when the value is dropped.
+pub fn lock_existing() -> Option<Flock<File>> {
+    let dir = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(RUN_DIR)
+        .ok()?;
+    Flock::lock(dir, FlockArg::LockExclusive).ok()
+}
+
+/// Gives an existing run-dir mount a peer group of its own (D3): private,
+/// then shared again.
+pub fn reshare() -> Result<(), Errno> {
+    let none: Option<&str> = None;
+    mount(none, RUN_DIR, Some("none"), MsFlags::MS_PRIVATE, none)?;
+    mount(
+        none,
+        RUN_DIR,
+        Some("none"),
+        MsFlags::MS_SHARED | MsFlags::MS_REC,
+        none,
+    )
+}
+
+/// Whether `file` is a namespace file (nsfs), checked by filesystem type.
+pub fn is_nsfs(file: &File) -> bool {
+    const NSFS_MAGIC: i64 = 0x6e73_6673;
+    nix::sys::statfs::fstatfs(file).is_ok_and(|s| s.filesystem_type().0 == NSFS_MAGIC)
 }

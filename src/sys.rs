@@ -60,3 +60,24 @@ pub fn ns_type(fd: std::os::fd::BorrowedFd<'_>) -> Option<i32> {
     let rc = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE as _) };
     (rc >= 0).then_some(rc)
 }
+
+/// The id of the mount that serves `path` (statx STATX_MNT_ID, not
+/// following a final symlink): for a mount point, the mount on top of it.
+/// Matches the first field of /proc/self/mountinfo.
+pub fn mount_id(path: &std::path::Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: zeroed statx is a valid out-buffer of the right type.
+    let mut buf: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: c is NUL-terminated and buf is a valid statx buffer.
+    let rc = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+            libc::STATX_MNT_ID,
+            &mut buf,
+        )
+    };
+    (rc == 0 && buf.stx_mask & libc::STATX_MNT_ID != 0).then_some(buf.stx_mnt_id)
+}

@@ -101,13 +101,44 @@ fn case_script(case: &Case, bindir: &Path, refdir: &Path) -> String {
             q(line)
         ));
     }
+    s.push_str("exit 0\n");
     s
 }
 
-/// Keeps the mountinfo lines under /run and /etc/, without mount ids and
-/// device numbers, with nsfs inodes and peer group ids renumbered in order
-/// of appearance (they differ from run to run).
-fn normalize_mountinfo(text: &str) -> String {
+/// Keeps the mountinfo lines of the sandbox's own /run (and what is mounted
+/// below it) and of mounts under /etc/, without mount ids and device
+/// numbers, with nsfs inodes and peer group ids renumbered in order of
+/// appearance (they differ from run to run). Mounts copied from the host
+/// when the sandbox was made (e.g. a running dockerd's, now hidden under
+/// the sandbox's tmpfs) are left out: they are not the case's doing.
+fn normalize_mountinfo<'a>(text: &'a str) -> String {
+    let rows: Vec<Vec<&'a str>> = text
+        .lines()
+        .map(|l| l.split(' ').collect::<Vec<_>>())
+        .filter(|f| f.len() >= 10)
+        .collect();
+    let sandbox_roots: Vec<&'a str> = rows
+        .iter()
+        .filter(|f| {
+            let dash = f.iter().position(|x| *x == "-").unwrap_or(0);
+            matches!(f.get(dash + 2), Some(&"sbx-run") | Some(&"sbx-etc"))
+                && (f[4] == "/run" || f[4] == "/etc")
+        })
+        .map(|f| f[0])
+        .collect();
+    let parent: HashMap<&'a str, &'a str> = rows.iter().map(|f| (f[0], f[1])).collect();
+    let in_sandbox = |mut id: &'a str| {
+        for _ in 0..64 {
+            if sandbox_roots.contains(&id) {
+                return true;
+            }
+            match parent.get(id) {
+                Some(p) if p != &id => id = p,
+                _ => return false,
+            }
+        }
+        false
+    };
     let mut ids: HashMap<String, usize> = HashMap::new();
     let mut number = |kind: &str, v: &str| {
         let n = ids.len() + 1;
@@ -115,13 +146,12 @@ fn normalize_mountinfo(text: &str) -> String {
         format!("{kind}#{}", ids.entry(k).or_insert(n))
     };
     let mut out = String::new();
-    for line in text.lines() {
-        let f: Vec<&str> = line.split(' ').collect();
-        if f.len() < 10 {
-            continue;
-        }
+    for f in &rows {
         let mp = f[4];
         if !(mp == "/run" || mp.starts_with("/run/") || mp.starts_with("/etc/")) {
+            continue;
+        }
+        if !in_sandbox(f[0]) {
             continue;
         }
         let root = match f[3].strip_prefix("net:[") {

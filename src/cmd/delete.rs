@@ -1,6 +1,9 @@
 //! `ip netns delete NAME` and `ip -all netns delete` (spec 4.7): lazily
-//! detach the entry's mount (errors ignored) and unlink it. Syscalls:
-//! umount2(MNT_DETACH), unlink.
+//! detach the entry's mounts (errors ignored) and unlink it, under the run
+//! dir's lock. rnetns detaches every stacked layer, so one delete removes
+//! the entry (6.1 needs two; ledger D7), and never follows a symlink entry
+//! to unmount its target (UMOUNT_NOFOLLOW). Syscalls: flock,
+//! umount2(MNT_DETACH|UMOUNT_NOFOLLOW), unlink.
 
 use super::{Ctx, Status};
 use crate::error::Error;
@@ -12,7 +15,12 @@ use nix::mount::{umount2, MntFlags};
 pub fn remove_entry(name: &[u8], detach: bool) -> Result<(), Error> {
     let path = entry_path(name);
     if detach {
-        let _ = umount2(&path, MntFlags::MNT_DETACH);
+        // Bounded: a mount point cannot hold more layers than this in practice.
+        for _ in 0..64 {
+            if umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW).is_err() {
+                break;
+            }
+        }
     }
     std::fs::remove_file(&path).map_err(|e| {
         Error::sys(

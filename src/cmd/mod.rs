@@ -5,6 +5,7 @@
 
 mod add;
 mod delete;
+mod doctor;
 mod exec;
 mod identify;
 mod list;
@@ -49,6 +50,11 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
     }
     let args = &words[1..];
     let Some(sub) = sub else {
+        // rnetns extensions: whole words only, after iproute2's table, so
+        // they never shadow an iproute2 abbreviation.
+        if sub_word == b"doctor" {
+            return doctor::doctor(ctx, args);
+        }
         return Err(Error::UnknownCommand(sub_word.clone()));
     };
     let all_runtimes = args.first().is_some_and(|a| a == runtimes::FLAG);

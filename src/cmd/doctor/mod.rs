@@ -1,0 +1,138 @@
+//! `rnetns doctor [--fix]`: find, explain and repair the classic broken
+//! mount states behind `Peer netns reference is invalid`, `setting the
+//! network namespace "X" failed: Invalid argument` and friends (issue 4).
+//! Reads this and other mount namespaces' mountinfo, lstat()s the run dir
+//! and its entries, and with `--fix` only ever: unlinks placeholders that no
+//! mount namespace holds, bind-mounts namespaces held elsewhere back onto
+//! their names, and rebuilds the run dir's own mount. It never removes a
+//! namespace that is alive or named elsewhere.
+
+mod checks;
+mod fix;
+
+use super::{Ctx, Status};
+use crate::error::Error;
+use crate::output::json::{self, Value};
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Something is broken or will break: exit 1.
+    Problem,
+    /// Worth knowing, nothing to repair (e.g. a namespace with no process).
+    Info,
+}
+
+/// What `--fix` may do about a finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Repair {
+    None,
+    /// Unlink an unmounted placeholder that no mount namespace holds.
+    RemoveStale(Vec<u8>),
+    /// Bind the namespace mounted at this path in another mount namespace
+    /// (reached through /proc/PID/root) onto the entry.
+    Adopt {
+        name: Vec<u8>,
+        pid: u32,
+    },
+    /// Rebuild the run dir's mount: own peer group, one mount per entry.
+    Rebuild,
+    /// Make the run-dir mount shared with its own peer group.
+    Reshare,
+}
+
+/// One thing doctor noticed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub check: &'static str,
+    pub severity: Severity,
+    pub path: Vec<u8>,
+    pub what: String,
+    pub why: String,
+    pub fix: String,
+    pub repair: Repair,
+}
+
+pub fn doctor(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
+    let fix = match args.first().map(Vec::as_slice) {
+        None => false,
+        Some(b"--fix") => true,
+        Some(other) => {
+            return Err(Error::Text(
+                [
+                    &b"doctor: unknown argument \""[..],
+                    other,
+                    b"\" (expected --fix)",
+                ]
+                .concat(),
+                255,
+            ))
+        }
+    };
+    let _lock = crate::mounts::lock_existing();
+    let mut findings = checks::run();
+    if fix {
+        let actions = fix::apply(&findings);
+        for a in &actions {
+            if !ctx.globals.json {
+                ctx.out.write(format!("fixed: {a}\n").as_bytes());
+            }
+        }
+        findings = checks::run();
+    }
+    render(ctx, &findings);
+    let problems = findings.iter().any(|f| f.severity == Severity::Problem);
+    Ok(i32::from(problems))
+}
+
+fn render(ctx: &mut Ctx, findings: &[Finding]) {
+    if ctx.globals.json {
+        let objects: Vec<Vec<(&str, Value)>> = findings
+            .iter()
+            .map(|f| {
+                vec![
+                    ("check", Value::Str(f.check.as_bytes())),
+                    (
+                        "severity",
+                        Value::Str(match f.severity {
+                            Severity::Problem => b"problem",
+                            Severity::Info => b"info",
+                        }),
+                    ),
+                    ("path", Value::Str(&f.path)),
+                    ("what", Value::Str(f.what.as_bytes())),
+                    ("why", Value::Str(f.why.as_bytes())),
+                    ("fix", Value::Str(f.fix.as_bytes())),
+                ]
+            })
+            .collect();
+        ctx.out.write(&json::array(&objects, ctx.globals.pretty));
+        return;
+    }
+    let problems = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Problem)
+        .count();
+    for f in findings {
+        let tag = match f.severity {
+            Severity::Problem => "problem",
+            Severity::Info => "info",
+        };
+        let mut text = format!("{tag}: {}: ", f.check).into_bytes();
+        text.extend_from_slice(&f.path);
+        text.extend_from_slice(format!("\n  what: {}\n", f.what).as_bytes());
+        if !f.why.is_empty() {
+            text.extend_from_slice(format!("  why:  {}\n", f.why).as_bytes());
+        }
+        if !f.fix.is_empty() {
+            text.extend_from_slice(format!("  fix:  {}\n", f.fix).as_bytes());
+        }
+        ctx.out.write(&text);
+    }
+    if problems == 0 {
+        ctx.out
+            .write(format!("all clear: {}\n", checks::summary()).as_bytes());
+    } else {
+        ctx.out.write(format!("{problems} problem(s) found; `rnetns doctor --fix` repairs what is safe to repair\n").as_bytes());
+    }
+}
