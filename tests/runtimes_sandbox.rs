@@ -261,56 +261,114 @@ fn all_runtimes_json_and_plain_bytes() {
     let f = &r.facts;
     assert_eq!(r.sections["json"], format!("{}rc=0\n", expected_json(f)));
 
-    // Plain: the same rows as aligned columns, then the notes on stderr.
-    let plain = &r.sections["plain"];
-    let mut lines = plain.lines();
-    assert_eq!(
-        lines.next().unwrap().split_whitespace().collect::<Vec<_>>(),
+    // Plain: the same rows as aligned columns (two spaces between columns,
+    // widths from the widest cell), then the notes on stderr.
+    let pause = &f["pause"];
+    let mut rows: Vec<[String; 6]> = vec![
         [
             "INODE",
             "NSID",
             "RUNTIME",
             "PIDS",
             "NAME/PATH",
-            "CONTAINERS"
+            "CONTAINERS",
         ]
-    );
-    let want_rows = [
-        format!("{} - host 2 /run/docker/netns/default -", f["hostino"]),
-        format!("{} 7 iproute2 0 blue -", f["blue"]),
-        format!(
-            "{} - docker 1 /run/docker/netns/0123456789ab web (0a1b2c3d4e5f)",
-            f["dino"]
-        ),
-        format!(
-            "{} - podman 0 {PODMAN_NS} p-web (c1c824d29637, pod mypod)",
-            f["pino"]
-        ),
-        format!(
-            "{} - neutron 0 qrouter-{ROUTER_UUID} router (0a6a3f0e-2b1)",
-            f["qino"]
-        ),
-        format!("{} - process 1 - -", f["xino"]),
-        "- - iproute2 0 stale (stale) -".to_string(),
-        "- - docker 0 /run/docker/netns/deadbeef0000 (stale) -".to_string(),
+        .map(String::from),
+        [
+            &f["hostino"],
+            "-",
+            "host",
+            "2",
+            "/run/docker/netns/default",
+            "-",
+        ]
+        .map(String::from),
     ];
-    let got: Vec<String> = plain
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+    let mut body: Vec<[String; 6]> = vec![
+        [&f["blue"], "7", "iproute2", "0", "blue", "-"].map(String::from),
+        [
+            &f["dino"],
+            "-",
+            "docker",
+            "1",
+            "/run/docker/netns/0123456789ab",
+            "web (0a1b2c3d4e5f)",
+        ]
+        .map(String::from),
+        [
+            &f["pino"],
+            "-",
+            "podman",
+            "0",
+            PODMAN_NS,
+            "p-web (c1c824d29637, pod mypod)",
+        ]
+        .map(String::from),
+        [
+            &f["cino"],
+            "-",
+            "containerd",
+            "0",
+            CNI_NS,
+            "nginx (5a5a00000000, pod default/nginx)",
+        ]
+        .map(String::from),
+        [
+            &f["oino"],
+            "-",
+            "cri-o",
+            "0",
+            CRIO_NS,
+            "dns (c0c000000000, pod kube-system/dns)",
+        ]
+        .map(String::from),
+        [
+            f["qino"].clone(),
+            "-".into(),
+            "neutron".into(),
+            "0".into(),
+            format!("qrouter-{ROUTER_UUID}"),
+            "router (0a6a3f0e-2b1)".into(),
+        ],
+        [
+            f["rlino"].clone(),
+            "-".into(),
+            "podman".into(),
+            "1".into(),
+            format!("/proc/{pause}/root/run/user/1001/netns/netns-aa-bb-cc-dd-ee"),
+            "-".into(),
+        ],
+        [&f["xino"], "-", "process", "1", "-", "-"].map(String::from),
+    ];
+    body.sort_by_key(|r| r[0].parse::<u64>().unwrap());
+    rows.extend(body);
+    rows.push(["-", "-", "iproute2", "0", "stale (stale)", "-"].map(String::from));
+    rows.push(
+        [
+            "-",
+            "-",
+            "docker",
+            "0",
+            "/run/docker/netns/deadbeef0000 (stale)",
+            "-",
+        ]
+        .map(String::from),
+    );
+    let widths: Vec<usize> = (0..6)
+        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap())
         .collect();
-    for w in &want_rows {
-        assert!(got.contains(w), "missing row {w:?} in\n{plain}");
+    let mut want = String::new();
+    for r in &rows {
+        for (i, cell) in r.iter().enumerate() {
+            want.push_str(cell);
+            if i < 5 {
+                want.push_str(&" ".repeat(widths[i] - cell.len() + 2));
+            }
+        }
+        want.push('\n');
     }
-    // Columns line up: every row's CONTAINERS cell starts at the same byte.
-    let col = plain.lines().next().unwrap().find("CONTAINERS").unwrap();
-    for l in plain
-        .lines()
-        .skip(1)
-        .take_while(|l| !l.starts_with("rnetns:"))
-    {
-        assert_eq!(&l[col - 2..col], "  ", "misaligned: {l:?}");
-        assert_ne!(&l[col..col + 1], " ", "misaligned: {l:?}");
-    }
+    let plain = &r.sections["plain"];
+    assert!(plain.starts_with(&want), "plain:\n{plain}\nwant:\n{want}");
     let notes: Vec<&str> = plain
         .lines()
         .filter(|l| l.starts_with("rnetns: note:"))
