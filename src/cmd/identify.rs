@@ -56,10 +56,9 @@ fn print_match(ctx: &mut Ctx, ns_file: &std::fs::File) -> Status {
         }
     };
     // spec 4.8: only the last match in readdir order is printed.
-    let found = names.iter().rev().find(|n| {
-        std::fs::metadata(store::entry_path(n))
-            .is_ok_and(|m| m.dev() == ns.dev() && m.ino() == ns.ino())
-    });
+    let stater = store::Stater::open();
+    let want = Some((ns.dev(), ns.ino()));
+    let found = names.iter().rev().find(|n| stater.dev_ino(n) == want);
     let mut line = found.cloned().unwrap_or_default();
     line.push(b'\n');
     ctx.out.write(&line);
