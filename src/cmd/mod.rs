@@ -11,6 +11,7 @@ mod identify;
 mod list;
 mod listid;
 mod monitor;
+mod runtimes;
 mod set;
 
 use crate::cli::grammar::{lookup_subcommand, valid_name, Sub};
@@ -39,7 +40,11 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
     // still validates it wherever it is used as a path.
     if let Some(name) = words.get(1) {
         let used_as_path = matches!(sub, Some(Sub::Add | Sub::Attach | Sub::Set | Sub::Pids));
-        if (!ctx.globals.all || used_as_path) && !valid_name(name) {
+        // rnetns extension: an nsfs path where a name is looked up (as
+        // `rnetns` only; see crate::resolve::path_allowed).
+        let path_ref = matches!(sub, Some(Sub::Exec | Sub::Pids | Sub::Set | Sub::Identify))
+            && crate::resolve::path_allowed(name);
+        if (!ctx.globals.all || used_as_path) && !valid_name(name) && !path_ref {
             return Err(Error::InvalidName(name.clone()));
         }
     }
@@ -52,7 +57,10 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
         }
         return Err(Error::UnknownCommand(sub_word.clone()));
     };
+    let all_runtimes = args.first().is_some_and(|a| a == runtimes::FLAG);
     match sub {
+        Sub::List if all_runtimes => runtimes::list(ctx),
+        Sub::Identify if all_runtimes => runtimes::identify(ctx, &args[1..]),
         Sub::List => list::list(ctx),
         Sub::ListId => listid::list_id(ctx, args),
         Sub::Help => help(ctx),
