@@ -447,5 +447,19 @@ fn check() -> Result<(), Failed> {
         &attach,
     ])?;
     assert_eq!(out, "web\n1\n", "attach web docker:rnt-d-bridge");
+
+    // doctor (issue 4) on real state: stop the owner of rnt-d-shared's
+    // namespace (--net=container:rnt-d-bridge); the dependant runs on.
+    ok(&["docker", "stop", "-t", "0", "rnt-d-bridge"])?;
+    let doc = cmd(&[RNETNS, "doctor"]);
+    let text = String::from_utf8_lossy(&doc.stdout).into_owned();
+    println!("--- rnetns doctor after stopping rnt-d-bridge\n{text}");
+    if doc.status.code() != Some(1)
+        || !text.contains("problem: network-owner-gone: /var/lib/docker/containers/")
+        || !text.contains("docker container rnt-d-shared (")
+        || !text.contains(", which is not running")
+    {
+        return Err(format!("doctor did not report rnt-d-shared's gone owner: {text}").into());
+    }
     Ok(())
 }
