@@ -7,7 +7,7 @@ use crate::cmd::{self, Ctx};
 use crate::error::{self, eprint_bytes, Error};
 use crate::{ns, output, store, sys};
 use std::ffi::OsString;
-use std::io::BufRead;
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -42,6 +42,7 @@ fn run(mode: Mode, inv: Invocation, argv: &[OsString]) -> i32 {
             );
             return 0;
         }
+        Action::Help => return cli::help::print_help(),
         Action::Usage => {
             eprint_bytes(error::usage_text().as_bytes());
             return 255;
@@ -94,14 +95,19 @@ fn finish(ctx: &mut Ctx, r: cmd::Status) -> i32 {
     }
 }
 
-/// spec 2.7: run each line of a batch file.
+/// spec 2.7: run each line of a batch file. A batch that holds other `ip`
+/// objects is handed whole to the real `ip`, because iproute2 carries
+/// state from one line to the next (e.g. `link show` changes how a later
+/// `addr show` prints) that separate processes could not reproduce.
 fn batch(ctx: &mut Ctx, file: &[u8]) -> i32 {
     ctx.in_batch = true;
-    let input: Box<dyn BufRead> = if file == b"-" {
-        Box::new(std::io::stdin().lock())
+    let input = if file == b"-" {
+        let mut v = Vec::new();
+        let _ = std::io::stdin().lock().read_to_end(&mut v);
+        v
     } else {
-        match std::fs::File::open(Path::new(std::ffi::OsStr::from_bytes(file))) {
-            Ok(f) => Box::new(std::io::BufReader::new(f)),
+        match std::fs::read(Path::new(std::ffi::OsStr::from_bytes(file))) {
+            Ok(v) => v,
             Err(e) => {
                 eprint_bytes(&store::cat(&[
                     b"Cannot open file \"",
@@ -114,7 +120,10 @@ fn batch(ctx: &mut Ctx, file: &[u8]) -> i32 {
             }
         }
     };
-    let mut reader = cli::batch::Reader::new(input);
+    if has_other_objects(&input) {
+        return handoff_batch(ctx, file, &input);
+    }
+    let mut reader = cli::batch::Reader::new(&input[..]);
     let mut status = 0;
     while let Some((lineno, line)) = reader.next_line() {
         let words = match cli::batch::split_words(&line) {
@@ -153,11 +162,78 @@ fn batch(ctx: &mut Ctx, file: &[u8]) -> i32 {
             ]));
             status = 1;
             if !ctx.globals.force {
-                break;
+                return status;
             }
         }
     }
+    if reader.missing_continuation {
+        eprint_bytes(b"Missing continuation line\n");
+    }
     status
+}
+
+/// Whether a line that would run (before any unterminated quote) names an
+/// object other than netns.
+fn has_other_objects(input: &[u8]) -> bool {
+    let mut reader = cli::batch::Reader::new(input);
+    while let Some((_, line)) = reader.next_line() {
+        match cli::batch::split_words(&line) {
+            Err(_) => return false,
+            Ok(words) => {
+                if words
+                    .first()
+                    .is_some_and(|o| !cli::grammar::is_netns_object(o))
+                {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Becomes the real `ip -b FILE` (stdin refilled from memory for `-`),
+/// with the options that matter; `-n` switches were already made here.
+fn handoff_batch(ctx: &mut Ctx, file: &[u8], input: &[u8]) -> i32 {
+    ctx.out.flush();
+    let Some(ip) = real_ip() else {
+        eprint_bytes(b"rnetns: cannot find iproute2's ip\n");
+        return 255;
+    };
+    let mut cmd = std::process::Command::new(ip);
+    cmd.arg0("ip").args(&ctx.globals.passthrough);
+    if ctx.globals.all {
+        cmd.arg("-all");
+    }
+    if ctx.globals.force {
+        cmd.arg("-force");
+    }
+    cmd.arg("-batch").arg(cli::os(file));
+    if file == b"-" {
+        match stdin_from(input) {
+            Ok(f) => {
+                cmd.stdin(f);
+            }
+            Err(e) => {
+                eprint_bytes(format!("rnetns: cannot pass the batch on: {e}\n").as_bytes());
+                return 1;
+            }
+        }
+    }
+    let err = cmd.exec();
+    eprint_bytes(format!("rnetns: cannot run ip: {err}\n").as_bytes());
+    255
+}
+
+/// An in-memory file holding `data`, positioned at its start.
+fn stdin_from(data: &[u8]) -> std::io::Result<std::fs::File> {
+    use std::io::{Seek, Write};
+    let fd = nix::sys::memfd::memfd_create("rnetns-batch", nix::sys::memfd::MFdFlags::empty())
+        .map_err(std::io::Error::from)?;
+    let mut f = std::fs::File::from(fd);
+    f.write_all(data)?;
+    f.rewind()?;
+    Ok(f)
 }
 
 /// A non-netns batch line: run it with the real `ip` and take its status
@@ -185,16 +261,21 @@ fn run_real_ip(options: &[OsString], words: &[Vec<u8>]) -> cmd::Status {
 /// The real iproute2 `ip`: the first `ip` on PATH that is not rnetns
 /// itself, else the usual locations (spec 0.1).
 fn real_ip() -> Option<PathBuf> {
-    let me = std::fs::canonicalize("/proc/self/exe").ok();
+    use std::os::unix::fs::MetadataExt;
+    // Compared by (dev, ino), so a hard-linked or copied-over rnetns named
+    // `ip` is skipped as surely as a symlink to it.
+    let me = std::fs::metadata("/proc/self/exe")
+        .ok()
+        .map(|m| (m.dev(), m.ino()));
     let path = std::env::var_os("PATH").unwrap_or_default();
     let candidates = std::env::split_paths(&path)
         .map(|d| d.join("ip"))
         .chain(["/usr/sbin/ip", "/sbin/ip", "/bin/ip"].map(PathBuf::from));
     for c in candidates {
-        let Ok(real) = std::fs::canonicalize(&c) else {
+        let Ok(m) = std::fs::metadata(&c) else {
             continue;
         };
-        if Some(&real) != me.as_ref() && is_executable(&real) {
+        if Some((m.dev(), m.ino())) != me && is_executable(&c) {
             return Some(c);
         }
     }

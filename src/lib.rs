@@ -12,5 +12,7 @@ pub mod ns;
 pub mod nsid;
 pub mod output;
 pub mod procscan;
+pub mod resolve;
+pub mod runtimes;
 pub mod store;
 pub mod sys;
