@@ -89,17 +89,6 @@ pub fn make_shared() -> Result<(), Error> {
     }
 }
 
-/// Takes the run dir's lock if the run dir exists (delete, doctor), without
-/// creating anything. The lock is released when the value is dropped.
-pub fn lock_existing() -> Option<Flock<File>> {
-    let dir = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
-        .open(RUN_DIR)
-        .ok()?;
-    Flock::lock(dir, FlockArg::LockExclusive).ok()
-}
-
 /// Takes the run dir's lock, exclusive (delete) or shared (readers that
 /// open entries), following a symlinked run dir as `add` does; `None` when
 /// there is no run dir. Readers hold it only while opening entries, so they
@@ -112,11 +101,25 @@ pub fn lock_run_dir(exclusive: bool) -> Option<Flock<File>> {
         .open(RUN_DIR)
         .ok()?;
     let arg = if exclusive {
-        FlockArg::LockExclusive
+        FlockArg::LockExclusiveNonblock
     } else {
-        FlockArg::LockShared
+        FlockArg::LockSharedNonblock
     };
-    Flock::lock(dir, arg).ok()
+    // Bounded: anyone who can read the run dir can flock it, and 6.1's
+    // readers and delete never wait, so after about a second rnetns goes
+    // on without the lock rather than hang behind a stuck holder.
+    let mut dir = dir;
+    for _ in 0..100 {
+        match Flock::lock(dir, arg) {
+            Ok(lock) => return Some(lock),
+            Err((back, Errno::EWOULDBLOCK)) => {
+                dir = back;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// Gives an existing run-dir mount a peer group of its own (D3): private,

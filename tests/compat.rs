@@ -71,6 +71,13 @@ fn case_script(case: &Case, bindir: &Path, refdir: &Path) -> String {
     let q = sandbox::shell_quote;
     let mut s = String::new();
     s.push_str("mkdir -p \"$SBX/res\"\n");
+    // The program under test must really be the one the case runs.
+    for d in [bindir, refdir] {
+        s.push_str(&format!(
+            "[ -x {0}/ip ] || {{ echo \"sandbox: {0}/ip is not reachable\" >&2; exit 91; }}\n",
+            q(&d.to_string_lossy())
+        ));
+    }
     let path = |d: &Path| format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", d.display());
     for (i, line) in case.setup.iter().enumerate() {
         s.push_str(&format!(
@@ -91,7 +98,7 @@ fn case_script(case: &Case, bindir: &Path, refdir: &Path) -> String {
     s.push_str(&format!(
         "{{ stat -c '%F %a' /run/netns 2>&1; find /run/netns -mindepth 1 -maxdepth 1 -printf '%P %M %y\\n' 2>/dev/null | LC_ALL=C sort; }} >\"$SBX/res/entries\"\n\
          cat /proc/self/mountinfo >\"$SBX/res/mountinfo\"\n\
-         {} netns list-id >\"$SBX/res/listid\" 2>&1\n",
+         timeout -k 1 3 {} netns list-id >\"$SBX/res/listid\" 2>&1\n",
         ip.display()
     ));
     for (i, line) in case.state.iter().enumerate() {
@@ -217,6 +224,16 @@ fn run_once(case: &Case, label: &str, bin: &Path, refdir: &Path) -> Result<Vec<u
             "{label}: sandbox failed (exit {:?}): {}",
             out.status.code(),
             String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    if !scratch
+        .join("res")
+        .join(format!("rc.{}", case.run.len() - 1))
+        .exists()
+    {
+        return Err(format!(
+            "{label}: the sandbox left no results in {}",
+            scratch.display()
         ));
     }
     let blob = render(case, &scratch.join("res"));

@@ -62,21 +62,45 @@ fn host_netns_ino() -> u64 {
         .unwrap_or(0)
 }
 
+/// The cargo target directory (binaries, scratch): it must stay reachable
+/// inside the sandbox even when the checkout lives under /tmp.
+fn target_dir() -> PathBuf {
+    scratch_root()
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
 /// The preamble that builds the sandbox inside `unshare` and proves it
 /// took effect. `$SBX` is the run's scratch directory (on the host disk,
-/// visible inside); `/run`, `/tmp` and `/etc` are private copies.
+/// visible inside); `/run`, `/tmp` and `/etc` are private copies. When the
+/// target dir is under /tmp (a checkout in /tmp), it is bound back into
+/// the private /tmp so binaries and scratch stay reachable.
 fn preamble(scratch: &Path) -> String {
+    let keep = target_dir();
+    let rebind = match keep.strip_prefix("/tmp") {
+        Ok(rel) if !rel.as_os_str().is_empty() => format!(
+            "mkdir -p {k} && mount --rbind /run/.sbx-host-tmp/{r} {k} || exit 93\n",
+            k = shell_quote(&keep.to_string_lossy()),
+            r = shell_quote(&rel.to_string_lossy()),
+        ),
+        _ => String::new(),
+    };
     format!(
         r#"set -u
 export SBX={scratch}
 mount -t tmpfs sbx-run /run || exit 99
+mkdir -p /run/.sbx-host-tmp && mount --rbind /tmp /run/.sbx-host-tmp || exit 99
 mkdir -p "$SBX/ovl" && mount -t tmpfs sbx-ovl "$SBX/ovl" || exit 99
 mkdir -p "$SBX/ovl/up" "$SBX/ovl/work"
 mount -t overlay sbx-etc -o lowerdir=/etc,upperdir="$SBX/ovl/up",workdir="$SBX/ovl/work" /etc || exit 98
 mount -t tmpfs sbx-tmp /tmp || exit 99
+{rebind}umount -l /run/.sbx-host-tmp && rmdir /run/.sbx-host-tmp || exit 99
+[ -d "$SBX" ] || {{ echo "sandbox: scratch dir $SBX not reachable" >&2; exit 92; }}
 [ "$(stat -L -c %i /proc/self/ns/net)" != "{host}" ] || {{ echo "sandbox: still in the host netns" >&2; exit 97; }}
 [ "$(findmnt -n -o SOURCE /run)" = sbx-run ] || {{ echo "sandbox: /run is not the sandbox tmpfs" >&2; exit 96; }}
-[ ! -e /run/netns ] || {{ echo "sandbox: /run/netns visible" >&2; exit 95; }}
+[ ! -e /run/netns ] && [ ! -e /run/.sbx-host-tmp ] || {{ echo "sandbox: /run is not fresh" >&2; exit 95; }}
 {ip} link set lo up || exit 94
 cd /tmp
 "#,
@@ -89,8 +113,13 @@ cd /tmp
 /// Runs `body` (bash) in a fresh sandbox and returns its output.
 pub fn run_script(scratch: &Path, body: &str) -> std::io::Result<std::process::Output> {
     let script = format!("{}{}\n", preamble(scratch), body);
-    Command::new("unshare")
+    // Bounded: a hung command fails its test instead of hanging the suite.
+    Command::new("timeout")
         .args([
+            "-k",
+            "5",
+            "300",
+            "unshare",
             "--mount",
             "--net",
             "--pid",
