@@ -345,6 +345,9 @@ fn render(rows: &[Row]) -> String {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(FLOOR_NETNS) {
+        floor_netns(args.get(1).and_then(|k| k.parse().ok()).unwrap_or(1));
+    }
     let opts = match Opts::parse(&args) {
         Ok(o) => o,
         Err(e) => {
@@ -360,6 +363,32 @@ fn main() {
     } else {
         outside(opts, args);
     }
+}
+
+/// Hidden mode, run only inside the sandbox: the kernel floor of `add`
+/// in one process, K times unshare(CLONE_NEWNET) keeping each new netns
+/// alive by an open fd (no placeholder, no mount), then back home.
+const FLOOR_NETNS: &str = "--floor-netns";
+
+fn floor_netns(k: usize) -> ! {
+    if std::env::var_os(ENV_SANDBOX).is_none() {
+        die("--floor-netns runs only inside the sandbox");
+    }
+    let home = fs::File::open("/proc/self/ns/net").unwrap_or_else(|e| die(&e.to_string()));
+    let mut keep = Vec::with_capacity(k);
+    for _ in 0..k {
+        // SAFETY: unshare has no memory-safety preconditions.
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+            die(&format!("unshare: {}", std::io::Error::last_os_error()));
+        }
+        keep.push(fs::File::open("/proc/self/ns/net").unwrap_or_else(|e| die(&e.to_string())));
+    }
+    use std::os::fd::AsRawFd;
+    // SAFETY: HOME is an open netns fd.
+    if unsafe { libc::setns(home.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        die("setns back failed");
+    }
+    std::process::exit(0);
 }
 
 /// The rnetns binary to measure: --rnetns, else the one cargo built for
@@ -667,6 +696,20 @@ impl Bench {
         });
     }
 
+    /// A row with only a kernel floor in it.
+    fn info(&mut self, name: &str, floor: f64) {
+        self.note(&format!("{name}: {}", fmt_ms(floor)));
+        self.rows.push(Row {
+            name: name.into(),
+            base: None,
+            rn: None,
+            target: None,
+            floor: Some(floor),
+            unit: Unit::Time,
+            skipped: None,
+        });
+    }
+
     /// Median time of a single command (a kernel floor).
     fn floor(&self, reps: usize, argv: &[OsString]) -> f64 {
         measure(argv);
@@ -811,6 +854,22 @@ impl Bench {
         let fl = nsenter_floor(self, &mid);
         let r = self.pair(cheap, None, &|b, t| b.argv(t, &[], &["exec", &mid, "true"]));
         self.row(&format!("exec NAME true, N={n}"), r, Some(0.8), Some(fl));
+        let mnt = self.floor(
+            cheap,
+            &os(&[
+                "nsenter",
+                &format!("--net={RUN_DIR}/{mid}"),
+                "unshare",
+                "--mount",
+                "--propagation",
+                "slave",
+                "true",
+            ]),
+        );
+        self.info(
+            &format!("  floor with a mount namespace (nsenter --net + unshare --mount), N={n}"),
+            mnt,
+        );
 
         // add, one process per namespace, alternating; cleaned up after.
         let unshare_floor = self.floor(cheap, &os(&["unshare", "-n", "true"]));
@@ -852,11 +911,25 @@ impl Bench {
             Tool::Rn => vec![b.rn.clone().into(), "-b".into(), file.clone().into()],
         });
         setup(self, Tool::Rn);
+        let me = std::env::current_exe().unwrap_or_else(|e| die(&e.to_string()));
+        let mut fl = vec![
+            me.into_os_string(),
+            FLOOR_NETNS.into(),
+            k.to_string().into(),
+        ];
+        let batch_floor: Vec<Sample> = (0..o.heavy_reps)
+            .map(|_| {
+                let s = measure(&fl);
+                settle(k);
+                s
+            })
+            .collect();
+        fl.clear();
         self.row(
             &format!("batch add ({k} lines, -b), N={n}"),
             r,
             Some(0.6),
-            Some(unshare_floor * k as f64),
+            Some(stats(&batch_floor).secs),
         );
 
         // -all delete: the fixture is rebuilt before every run.
