@@ -9,20 +9,30 @@ use crate::sys::strerror;
 use nix::errno::Errno;
 use std::fmt;
 
-/// The netns usage text (spec 4.11), with the program's name.
+/// How usage lines and hints name the command: `ip netns` / `ip [-all]
+/// netns` as `ip` (spec 4.11, byte for byte), `rnetns` / `rnetns [-all]`
+/// as rnetns, whose arguments are what follows `netns`.
+fn command_words() -> (&'static str, &'static str) {
+    match prog() {
+        "ip" => ("ip netns", "ip [-all] netns"),
+        _ => ("rnetns", "rnetns [-all]"),
+    }
+}
+
+/// The netns usage text (spec 4.11), naming the program as invoked.
 pub fn usage_text() -> String {
-    let p = prog();
+    let (p, all) = command_words();
     format!(
-        "Usage:\t{p} netns list\n\
-         \t{p} netns add NAME\n\
-         \t{p} netns attach NAME PID\n\
-         \t{p} netns set NAME NETNSID\n\
-         \t{p} [-all] netns delete [NAME]\n\
-         \t{p} netns identify [PID]\n\
-         \t{p} netns pids NAME\n\
-         \t{p} [-all] netns exec [NAME] cmd ...\n\
-         \t{p} netns monitor\n\
-         \t{p} netns list-id [target-nsid POSITIVE-INT] [nsid POSITIVE-INT]\n\
+        "Usage:\t{p} list\n\
+         \t{p} add NAME\n\
+         \t{p} attach NAME PID\n\
+         \t{p} set NAME NETNSID\n\
+         \t{all} delete [NAME]\n\
+         \t{p} identify [PID]\n\
+         \t{p} pids NAME\n\
+         \t{all} exec [NAME] cmd ...\n\
+         \t{p} monitor\n\
+         \t{p} list-id [target-nsid POSITIVE-INT] [nsid POSITIVE-INT]\n\
          NETNSID := auto | POSITIVE-INT\n"
     )
 }
@@ -108,7 +118,7 @@ impl Error {
             Error::UnknownCommand(w) => [
                 &b"Command \""[..],
                 w,
-                format!("\" is unknown, try \"{} netns help\".", prog()).as_bytes(),
+                format!("\" is unknown, try \"{} help\".", command_words().0).as_bytes(),
             ]
             .concat(),
             Error::BadArgument(arg, why) => [

@@ -24,6 +24,13 @@ pub fn switch_to(name: &[u8]) -> Result<(), Error> {
             crate::sys::strerror(errno_of(e) as i32).as_bytes(),
         ]))
     })?;
+    switch_to_file(file, name, true)
+}
+
+/// The same, for an already open netns file (a runtime reference, whose
+/// LABEL is used in messages and as the sysfs source). `/etc/netns/LABEL`
+/// is bound only for run-dir names.
+pub fn switch_to_file(file: File, name: &[u8], etc: bool) -> Result<(), Error> {
     setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| {
         Error::Setup(cat(&[
             b"setting the network namespace \"",
@@ -54,7 +61,9 @@ pub fn switch_to(name: &[u8]) -> Result<(), Error> {
         )
     })?;
     remount_sys(name)?;
-    bind_etc(name);
+    if etc {
+        bind_etc(name);
+    }
     Ok(())
 }
 

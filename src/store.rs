@@ -52,3 +52,29 @@ pub fn errno_of(e: std::io::Error) -> Errno {
 pub fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
+
+/// (st_dev, st_ino) of what each entry refers to, following symlinks as
+/// stat(2) does, resolved relative to one open run-dir fd (no path walk per
+/// entry). `None` where stat fails.
+pub struct Stater {
+    dir: Option<File>,
+}
+
+impl Stater {
+    pub fn open() -> Self {
+        Stater {
+            dir: File::open(RUN_DIR).ok(),
+        }
+    }
+
+    pub fn dev_ino(&self, name: &[u8]) -> Option<(u64, u64)> {
+        let dir = self.dir.as_ref()?;
+        let st = nix::sys::stat::fstatat(
+            dir,
+            std::ffi::OsStr::from_bytes(name),
+            nix::fcntl::AtFlags::empty(),
+        )
+        .ok()?;
+        Some((st.st_dev, st.st_ino))
+    }
+}

@@ -49,6 +49,18 @@ pub fn is_setid() -> bool {
     unsafe { libc::getuid() != libc::geteuid() || libc::getgid() != libc::getegid() }
 }
 
+/// The namespace type (a `CLONE_NEW*` flag) of an nsfs file, from the
+/// NS_GET_NSTYPE ioctl; `None` when `fd` is not a namespace file.
+pub fn ns_type(fd: std::os::fd::BorrowedFd<'_>) -> Option<i32> {
+    use std::os::fd::AsRawFd;
+    // NS_GET_NSTYPE = _IO(0xb7, 0x3), from <linux/nsfs.h>.
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    // SAFETY: the fd is borrowed and stays open for the call; this ioctl
+    // takes no argument and writes no memory of ours.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE as _) };
+    (rc >= 0).then_some(rc)
+}
+
 /// The id of the mount that serves `path` (statx STATX_MNT_ID, not
 /// following a final symlink): for a mount point, the mount on top of it.
 /// Matches the first field of /proc/self/mountinfo.

@@ -273,3 +273,37 @@ fn docker_stale_sandbox_file_is_reported_as_info() {
         "info: daemon-stale-file: /run/docker/netns/0123456789ab\n  what: an empty netns file with no namespace mounted anywhere\nrc=0\n"
     );
 }
+
+#[test]
+fn containers_whose_network_owner_is_gone_are_reported() {
+    // Hand-built runtime state (the real-daemon tests cover live daemons):
+    // a docker container started with --net=container:X whose X stopped,
+    // and a podman container whose netns file conmon removed.
+    let a = "a".repeat(64);
+    let b = "b".repeat(64);
+    let p = "c".repeat(64);
+    let body = format!(
+        r#"mount -t tmpfs sbx-varlib /var/lib
+sleep 30 & dep=$!
+mkdir -p /var/lib/docker/containers/{a} /var/lib/docker/containers/{b}
+printf '{{"ID":"{a}","Name":"/dep","State":{{"Running":true,"Pid":%s}}}}' $dep >/var/lib/docker/containers/{a}/config.v2.json
+printf '{{"NetworkMode":"container:{b}"}}' >/var/lib/docker/containers/{a}/hostconfig.json
+printf '{{"ID":"{b}","Name":"/owner","State":{{"Running":false,"Pid":0}}}}' >/var/lib/docker/containers/{b}/config.v2.json
+printf '{{"NetworkMode":"default"}}' >/var/lib/docker/containers/{b}/hostconfig.json
+u=/var/lib/containers/storage/overlay-containers/{p}/userdata; mkdir -p $u /run/containers/storage/overlay-containers/{p}/userdata
+printf '{{"annotations":{{"io.container.manager":"libpod"}},"linux":{{"namespaces":[{{"type":"network","path":"/run/netns/netns-gone"}}]}}}}' >$u/config.json
+echo $dep >/run/containers/storage/overlay-containers/{p}/userdata/pidfile
+$R doctor | grep -A1 --no-group-separator "^problem"; $R doctor >/dev/null; echo rc=$?"#
+    );
+    let out = sbx("owners", &body);
+    assert_eq!(
+        out,
+        format!(
+            "problem: network-owner-gone: /var/lib/docker/containers/{a}\n  \
+             what: docker container dep (aaaaaaaaaaaa) shares the network namespace of container bbbbbbbbbbbb, which is not running\n\
+             problem: network-owner-gone: /run/netns/netns-gone\n  \
+             what: podman container cccccccccccc still runs, but its network namespace file /run/netns/netns-gone was removed\n\
+             rc=1\n"
+        )
+    );
+}

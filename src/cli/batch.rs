@@ -17,6 +17,9 @@ pub struct Reader<R> {
     input: R,
     lineno: usize,
     done: bool,
+    /// The input ended right after a continuation backslash (iproute2
+    /// says "Missing continuation line" and ends the batch).
+    pub missing_continuation: bool,
 }
 
 impl<R: BufRead> Reader<R> {
@@ -25,6 +28,7 @@ impl<R: BufRead> Reader<R> {
             input,
             lineno: 0,
             done: false,
+            missing_continuation: false,
         }
     }
 
@@ -43,8 +47,7 @@ impl<R: BufRead> Reader<R> {
                     if logical.is_empty() {
                         return None;
                     }
-                    // A continuation with nothing after it.
-                    crate::error::eprint_bytes(b"Missing continuation line\n");
+                    self.missing_continuation = true;
                     return None;
                 }
                 Ok(_) => {}

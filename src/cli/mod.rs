@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod grammar;
+pub mod help;
 
 use grammar::{lookup_option, Opt, FAMILIES};
 use std::ffi::OsString;
@@ -65,8 +66,10 @@ pub enum Action {
     Handoff,
     /// `-V`.
     Version,
-    /// `-help` / no object: the top-level usage, exit 255.
+    /// No object, or a missing option value: the top-level usage, exit 255.
     Usage,
+    /// `rnetns -help` / `--help`: the full help on stdout, exit 0.
+    Help,
     /// An option error: message and exit status.
     Fail(String, i32),
 }
@@ -164,6 +167,10 @@ fn parse_options(mode: Mode, args: &[OsString]) -> Invocation {
             Opt::Color => pass(&mut inv.globals, &args[i..i + 1]),
             Opt::Version => {
                 inv.action = Action::Version;
+                return inv;
+            }
+            Opt::Help if mode == Mode::Rnetns => {
+                inv.action = Action::Help;
                 return inv;
             }
             Opt::Help => return usage(mode, inv),

@@ -15,6 +15,7 @@ use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::stat::Mode;
+use std::os::fd::AsRawFd;
 
 /// Creates the placeholder `RUN_DIR/NAME` (mode 0000, must not exist).
 fn create_placeholder(name: &[u8]) -> Result<(), Error> {
@@ -34,6 +35,12 @@ fn create_placeholder(name: &[u8]) -> Result<(), Error> {
 }
 
 fn bind(src: &str, name: &[u8]) -> Result<(), Error> {
+    bind_labelled(src, src.as_bytes(), name)
+}
+
+/// Binds `src` onto the entry; messages name `label` (a runtime reference
+/// bound through `/proc/self/fd/N`).
+fn bind_labelled(src: &str, label: &[u8], name: &[u8]) -> Result<(), Error> {
     let none: Option<&str> = None;
     mount(
         Some(src),
@@ -44,13 +51,7 @@ fn bind(src: &str, name: &[u8]) -> Result<(), Error> {
     )
     .map_err(|e| {
         Error::sys(
-            cat(&[
-                b"Bind ",
-                src.as_bytes(),
-                b" -> ",
-                &entry_display(name),
-                b" failed",
-            ]),
+            cat(&[b"Bind ", label, b" -> ", &entry_display(name), b" failed"]),
             e,
         )
     })
@@ -88,13 +89,34 @@ pub fn attach(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     };
     let pid = match parse_c_int(pid_word) {
         Some(p) if p != 0 => p,
-        _ => return Err(Error::Text(cat(&[b"Invalid PID: ", pid_word]), 1)),
+        _ => return attach_reference(name, pid_word),
     };
     let _lock = prepare_run_dir()?;
     create_placeholder(name)?;
     if let Err(e) = bind(&format!("/proc/{pid}/ns/net"), name) {
         crate::error::eprint_bytes(&e.message());
         // spec 4.5: on bind failure the placeholder is unlinked, no umount.
+        remove_entry(name, false)?;
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+/// `attach NAME REF`: REF is a runtime reference (`docker:web`, `pid:1`,
+/// a path as `rnetns`) instead of a PID. Its netns is bind-mounted from the
+/// open file (`/proc/self/fd/N`), never symlinked, so the name keeps the
+/// namespace even after the container's PID is reused.
+fn attach_reference(name: &[u8], word: &[u8]) -> Status {
+    let target = match crate::resolve::resolve(word) {
+        Ok(Some(t)) => t,
+        Ok(None) => return Err(Error::Text(cat(&[b"Invalid PID: ", word]), 1)),
+        Err(msg) => return Err(Error::Text(msg, 1)),
+    };
+    let _lock = prepare_run_dir()?;
+    create_placeholder(name)?;
+    let src = format!("/proc/self/fd/{}", target.file.as_raw_fd());
+    if let Err(e) = bind_labelled(&src, &target.label, name) {
+        crate::error::eprint_bytes(&e.message());
         remove_entry(name, false)?;
         return Ok(1);
     }

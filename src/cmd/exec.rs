@@ -27,9 +27,19 @@ pub fn exec(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     if ctx.in_batch {
         return exec_all_or_fork(ctx, name, cmd);
     }
-    switch_to(name)?;
+    enter(name)?;
     ctx.out.flush();
     Err(exec_failure(cmd))
+}
+
+/// Enters NAME: a run-dir entry, or else a runtime reference
+/// (`docker:web`, `pid:1`, ...; see [`crate::resolve`]).
+fn enter(name: &[u8]) -> Result<(), Error> {
+    match crate::resolve::resolve(name) {
+        Ok(Some(t)) => crate::ns::switch_to_file(t.file, &t.label, false),
+        Ok(None) => switch_to(name),
+        Err(msg) => Err(Error::Setup(msg)),
+    }
 }
 
 /// Replaces the process with `cmd` (PATH search); returns only on failure.
@@ -50,7 +60,7 @@ pub fn exec_all_or_fork(ctx: &mut Ctx, name: &[u8], cmd: &[Vec<u8>]) -> Status {
     ctx.out.flush();
     let child = match fork().map_err(|e| Error::sys("fork failed", e))? {
         Forked::Child => {
-            if let Err(e) = switch_to(name) {
+            if let Err(e) = enter(name) {
                 eprint_bytes(&e.message());
                 exit_now(1);
             }

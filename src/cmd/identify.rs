@@ -19,18 +19,27 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     }
     let pid: &[u8] = match args.first() {
         Some(p) if p.iter().all(u8::is_ascii_digit) => p,
-        Some(p) => {
-            return Err(Error::Text(
-                cat(&[b"Specified string '", p, b"' is not a pid"]),
-                1,
-            ))
-        }
+        Some(p) => match crate::resolve::resolve(p) {
+            // A runtime reference instead of a PID: which name has its netns.
+            Ok(Some(t)) => return print_match(ctx, &t.file),
+            Err(msg) => return Err(Error::Text(msg, 1)),
+            Ok(None) => {
+                return Err(Error::Text(
+                    cat(&[b"Specified string '", p, b"' is not a pid"]),
+                    1,
+                ))
+            }
+        },
         None => b"self",
     };
     let path = std::path::PathBuf::from(crate::cli::os(&cat(&[b"/proc/", pid, b"/ns/net"])));
-    let ns = std::fs::File::open(&path)
-        .and_then(|f| f.metadata())
-        .map_err(|e| cannot_open(errno_of(e)))?;
+    let file = std::fs::File::open(&path).map_err(|e| cannot_open(errno_of(e)))?;
+    print_match(ctx, &file)
+}
+
+/// Prints the last run-dir name whose netns is that of `ns_file`.
+fn print_match(ctx: &mut Ctx, ns_file: &std::fs::File) -> Status {
+    let ns = ns_file.metadata().map_err(|e| cannot_open(errno_of(e)))?;
     let names = match store::entries() {
         Ok(n) => n,
         Err(Errno::ENOENT) => Vec::new(),
@@ -47,10 +56,9 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         }
     };
     // spec 4.8: only the last match in readdir order is printed.
-    let found = names.iter().rev().find(|n| {
-        std::fs::metadata(store::entry_path(n))
-            .is_ok_and(|m| m.dev() == ns.dev() && m.ino() == ns.ino())
-    });
+    let stater = store::Stater::open();
+    let want = Some((ns.dev(), ns.ino()));
+    let found = names.iter().rev().find(|n| stater.dev_ino(n) == want);
     let mut line = found.cloned().unwrap_or_default();
     line.push(b'\n');
     ctx.out.write(&line);
@@ -64,7 +72,11 @@ pub fn pids(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     if args.len() > 1 {
         return Err(Error::Plain("extra arguments specified", 1));
     }
-    let file = store::open_entry(name).map_err(cannot_open)?;
+    let file = match crate::resolve::resolve(name) {
+        Ok(Some(t)) => t.file,
+        Ok(None) => store::open_entry(name).map_err(cannot_open)?,
+        Err(msg) => return Err(Error::Text(msg, 1)),
+    };
     let st = file
         .metadata()
         .map_err(|e| Error::sys("Stat of netns failed", errno_of(e)))?;

@@ -11,6 +11,7 @@ mod identify;
 mod list;
 mod listid;
 mod monitor;
+mod runtimes;
 mod set;
 
 use crate::cli::grammar::{lookup_subcommand, valid_name, Sub};
@@ -39,7 +40,11 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
     // still validates it wherever it is used as a path.
     if let Some(name) = words.get(1) {
         let used_as_path = matches!(sub, Some(Sub::Add | Sub::Attach | Sub::Set | Sub::Pids));
-        if (!ctx.globals.all || used_as_path) && !valid_name(name) {
+        // rnetns extension: an nsfs path where a name is looked up (as
+        // `rnetns` only; see crate::resolve::path_allowed).
+        let path_ref = matches!(sub, Some(Sub::Exec | Sub::Pids | Sub::Set | Sub::Identify))
+            && crate::resolve::path_allowed(name);
+        if (!ctx.globals.all || used_as_path) && !valid_name(name) && !path_ref {
             return Err(Error::InvalidName(name.clone()));
         }
     }
@@ -52,10 +57,13 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
         }
         return Err(Error::UnknownCommand(sub_word.clone()));
     };
+    let all_runtimes = args.first().is_some_and(|a| a == runtimes::FLAG);
     match sub {
+        Sub::List if all_runtimes => runtimes::list(ctx),
+        Sub::Identify if all_runtimes => runtimes::identify(ctx, &args[1..]),
         Sub::List => list::list(ctx),
         Sub::ListId => listid::list_id(ctx, args),
-        Sub::Help => Err(Error::Usage),
+        Sub::Help => help(ctx),
         Sub::Add => add::add(ctx, args),
         Sub::Attach => add::attach(ctx, args),
         Sub::Set => set::set(ctx, args),
@@ -64,5 +72,19 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
         Sub::Pids => identify::pids(ctx, args),
         Sub::Exec => exec::exec(ctx, args),
         Sub::Monitor => monitor::monitor(ctx),
+    }
+}
+
+/// spec 4.11: the usage on stderr, exit 255, which ends a batch; as
+/// rnetns the text goes on with the extensions (cli::help).
+fn help(ctx: &mut Ctx) -> Status {
+    use crate::cli::{help, Mode};
+    match help::current_mode() {
+        Mode::Ip => Err(Error::Usage),
+        Mode::Rnetns => {
+            ctx.out.flush();
+            crate::error::eprint_bytes(help::netns_help_text(Mode::Rnetns).as_bytes());
+            Err(Error::Exit(255))
+        }
     }
 }

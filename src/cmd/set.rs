@@ -32,12 +32,16 @@ pub fn set(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         .ok_or(Error::Plain("No netns name specified", 1))?;
     let word = args.get(1).ok_or(Error::Plain("No nsid specified", 1))?;
     let id = parse_nsid(word)?;
-    let file = std::fs::File::open(entry_path(name)).map_err(|e| {
-        Error::sys(
-            cat(&[b"Cannot open network namespace \"", name, b"\""]),
-            errno_of(e),
-        )
-    })?;
+    let file = match crate::resolve::resolve(name) {
+        Ok(Some(t)) => t.file,
+        Err(msg) => return Err(Error::Text(msg, 1)),
+        Ok(None) => std::fs::File::open(entry_path(name)).map_err(|e| {
+            Error::sys(
+                cat(&[b"Cannot open network namespace \"", name, b"\""]),
+                errno_of(e),
+            )
+        })?,
+    };
     nsid::set(file.as_raw_fd(), id).map_err(Error::Netlink)?;
     Ok(0)
 }

@@ -201,6 +201,8 @@ pub fn run() -> Vec<Finding> {
         }
     }
     daemons(&world, &mut out);
+    super::owners::docker(&mut out);
+    super::owners::podman(&mut out);
     out
 }
 

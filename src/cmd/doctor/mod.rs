@@ -9,6 +9,7 @@
 
 mod checks;
 mod fix;
+mod owners;
 
 use super::{Ctx, Status};
 use crate::error::Error;

@@ -1,0 +1,541 @@
+//! rnetns's command line described once, with clap, for `rnetns --help`,
+//! the man page and the shell completions (their tests check against it).
+//! clap never parses argv here and never prints: iproute2's grammar stays
+//! the ordered prefix tables in [`super::grammar`], and a test keeps the
+//! two in step. Option names follow iproute2: one dash (`-json`), and a
+//! leading `--` is folded to one dash (spec 2.1), so clap's `long` holds
+//! the iproute2 keyword without its dash and `short` the one-letter
+//! abbreviation that iproute2's first-match rule resolves to that option.
+
+use super::{prog, Mode};
+use crate::error::usage_text;
+use clap::{Arg, ArgAction, Command};
+
+/// Subcommands that iproute2 6.1 does not have (whole words only, tried
+/// after iproute2's table, so they never shadow an abbreviation).
+pub const EXTENSION_SUBCOMMANDS: &[&str] = &["doctor"];
+
+/// Heading of the global options that have no effect on netns.
+const IGNORED: &str = "Accepted for ip compatibility, no effect on netns";
+
+/// The rnetns-only part of the help text, in rnetns syntax (what follows
+/// `ip netns`).
+const EXTENSIONS: &str = "\
+As rnetns the word netns is left out: \"rnetns add NAME\" is \"ip netns add NAME\".
+
+rnetns extensions:
+\trnetns [-j [-p]] list --all-runtimes
+\trnetns [-all] exec [REF] cmd ...
+\trnetns pids REF
+\trnetns set REF NETNSID
+\trnetns attach NAME REF
+\trnetns identify [--all-runtimes] [PID]
+\trnetns [-j [-p]] doctor [--fix]
+REF := NAME | docker:NAME-or-ID-prefix | podman:NAME-or-ID-prefix | pid:PID | PATH
+       (a run-dir entry with that exact name always wins)
+";
+
+fn flag(keyword: &'static str, short: Option<char>, help: &'static str) -> Arg {
+    let arg = Arg::new(keyword)
+        .long(keyword)
+        .action(ArgAction::SetTrue)
+        .help(help);
+    match short {
+        Some(c) => arg.short(c),
+        None => arg,
+    }
+}
+
+fn valued(
+    keyword: &'static str,
+    short: Option<char>,
+    value: &'static str,
+    help: &'static str,
+) -> Arg {
+    let arg = Arg::new(keyword)
+        .long(keyword)
+        .value_name(value)
+        .action(ArgAction::Set)
+        .help(help);
+    match short {
+        Some(c) => arg.short(c),
+        None => arg,
+    }
+}
+
+fn ignored(keyword: &'static str, short: Option<char>) -> Arg {
+    flag(keyword, short, "accepted and ignored").help_heading(IGNORED)
+}
+
+/// The global options, in iproute2's matching order (spec 2.1).
+fn global_options() -> Vec<Arg> {
+    vec![
+        valued("loops", Some('l'), "COUNT", "accepted and ignored").help_heading(IGNORED),
+        valued(
+            "family",
+            Some('f'),
+            "FAMILY",
+            "accepted and ignored (-f is -family, not -force)",
+        )
+        .value_parser(super::grammar::FAMILIES.to_vec())
+        .help_heading(IGNORED),
+        ignored("4", None),
+        ignored("6", None),
+        ignored("0", None),
+        ignored("M", None),
+        ignored("B", None),
+        ignored("human", Some('h')).visible_alias("human-readable"),
+        ignored("iec", Some('i')),
+        ignored("stats", Some('s')).visible_alias("statistics"),
+        ignored("details", Some('d')),
+        ignored("resolve", Some('r')),
+        ignored("oneline", Some('o')),
+        ignored("timestamp", Some('t')),
+        ignored("tshort", None),
+        flag(
+            "Version",
+            Some('V'),
+            "print the rnetns and iproute2 versions and exit",
+        ),
+        flag(
+            "force",
+            None,
+            "with -batch: go on after a failed line (-fo is the shortest form)",
+        ),
+        valued(
+            "batch",
+            Some('b'),
+            "FILE",
+            "read commands from FILE (- is standard input), one per line",
+        ),
+        ignored("brief", None),
+        flag(
+            "json",
+            Some('j'),
+            "JSON output (list, list-id, identify --all-runtimes, doctor)",
+        ),
+        flag("pretty", Some('p'), "with -json: indented JSON"),
+        valued("rcvbuf", None, "SIZE", "accepted and ignored").help_heading(IGNORED),
+        Arg::new("color")
+            .long("color")
+            .short('c')
+            .value_name("WHEN")
+            .num_args(0..=1)
+            .require_equals(true)
+            .value_parser(["always", "never", "auto"])
+            .help("accepted and ignored")
+            .help_heading(IGNORED),
+        flag(
+            "help",
+            None,
+            "print this help and exit (-he is the shortest form)",
+        ),
+        valued(
+            "netns",
+            Some('n'),
+            "NAME",
+            "run the command inside network namespace NAME",
+        ),
+        ignored("Numeric", Some('N')),
+        flag(
+            "all",
+            Some('a'),
+            "delete or exec: act on every named namespace",
+        ),
+        ignored("echo", None),
+    ]
+}
+
+fn name(help: &'static str) -> Arg {
+    Arg::new("NAME").help(help)
+}
+
+fn subcommands() -> Vec<Command> {
+    let all_runtimes = || {
+        Arg::new("all-runtimes")
+            .long("all-runtimes")
+            .action(ArgAction::SetTrue)
+    };
+    vec![
+        Command::new("list")
+            .visible_aliases(["show", "lst"])
+            .about("list the named network namespaces (the default)")
+            .arg(
+                all_runtimes()
+                    .help("every network namespace on the host, with its runtime and containers"),
+            ),
+        Command::new("list-id")
+            .about("list the NSIDs the current namespace has assigned")
+            .arg(Arg::new("target-nsid").value_name("target-nsid POSITIVE-INT"))
+            .arg(Arg::new("nsid").value_name("nsid POSITIVE-INT")),
+        Command::new("help").about("print the usage text (to standard error, exit 255)"),
+        Command::new("add")
+            .about("create a new named network namespace")
+            .arg(name("the new name").required(true)),
+        Command::new("set")
+            .about("assign an NSID to a namespace")
+            .arg(name("a name or runtime reference").required(true))
+            .arg(
+                Arg::new("NETNSID")
+                    .help("auto or a positive integer")
+                    .required(true),
+            ),
+        Command::new("delete")
+            .about("delete a named namespace (every one with -all)")
+            .arg(name("the name to delete")),
+        Command::new("identify")
+            .about("print the names of a process's network namespace")
+            .arg(all_runtimes().help("also name the runtime and containers that own it"))
+            .arg(Arg::new("PID").help("a process id (default: this process)")),
+        Command::new("pids")
+            .about("list the processes in a namespace")
+            .arg(name("a name or runtime reference").required(true)),
+        Command::new("exec")
+            .about("run a command in a namespace (in each one with -all)")
+            .arg(name("a name or runtime reference"))
+            .arg(Arg::new("cmd").num_args(1..).trailing_var_arg(true)),
+        Command::new("monitor").about("print namespace additions and deletions as they happen"),
+        Command::new("attach")
+            .about("name the network namespace of a process")
+            .arg(name("the new name").required(true))
+            .arg(
+                Arg::new("PID")
+                    .help("a process id or runtime reference")
+                    .required(true),
+            ),
+        Command::new("doctor")
+            .about("diagnose run-dir mounts; --fix repairs them")
+            .arg(
+                Arg::new("fix")
+                    .long("fix")
+                    .action(ArgAction::SetTrue)
+                    .help("repair what is safe to repair, saying each thing done"),
+            ),
+    ]
+}
+
+/// rnetns's command line (global options, then a subcommand).
+pub fn command() -> Command {
+    Command::new("rnetns")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("a drop-in replacement for iproute2's ip netns")
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .disable_help_subcommand(true)
+        .args(global_options())
+        .subcommands(subcommands())
+}
+
+/// `-x, -xyz VALUE` as iproute2 spells it.
+fn option_label(arg: &Arg) -> String {
+    let mut names: Vec<String> = arg
+        .get_short()
+        .map(|c| format!("-{c}"))
+        .into_iter()
+        .collect();
+    names.extend(
+        arg.get_long_and_visible_aliases()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| format!("-{l}")),
+    );
+    let mut label = names.join(", ");
+    if let Some(v) = arg.get_value_names().and_then(|v| v.first()) {
+        if arg.is_require_equals_set() {
+            label.push_str(&format!("[={v}]"));
+        } else {
+            label.push_str(&format!(" {v}"));
+        }
+    }
+    label
+}
+
+/// The help text in rnetns mode: iproute2's usage, then the extensions,
+/// subcommands and options taken from [`command`].
+pub fn help_text() -> String {
+    let cmd = command();
+    let mut out = usage_text();
+    out.push('\n');
+    out.push_str(EXTENSIONS);
+    out.push_str("\nSubcommands (any prefix, first match wins: s is list, a is add):\n");
+    for sub in cmd.get_subcommands() {
+        let names: Vec<&str> = std::iter::once(sub.get_name())
+            .chain(sub.get_visible_aliases())
+            .collect();
+        let mut about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+        if EXTENSION_SUBCOMMANDS.contains(&sub.get_name()) {
+            about.push_str(" [whole word]");
+        }
+        out.push_str(&format!("  {:<18}{about}\n", names.join(", ")));
+    }
+    out.push_str("\nOptions (one dash; --x is the same as -x):\n");
+    let mut ignored = Vec::new();
+    for arg in cmd.get_arguments() {
+        if arg.get_help_heading() == Some(IGNORED) {
+            ignored.push(option_label(arg));
+            continue;
+        }
+        let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+        out.push_str(&format!("  {:<18}{help}\n", option_label(arg)));
+    }
+    out.push_str(&format!("{IGNORED}:\n"));
+    for line in wrap(&ignored.join("  "), 76) {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out.push_str("\nSee rnetns(8) and ip-netns(8).\n");
+    out
+}
+
+/// Splits at double spaces into lines of at most `width` characters.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for item in text.split("  ") {
+        match lines.last_mut() {
+            Some(l) if l.len() + 2 + item.len() <= width => {
+                l.push_str("  ");
+                l.push_str(item);
+            }
+            _ => lines.push(item.to_string()),
+        }
+    }
+    lines
+}
+
+/// `rnetns -help` / `--help`: the help text on stdout, exit 0 (the GNU
+/// convention; `ip -help` is handed to the real ip in ip mode).
+pub fn print_help() -> i32 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out
+        .write_all(help_text().as_bytes())
+        .and_then(|()| out.flush())
+    {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+/// The `help` subcommand's text: iproute2's usage in ip mode (spec 4.11,
+/// byte for byte), the full help text as rnetns. Either way it goes to
+/// stderr with exit 255, as `ip netns help` does.
+pub fn netns_help_text(mode: Mode) -> String {
+    match mode {
+        Mode::Ip => usage_text(),
+        Mode::Rnetns => help_text(),
+    }
+}
+
+/// The mode the program runs in, from the name used in messages.
+pub fn current_mode() -> Mode {
+    if prog() == "ip" {
+        Mode::Ip
+    } else {
+        Mode::Rnetns
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::grammar::{self, How, OPTIONS, SUBCOMMANDS};
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The table entry iproute2's first-match rule picks for `word`.
+    fn entry(word: &str) -> Option<usize> {
+        let name = word.split('=').next().unwrap_or(word).as_bytes();
+        OPTIONS.iter().position(|(how, _)| match how {
+            How::Prefix(k) => grammar::matches(name, k),
+            How::Exact(k) => name == k.as_bytes(),
+        })
+    }
+
+    fn keyword(how: &How) -> &'static str {
+        match how {
+            How::Prefix(k) | How::Exact(k) => k,
+        }
+    }
+
+    fn clap_option_keywords() -> BTreeSet<String> {
+        command()
+            .get_arguments()
+            .flat_map(|a| a.get_long_and_visible_aliases().unwrap_or_default())
+            .map(|l| format!("-{l}"))
+            .collect()
+    }
+
+    #[test]
+    fn clap_description_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn every_grammar_option_is_described_and_vice_versa() {
+        let grammar: BTreeSet<String> = OPTIONS.iter().map(|(h, _)| keyword(h).into()).collect();
+        assert_eq!(clap_option_keywords(), grammar);
+    }
+
+    #[test]
+    fn described_option_names_resolve_to_their_own_entry() {
+        for arg in command().get_arguments() {
+            let long = arg.get_long().expect("every option has its keyword");
+            let own = entry(&format!("-{long}"));
+            assert!(own.is_some(), "-{long}");
+            for alias in arg.get_visible_aliases().unwrap_or_default() {
+                assert!(entry(&format!("-{alias}")).is_some(), "-{alias}");
+            }
+            if let Some(c) = arg.get_short() {
+                assert_eq!(entry(&format!("-{c}")), own, "-{c} is not -{long}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_grammar_subcommand_is_described_and_vice_versa() {
+        let cmd = command();
+        let described: BTreeSet<&str> = cmd
+            .get_subcommands()
+            .flat_map(|s| std::iter::once(s.get_name()).chain(s.get_visible_aliases()))
+            .collect();
+        let grammar: BTreeSet<&str> = SUBCOMMANDS.iter().map(|(k, _)| *k).collect();
+        for k in &grammar {
+            assert!(
+                described.contains(k),
+                "{k} missing from the clap description"
+            );
+        }
+        for k in &described {
+            assert!(
+                grammar.contains(k) || EXTENSION_SUBCOMMANDS.contains(k),
+                "{k} is neither in grammar::SUBCOMMANDS nor an extension"
+            );
+        }
+    }
+
+    #[test]
+    fn help_starts_with_the_iproute2_usage_and_names_every_extension() {
+        let text = help_text();
+        assert!(text.starts_with(&usage_text()));
+        for word in [
+            "--all-runtimes",
+            "--fix",
+            "doctor",
+            "docker:",
+            "podman:",
+            "pid:",
+        ] {
+            assert!(text.contains(word), "{word}");
+        }
+        for k in clap_option_keywords() {
+            assert!(text.contains(&k), "{k}");
+        }
+    }
+
+    #[test]
+    fn ip_mode_help_is_the_bare_usage() {
+        assert_eq!(netns_help_text(Mode::Ip), usage_text());
+    }
+
+    fn repo_file(path: &str) -> String {
+        let p = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+    }
+
+    /// The man page's text with roff's font escapes and `\-` removed.
+    fn man_text() -> String {
+        let mut s = repo_file("man/rnetns.8").replace("\\-", "-");
+        for esc in ["\\fB", "\\fI", "\\fR", "\\fP", "\\&"] {
+            s = s.replace(esc, "");
+        }
+        s
+    }
+
+    #[test]
+    fn man_page_documents_every_subcommand_and_option() {
+        let man = man_text();
+        let cmd = command();
+        for sub in cmd.get_subcommands() {
+            for n in std::iter::once(sub.get_name()).chain(sub.get_visible_aliases()) {
+                assert!(man.contains(n), "man page lacks subcommand {n}");
+            }
+            for a in sub.get_arguments().filter_map(|a| a.get_long()) {
+                assert!(man.contains(&format!("--{a}")), "man page lacks --{a}");
+            }
+        }
+        for k in clap_option_keywords() {
+            assert!(man.contains(k.as_str()), "man page lacks option {k}");
+        }
+        for path in [
+            "/run/netns",
+            "/etc/netns",
+            "/run/docker/netns",
+            "/var/lib/docker/containers",
+            "/run/user/",
+            "/var/lib/containers/storage",
+            "/run/containerd",
+        ] {
+            assert!(man.contains(path), "man page lacks {path}");
+        }
+    }
+
+    #[test]
+    fn man_page_lists_every_divergence_in_the_ledger() {
+        let man = man_text();
+        for line in repo_file("compat/ledger.tsv").lines() {
+            let reason = line.split('\t').nth(1).unwrap_or_default();
+            let Some((tag, _)) = reason.split_once(':') else {
+                continue;
+            };
+            assert!(
+                man.contains(&format!(".IP {tag} ")),
+                "man page DIFFERENCES lacks {tag} ({line})"
+            );
+        }
+    }
+
+    /// The words of a `NAME=(...)` (bash, zsh) or `set NAME ...` (fish)
+    /// line in a completion script.
+    fn shell_list(file: &str, var: &str) -> Vec<String> {
+        let text = repo_file(file);
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| {
+                l.starts_with(&format!("{var}=(")) || l.starts_with(&format!("set -g {var} "))
+            })
+            .unwrap_or_else(|| panic!("{file}: no {var} list"));
+        let body = line
+            .strip_prefix(&format!("{var}=("))
+            .map(|b| b.trim_end_matches(')'))
+            .or_else(|| line.strip_prefix(&format!("set -g {var} ")))
+            .unwrap_or_default();
+        body.split_whitespace()
+            .map(|w| w.trim_matches('\'').to_string())
+            .collect()
+    }
+
+    #[test]
+    fn completions_follow_the_grammar_tables_in_order() {
+        let options: Vec<String> = OPTIONS
+            .iter()
+            .map(|(h, _)| keyword(h).to_string())
+            .collect();
+        let mut subs: Vec<String> = SUBCOMMANDS.iter().map(|(k, _)| k.to_string()).collect();
+        for ext in EXTENSION_SUBCOMMANDS {
+            if !subs.iter().any(|s| s == ext) {
+                subs.push(ext.to_string());
+            }
+        }
+        for file in [
+            "completions/rnetns.bash",
+            "completions/_rnetns",
+            "completions/rnetns.fish",
+        ] {
+            assert_eq!(shell_list(file, "_rnetns_options"), options, "{file}");
+            assert_eq!(shell_list(file, "_rnetns_subcommands"), subs, "{file}");
+            let text = repo_file(file);
+            for word in ["--all-runtimes", "--fix", "docker:", "podman:", "pid:"] {
+                assert!(text.contains(word), "{file} lacks {word}");
+            }
+        }
+    }
+}

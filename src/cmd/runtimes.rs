@@ -1,0 +1,346 @@
+//! rnetns's own `list --all-runtimes` and `identify --all-runtimes [PID]`:
+//! every network namespace on the host (or the one PID is in) with its
+//! NSID, owner, names and paths, containers and processes, from
+//! [`crate::runtimes::scan`]. Plain output is aligned columns for people;
+//! `-j` is an array of objects with the keys `inode`, `id`, `names`,
+//! `paths`, `runtime`, `containers`, `pids`, `stale` (`id`, `inode`,
+//! `names`, `paths` and `containers` absent when unknown or empty), laid out
+//! as iproute2's JSON. rnetns leaves itself out of `pids`. Notes about what
+//! could not be read go to stderr as `rnetns: note: …`; the exit status is 0.
+//! Syscalls: those of the scan, open of one path per namespace, RTM_GETNSID.
+
+use super::{Ctx, Status};
+use crate::error::{eprint_bytes, Error};
+use crate::nsid;
+use crate::output::json::{render, Node};
+use crate::runtimes::{self, state, Container, Namespace};
+use crate::store::cat;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+
+/// The flag that selects these forms.
+pub const FLAG: &[u8] = b"--all-runtimes";
+
+pub fn list(ctx: &mut Ctx) -> Status {
+    let scan = runtimes::scan();
+    let mut spaces = scan.namespaces;
+    fill_nsids(&mut spaces);
+    print(ctx, &spaces, &scan.notes);
+    Ok(0)
+}
+
+/// `identify --all-runtimes [PID]` (ARGS after the flag).
+pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
+    if args.len() > 1 {
+        return Err(Error::Plain("extra arguments specified", 1));
+    }
+    let pid: &[u8] = match args.first() {
+        Some(p) if !p.is_empty() && p.iter().all(u8::is_ascii_digit) => p,
+        Some(p) => {
+            return Err(Error::Text(
+                cat(&[b"Specified string '", p, b"' is not a pid"]),
+                1,
+            ))
+        }
+        None => b"self",
+    };
+    let path = PathBuf::from(crate::cli::os(&cat(&[b"/proc/", pid, b"/ns/net"])));
+    let key = match state::netns_at(&path) {
+        Ok(Some(k)) => k,
+        Ok(None) => {
+            return Err(Error::sys(
+                "Cannot open network namespace",
+                nix::errno::Errno::EINVAL,
+            ))
+        }
+        Err(e) => return Err(Error::sys("Cannot open network namespace", e)),
+    };
+    let scan = runtimes::scan();
+    let mut spaces: Vec<Namespace> = scan.find(key).cloned().into_iter().collect();
+    fill_nsids(&mut spaces);
+    print(ctx, &spaces, &scan.notes);
+    Ok(0)
+}
+
+fn print(ctx: &mut Ctx, spaces: &[Namespace], notes: &[String]) {
+    let me = std::process::id();
+    let spaces: Vec<Namespace> = spaces
+        .iter()
+        .cloned()
+        .map(|mut n| {
+            n.pids.retain(|&p| p != me);
+            n
+        })
+        .collect();
+    let bytes = if ctx.globals.json {
+        json(&spaces, ctx.globals.pretty)
+    } else {
+        plain(&spaces)
+    };
+    ctx.out.write(&bytes);
+    ctx.out.flush();
+    for n in notes {
+        eprint_bytes(format!("{}: note: {n}\n", crate::cli::prog()).as_bytes());
+    }
+}
+
+/// Asks the kernel for each live namespace's NSID (in the caller's netns),
+/// through one of its paths or one of its processes.
+fn fill_nsids(spaces: &mut [Namespace]) {
+    let mut files = Vec::new();
+    for (i, n) in spaces.iter().enumerate() {
+        let Some(key) = n.key else { continue };
+        let candidates = n
+            .paths
+            .iter()
+            .map(|p| PathBuf::from(crate::cli::os(p)))
+            .chain(
+                n.pids
+                    .iter()
+                    .map(|p| PathBuf::from(format!("/proc/{p}/ns/net"))),
+            );
+        for c in candidates {
+            let Ok(f) = std::fs::File::open(&c) else {
+                continue;
+            };
+            if state::netns_of(&f) == Some(key) {
+                files.push((i, f));
+                break;
+            }
+        }
+    }
+    let fds: Vec<i32> = files.iter().map(|(_, f)| f.as_raw_fd()).collect();
+    if let Ok(answers) = nsid::query_fds(&fds) {
+        for ((i, _), a) in files.iter().zip(answers) {
+            spaces[*i].nsid = a.ok().flatten();
+        }
+    }
+}
+
+/// `name (shortid)`, `name (shortid, pod P)`, or the id alone.
+fn container_text(c: &Container) -> Vec<u8> {
+    let mut inner = c.short_id().to_string();
+    if let Some(p) = &c.pod {
+        inner.push_str(&format!(", pod {p}"));
+    }
+    match &c.name {
+        Some(n) if n == &c.id && c.pod.is_none() => n.clone().into_bytes(),
+        Some(n) => format!("{n} ({inner})").into_bytes(),
+        None if c.pod.is_some() => format!("({inner})").into_bytes(),
+        None => inner.into_bytes(),
+    }
+}
+
+fn join(items: Vec<Vec<u8>>) -> Vec<u8> {
+    if items.is_empty() {
+        return b"-".to_vec();
+    }
+    items.join(&b", "[..])
+}
+
+/// The cells of one row.
+fn row(n: &Namespace) -> [Vec<u8>; 6] {
+    let mut where_ = n.names.clone();
+    where_.extend(
+        n.paths
+            .iter()
+            .filter(|p| !is_run_dir_path(p, &n.names))
+            .cloned(),
+    );
+    let mut where_ = join(where_);
+    if n.stale {
+        where_.extend_from_slice(b" (stale)");
+    }
+    [
+        n.key
+            .map_or(b"-".to_vec(), |k| k.1.to_string().into_bytes()),
+        n.nsid.map_or(b"-".to_vec(), |i| i.to_string().into_bytes()),
+        n.runtime.as_bytes().to_vec(),
+        n.pids.len().to_string().into_bytes(),
+        where_,
+        join(n.containers.iter().map(container_text).collect()),
+    ]
+}
+
+/// Whether `path` is `RUN_DIR/NAME` for one of `names` (shown as the name).
+fn is_run_dir_path(path: &[u8], names: &[Vec<u8>]) -> bool {
+    names.iter().any(|n| crate::store::entry_display(n) == path)
+}
+
+/// Aligned columns, a header first, two spaces between columns.
+pub fn plain(spaces: &[Namespace]) -> Vec<u8> {
+    let header: [Vec<u8>; 6] = [
+        "INODE",
+        "NSID",
+        "RUNTIME",
+        "PIDS",
+        "NAME/PATH",
+        "CONTAINERS",
+    ]
+    .map(|h| h.as_bytes().to_vec());
+    let rows: Vec<[Vec<u8>; 6]> = std::iter::once(header)
+        .chain(spaces.iter().map(row))
+        .collect();
+    let mut widths = [0usize; 6];
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = Vec::new();
+    for r in &rows {
+        for (i, cell) in r.iter().enumerate() {
+            out.extend_from_slice(cell);
+            if i + 1 < r.len() {
+                out.resize(out.len() + widths[i] - cell.len() + 2, b' ');
+            }
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+fn strs(items: &[Vec<u8>]) -> Node {
+    Node::Array(items.iter().map(|s| Node::Str(s.clone())).collect())
+}
+
+fn container_node(c: &Container) -> Node {
+    let mut o = vec![("id", Node::Str(c.id.clone().into_bytes()))];
+    if let Some(n) = &c.name {
+        o.push(("name", Node::Str(n.clone().into_bytes())));
+    }
+    o.push(("runtime", Node::Str(c.runtime.as_bytes().to_vec())));
+    if let Some(p) = &c.pod {
+        o.push(("pod", Node::Str(p.clone().into_bytes())));
+    }
+    Node::Object(o)
+}
+
+/// The `-j` array (iproute2 layout; `-p` pretty).
+pub fn json(spaces: &[Namespace], pretty: bool) -> Vec<u8> {
+    let objects = spaces
+        .iter()
+        .map(|n| {
+            let mut o = Vec::new();
+            if let Some(k) = n.key {
+                o.push(("inode", Node::Int(k.1 as i64)));
+            }
+            if let Some(id) = n.nsid {
+                o.push(("id", Node::Int(id.into())));
+            }
+            if !n.names.is_empty() {
+                o.push(("names", strs(&n.names)));
+            }
+            if !n.paths.is_empty() {
+                o.push(("paths", strs(&n.paths)));
+            }
+            o.push(("runtime", Node::Str(n.runtime.as_bytes().to_vec())));
+            if !n.containers.is_empty() {
+                o.push((
+                    "containers",
+                    Node::Array(n.containers.iter().map(container_node).collect()),
+                ));
+            }
+            o.push((
+                "pids",
+                Node::Array(n.pids.iter().map(|&p| Node::Int(p.into())).collect()),
+            ));
+            o.push(("stale", Node::Bool(n.stale)));
+            Node::Object(o)
+        })
+        .collect();
+    render(&Node::Array(objects), pretty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<Namespace> {
+        let id = "1a1e71f525f988d78f10260da16aa180313fa8ea2aa6bed62a544689f256fb66";
+        vec![
+            Namespace {
+                key: Some((4, 4026531840)),
+                nsid: None,
+                names: vec![],
+                paths: vec![b"/run/docker/netns/default".to_vec()],
+                runtime: "host",
+                containers: vec![],
+                pids: vec![1, 2],
+                stale: false,
+            },
+            Namespace {
+                key: Some((4, 4026532300)),
+                nsid: Some(0),
+                names: vec![b"web".to_vec()],
+                paths: vec![
+                    b"/run/netns/web".to_vec(),
+                    b"/run/docker/netns/c68ed5e6536b".to_vec(),
+                ],
+                runtime: "docker",
+                containers: vec![
+                    Container {
+                        id: id.into(),
+                        name: Some("d-bridge".into()),
+                        runtime: "docker",
+                        pod: None,
+                    },
+                    Container {
+                        id: id.into(),
+                        name: None,
+                        runtime: "podman",
+                        pod: Some("p-pod".into()),
+                    },
+                ],
+                pids: vec![7],
+                stale: false,
+            },
+            Namespace {
+                key: None,
+                nsid: None,
+                names: vec![],
+                paths: vec![b"/run/docker/netns/0123456789ab".to_vec()],
+                runtime: "docker",
+                containers: vec![],
+                pids: vec![],
+                stale: true,
+            },
+        ]
+    }
+
+    #[test]
+    fn plain_columns_are_aligned() {
+        let want = "\
+INODE       NSID  RUNTIME  PIDS  NAME/PATH                               CONTAINERS
+4026531840  -     host     2     /run/docker/netns/default               -
+4026532300  0     docker   1     web, /run/docker/netns/c68ed5e6536b     d-bridge (1a1e71f525f9), (1a1e71f525f9, pod p-pod)
+-           -     docker   0     /run/docker/netns/0123456789ab (stale)  -
+";
+        assert_eq!(String::from_utf8(plain(&sample())).unwrap(), want);
+    }
+
+    #[test]
+    fn json_compact_keys_in_order() {
+        let want = concat!(
+            r#"[{"inode":4026531840,"paths":["/run/docker/netns/default"],"runtime":"host","pids":[1,2],"stale":false},"#,
+            r#"{"inode":4026532300,"id":0,"names":["web"],"paths":["/run/netns/web","/run/docker/netns/c68ed5e6536b"],"runtime":"docker","#,
+            r#""containers":[{"id":"1a1e71f525f988d78f10260da16aa180313fa8ea2aa6bed62a544689f256fb66","name":"d-bridge","runtime":"docker"},"#,
+            r#"{"id":"1a1e71f525f988d78f10260da16aa180313fa8ea2aa6bed62a544689f256fb66","runtime":"podman","pod":"p-pod"}],"pids":[7],"stale":false},"#,
+            r#"{"paths":["/run/docker/netns/0123456789ab"],"runtime":"docker","pids":[],"stale":true}]"#,
+            "\n"
+        );
+        assert_eq!(String::from_utf8(json(&sample(), false)).unwrap(), want);
+    }
+
+    #[test]
+    fn json_pretty_layout() {
+        let one = &sample()[..1];
+        let want = "[ {\n        \"inode\": 4026531840,\n        \"paths\": [ \"/run/docker/netns/default\" ],\n        \"runtime\": \"host\",\n        \"pids\": [ 1,2 ],\n        \"stale\": false\n    } ]\n";
+        assert_eq!(String::from_utf8(json(one, true)).unwrap(), want);
+        assert_eq!(json(&[], true), b"[ ]\n");
+        assert_eq!(
+            plain(&[]),
+            b"INODE  NSID  RUNTIME  PIDS  NAME/PATH  CONTAINERS\n"
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! rnetns: a drop-in replacement for iproute2's `ip netns` (see README).
+//! The binary is a thin wrapper around [`app::main_with`]; the modules are
+//! public so integration tests and fuzz targets can reach the parsers.
+
+pub mod app;
+pub mod cli;
+pub mod cmd;
+pub mod error;
+pub mod mountinfo;
+pub mod mounts;
+pub mod ns;
+pub mod nsid;
+pub mod output;
+pub mod procscan;
+pub mod resolve;
+pub mod runtimes;
+pub mod store;
+pub mod sys;

@@ -1,0 +1,104 @@
+//! Docker (moby): sandbox namespaces are bind-mounted in
+//! `/run/docker/netns/` (12-character sandbox keys, `default` for the host),
+//! and each container's `/var/lib/docker/containers/ID/config.v2.json`
+//! holds its name, state, PID and sandbox key. A running container is
+//! placed by its PID (which covers host, none and `container:X` modes) and
+//! else by its sandbox key; the empty files Docker leaves behind for a
+//! while after a container stops are stale. Read-only: no API socket.
+
+use super::procs::Procs;
+use super::state::{is_hex_id, str_at, Root};
+use super::{Container, Evidence, Rank};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+pub const EXEC_ROOT: &str = "/run/docker";
+pub const DATA_ROOT: &str = "/var/lib/docker";
+
+pub fn scan(ev: &mut Evidence, procs: &Procs) {
+    let exec_root = Root::open(EXEC_ROOT, &mut ev.notes);
+    if let Some(root) = &exec_root {
+        for name in root.list(Path::new("netns"), &mut ev.notes) {
+            let rel = Path::new("netns").join(&name);
+            let owner = if name == "default" {
+                ("host", Rank::Host)
+            } else {
+                ("docker", Rank::Runtime)
+            };
+            match root.netns(&rel) {
+                Ok(key) => ev.path(
+                    root.path().join(&rel).as_os_str().as_bytes().to_vec(),
+                    key,
+                    Some(owner),
+                ),
+                Err(e) => ev.notes.errno(&root.path().join(&rel), e),
+            }
+        }
+    }
+    let Some(data) = Root::open(DATA_ROOT, &mut ev.notes) else {
+        return;
+    };
+    let mut ids = data.list(Path::new("containers"), &mut ev.notes);
+    ids.sort();
+    for id in ids {
+        let Some(id) = id.to_str().filter(|i| is_hex_id(i)) else {
+            continue;
+        };
+        let rel = Path::new("containers").join(id).join("config.v2.json");
+        let Some(cfg) = data.json(&rel, &mut ev.notes) else {
+            continue;
+        };
+        if str_at(&cfg, "/ID") != Some(id) {
+            continue; // not this container's file: never a wrong owner
+        }
+        let c = Container {
+            id: id.to_string(),
+            name: str_at(&cfg, "/Name").map(|n| n.trim_start_matches('/').to_string()),
+            runtime: "docker",
+            pod: None,
+        };
+        ev.catalog.push(c.clone());
+        if cfg.pointer("/State/Running").and_then(|v| v.as_bool()) != Some(true) {
+            continue;
+        }
+        let pid = cfg
+            .pointer("/State/Pid")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        let by_pid = u32::try_from(pid).ok().and_then(|p| procs.pid_runs(p, id));
+        let by_key = || {
+            let key = str_at(&cfg, "/NetworkSettings/SandboxKey")?;
+            let rel = sandbox_rel(key)?;
+            exec_root.as_ref()?.netns(Path::new(rel)).ok().flatten()
+        };
+        if let Some(key) = by_pid.or_else(by_key) {
+            ev.members.push((key, c));
+        }
+    }
+}
+
+/// A sandbox key's path beneath the exec root (`netns/KEY`).
+fn sandbox_rel(key: &str) -> Option<&str> {
+    let rel = key
+        .strip_prefix("/var/run/docker/")
+        .or_else(|| key.strip_prefix("/run/docker/"))?;
+    (rel.starts_with("netns/") && !rel.contains("..")).then_some(rel)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sandbox_keys_stay_beneath_the_exec_root() {
+        assert_eq!(
+            super::sandbox_rel("/var/run/docker/netns/c68ed5e6536b"),
+            Some("netns/c68ed5e6536b")
+        );
+        assert_eq!(
+            super::sandbox_rel("/run/docker/netns/default"),
+            Some("netns/default")
+        );
+        assert_eq!(super::sandbox_rel("/run/docker/netns/../../etc"), None);
+        assert_eq!(super::sandbox_rel("/run/netns/x"), None);
+        assert_eq!(super::sandbox_rel(""), None);
+    }
+}

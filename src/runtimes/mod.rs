@@ -1,0 +1,271 @@
+//! Runtime discovery for `list --all-runtimes`, `identify --all-runtimes`
+//! and runtime references: every network namespace on the host, found
+//! read-only (no daemon socket, no writes) in each runtime's on-disk state,
+//! one file per runtime, and merged here by identity, the (st_dev, st_ino)
+//! of the nsfs file, so a namespace is listed once however many paths and
+//! processes reach it.
+//!
+//! Each source adds [`Evidence`]: paths that reach a namespace (with the
+//! runtime their location or name implies), containers known to use one,
+//! and stale paths. Who owns a namespace is decided by rank: a runtime's
+//! own netns directory or name pattern, then the caller's own namespace
+//! (`host`), then a plain iproute2 name, then the runtime of a container
+//! seen inside it, else `process`. Whatever cannot be read becomes a note
+//! for stderr, never a guess.
+
+pub mod containerd;
+pub mod crio;
+pub mod docker;
+pub mod iproute2;
+pub mod neutron;
+pub mod podman;
+pub mod procs;
+pub mod state;
+
+use state::Notes;
+use std::collections::BTreeMap;
+
+/// A namespace's identity: (st_dev, st_ino) of its nsfs file.
+pub type Key = (u64, u64);
+
+/// A container (or pod sandbox, router...) using a namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Container {
+    pub id: String,
+    pub name: Option<String>,
+    pub runtime: &'static str,
+    pub pod: Option<String>,
+}
+
+impl Container {
+    /// The first 12 characters of the id, as `docker ps` shows it.
+    pub fn short_id(&self) -> &str {
+        self.id.get(..12).unwrap_or(&self.id)
+    }
+}
+
+/// How strongly a source's word on the owner counts (higher wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rank {
+    /// A run-dir name matching no runtime's pattern.
+    Named,
+    /// The caller's own namespace.
+    Host,
+    /// A runtime's own netns directory or naming pattern.
+    Runtime,
+}
+
+/// A file path that reaches a namespace (or a stale one that no longer does).
+#[derive(Debug, Clone)]
+pub struct PathHit {
+    pub path: Vec<u8>,
+    /// `None`: the file exists but is not a live network namespace.
+    pub key: Option<Key>,
+    /// The owner this location implies, if any.
+    pub owner: Option<(&'static str, Rank)>,
+    /// The iproute2 run-dir name, for entries of the run dir.
+    pub name: Option<Vec<u8>>,
+}
+
+/// Everything the sources found, before merging.
+#[derive(Debug, Default)]
+pub struct Evidence {
+    pub paths: Vec<PathHit>,
+    pub members: Vec<(Key, Container)>,
+    /// Containers by id, so a cgroup path can be given a name.
+    pub catalog: Vec<Container>,
+    pub notes: Notes,
+}
+
+impl Evidence {
+    pub fn path(&mut self, path: Vec<u8>, key: Option<Key>, owner: Option<(&'static str, Rank)>) {
+        self.paths.push(PathHit {
+            path,
+            key,
+            owner,
+            name: None,
+        });
+    }
+}
+
+/// One network namespace as `list --all-runtimes` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    pub key: Option<Key>,
+    pub nsid: Option<i32>,
+    pub names: Vec<Vec<u8>>,
+    pub paths: Vec<Vec<u8>>,
+    pub runtime: &'static str,
+    pub containers: Vec<Container>,
+    pub pids: Vec<u32>,
+    pub stale: bool,
+}
+
+/// The whole host: namespaces (host first, then by inode, stale last) and
+/// notes about what could not be read.
+pub struct Scan {
+    pub namespaces: Vec<Namespace>,
+    pub notes: Vec<String>,
+}
+
+impl Scan {
+    pub fn find(&self, key: Key) -> Option<&Namespace> {
+        self.namespaces.iter().find(|n| n.key == Some(key))
+    }
+}
+
+/// Reads every source and merges what they found.
+pub fn scan() -> Scan {
+    let procs = procs::Procs::scan();
+    let mut ev = Evidence::default();
+    iproute2::scan(&mut ev);
+    docker::scan(&mut ev, &procs);
+    podman::scan(&mut ev, &procs);
+    containerd::scan(&mut ev, &procs);
+    crio::scan(&mut ev, &procs);
+    procs::scan_mounts(&mut ev);
+    procs.attach_cgroup_members(&mut ev);
+    procs.note_unreadable(&mut ev.notes);
+    merge(ev, &procs)
+}
+
+#[derive(Default)]
+struct Acc {
+    names: Vec<Vec<u8>>,
+    paths: Vec<Vec<u8>>,
+    owner: Option<(&'static str, Rank)>,
+    containers: Vec<Container>,
+    pids: Vec<u32>,
+}
+
+fn claim(acc: &mut Acc, owner: Option<(&'static str, Rank)>) {
+    if let Some(o) = owner {
+        if acc.owner.is_none_or(|(_, r)| o.1 > r) {
+            acc.owner = Some(o);
+        }
+    }
+}
+
+/// Merges evidence by namespace identity.
+pub fn merge(ev: Evidence, procs: &procs::Procs) -> Scan {
+    let mut map: BTreeMap<Key, Acc> = BTreeMap::new();
+    let mut stale = Vec::new();
+    if let Some(host) = procs.own {
+        claim(map.entry(host).or_default(), Some(("host", Rank::Host)));
+    }
+    for (pid, key) in &procs.by_pid {
+        map.entry(*key).or_default().pids.push(*pid);
+    }
+    for hit in ev.paths {
+        let Some(key) = hit.key else {
+            stale.push(hit);
+            continue;
+        };
+        let acc = map.entry(key).or_default();
+        if let Some(n) = hit.name {
+            acc.names.push(n);
+        }
+        if !acc.paths.contains(&hit.path) {
+            acc.paths.push(hit.path);
+        }
+        claim(acc, hit.owner);
+    }
+    for (key, c) in ev.members {
+        let acc = map.entry(key).or_default();
+        if !acc
+            .containers
+            .iter()
+            .any(|o| o.id == c.id && o.runtime == c.runtime)
+        {
+            acc.containers.push(c);
+        }
+    }
+    let mut namespaces: Vec<Namespace> = map
+        .into_iter()
+        .map(|(key, mut acc)| {
+            acc.pids.sort_unstable();
+            let runtime = match acc.owner {
+                Some((r, _)) => r,
+                None => acc.containers.first().map_or("process", |c| c.runtime),
+            };
+            Namespace {
+                key: Some(key),
+                nsid: None,
+                names: acc.names,
+                paths: acc.paths,
+                runtime,
+                containers: acc.containers,
+                pids: acc.pids,
+                stale: false,
+            }
+        })
+        .collect();
+    // Host first; the rest stay in inode order (BTreeMap).
+    namespaces.sort_by_key(|n| n.runtime != "host");
+    namespaces.extend(stale.into_iter().map(|hit| Namespace {
+        key: None,
+        nsid: None,
+        names: hit.name.into_iter().collect(),
+        paths: vec![hit.path],
+        runtime: hit.owner.map_or("iproute2", |(r, _)| r),
+        containers: Vec::new(),
+        pids: Vec::new(),
+        stale: true,
+    }));
+    Scan {
+        namespaces,
+        notes: ev.notes.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(id: &str, rt: &'static str) -> Container {
+        Container {
+            id: id.into(),
+            name: None,
+            runtime: rt,
+            pod: None,
+        }
+    }
+
+    #[test]
+    fn owner_is_decided_by_rank_and_paths_are_merged_by_identity() {
+        let mut procs = procs::Procs {
+            own: Some((4, 1)),
+            ..Default::default()
+        };
+        procs.by_pid.insert(7, (4, 2));
+        procs.by_pid.insert(3, (4, 2));
+        procs.by_pid.insert(9, (4, 3));
+        let mut ev = Evidence::default();
+        ev.paths.push(PathHit {
+            path: b"/run/netns/a".to_vec(),
+            key: Some((4, 2)),
+            owner: Some(("iproute2", Rank::Named)),
+            name: Some(b"a".to_vec()),
+        });
+        ev.path(
+            b"/run/docker/netns/abc".to_vec(),
+            Some((4, 2)),
+            Some(("docker", Rank::Runtime)),
+        );
+        ev.path(
+            b"/run/docker/netns/old".to_vec(),
+            None,
+            Some(("docker", Rank::Runtime)),
+        );
+        ev.members.push(((4, 3), c("x", "lxc")));
+        ev.members.push(((4, 3), c("x", "lxc")));
+        let s = merge(ev, &procs);
+        let rts: Vec<_> = s.namespaces.iter().map(|n| n.runtime).collect();
+        assert_eq!(rts, ["host", "docker", "lxc", "docker"]);
+        assert_eq!(s.namespaces[1].pids, [3, 7]);
+        assert_eq!(s.namespaces[1].names, [b"a".to_vec()]);
+        assert_eq!(s.namespaces[1].paths.len(), 2);
+        assert_eq!(s.namespaces[2].containers.len(), 1);
+        assert!(s.namespaces[3].stale && s.namespaces[3].key.is_none());
+    }
+}

@@ -1,0 +1,213 @@
+//! Podman, rootful and rootless. Rootful namespaces are `netns-…` entries of
+//! the iproute2 run dir; each container's OCI spec
+//! (`<storage>/{overlay,vfs}-containers/ID/userdata/config.json`) names its
+//! netns path, pod (from the cgroup path) and, with the storage's
+//! `containers.json`, its name; its PID is in the run root's `pidfile`.
+//! Pod names come from a best-effort scan of libpod's `bolt_state.db`.
+//! Rootless namespaces are mounted only in the rootless pause process's
+//! mount namespace (PID in `/run/user/UID/libpod/tmp/pause.pid`), so they
+//! are read through `/proc/PAUSE/root/run/user/UID/netns/`.
+
+use super::procs::Procs;
+use super::state::{annotation, is_hex_id, oci_netns_path, str_at, Root};
+use super::{Container, Evidence, Key, Rank};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+const STORAGE: &str = "/var/lib/containers/storage";
+const RUN_ROOT: &str = "/run/containers/storage";
+const USER_RUN: &str = "/run/user";
+
+pub fn scan(ev: &mut Evidence, procs: &Procs) {
+    let netns = Root::open(crate::store::RUN_DIR, &mut super::state::Notes::default());
+    scan_store(
+        ev,
+        procs,
+        Path::new(STORAGE),
+        Path::new(RUN_ROOT),
+        netns.as_ref(),
+        false,
+    );
+    scan_rootless(ev, procs);
+}
+
+/// Rootful or one user's storage: containers and their namespaces.
+fn scan_store(
+    ev: &mut Evidence,
+    procs: &Procs,
+    storage: &Path,
+    run: &Path,
+    netns: Option<&Root>,
+    rootless: bool,
+) {
+    let Some(store) = Root::open(storage, &mut ev.notes) else {
+        return;
+    };
+    let run = Root::open(run, &mut ev.notes);
+    let pods = Pods::read(&store, &mut ev.notes);
+    for driver in ["overlay-containers", "vfs-containers"] {
+        let names = names(&store, driver, ev);
+        let mut ids = store.list(Path::new(driver), &mut ev.notes);
+        ids.sort();
+        for id in ids
+            .iter()
+            .filter_map(|i| i.to_str())
+            .filter(|i| is_hex_id(i))
+        {
+            let rel = Path::new(driver).join(id).join("userdata");
+            let Some(spec) = store.json(&rel.join("config.json"), &mut ev.notes) else {
+                continue;
+            };
+            if annotation(&spec, "io.container.manager") != Some("libpod") {
+                continue;
+            }
+            let pod = str_at(&spec, "/linux/cgroupsPath")
+                .and_then(super::procs::container_of_path)
+                .and_then(|c| c.pod)
+                .map(|p| pods.name(&p));
+            let c = Container {
+                id: id.to_string(),
+                name: names.iter().find(|(i, _)| i == id).map(|(_, n)| n.clone()),
+                runtime: "podman",
+                pod,
+            };
+            ev.catalog.push(c.clone());
+            let pid = run
+                .as_ref()
+                .and_then(|r| r.pid(&rel.join("pidfile"), &mut Default::default()));
+            let key = pid
+                .and_then(|p| {
+                    if rootless {
+                        procs.pid_runs_rootless(p, id)
+                    } else {
+                        procs.pid_runs(p, id)
+                    }
+                })
+                .or_else(|| by_path(oci_netns_path(&spec)?, &spec, procs, netns));
+            if let Some(key) = key {
+                ev.members.push((key, c));
+            }
+        }
+    }
+}
+
+/// A container's namespace from its spec path: a run-dir entry, or the
+/// pod infra's `/proc/PID/ns/net` (checked to still run the infra).
+fn by_path(
+    path: &str,
+    spec: &serde_json::Value,
+    procs: &Procs,
+    netns: Option<&Root>,
+) -> Option<Key> {
+    if let Some(name) = path
+        .strip_prefix("/run/netns/")
+        .or_else(|| path.strip_prefix("/var/run/netns/"))
+    {
+        return netns?.netns(Path::new(name)).ok().flatten();
+    }
+    let pid: u32 = path
+        .strip_prefix("/proc/")?
+        .strip_suffix("/ns/net")?
+        .parse()
+        .ok()?;
+    let infra = annotation(spec, "io.kubernetes.cri-o.SandboxID")?;
+    procs.pid_runs(pid, infra)
+}
+
+/// id -> first name, from containers/storage's `containers.json`.
+fn names(store: &Root, driver: &str, ev: &mut Evidence) -> Vec<(String, String)> {
+    let Some(list) = store.json(&Path::new(driver).join("containers.json"), &mut ev.notes) else {
+        return Vec::new();
+    };
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let id = c.get("id")?.as_str()?;
+            let name = c.get("names")?.as_array()?.first()?.as_str()?;
+            Some((id.to_string(), name.to_string()))
+        })
+        .collect()
+}
+
+/// Pod names found in libpod's bolt database (`{"id":"…","name":"…"`).
+struct Pods(Vec<u8>);
+
+impl Pods {
+    fn read(store: &Root, notes: &mut super::state::Notes) -> Pods {
+        Pods(
+            store
+                .read(Path::new("libpod/bolt_state.db"), notes)
+                .unwrap_or_default(),
+        )
+    }
+
+    fn name(&self, id: &str) -> String {
+        let needle = format!("{{\"id\":\"{id}\",\"name\":\"");
+        let found = self
+            .0
+            .windows(needle.len())
+            .position(|w| w == needle.as_bytes())
+            .and_then(|at| {
+                let rest = &self.0[at + needle.len()..];
+                let end = rest.iter().take(256).position(|&b| b == b'"')?;
+                String::from_utf8(rest[..end].to_vec()).ok()
+            });
+        found.unwrap_or_else(|| id.get(..12).unwrap_or(id).to_string())
+    }
+}
+
+/// Rootless podman: every `/run/user/UID` with a live pause process owned
+/// by UID.
+fn scan_rootless(ev: &mut Evidence, procs: &Procs) {
+    let Some(users) = Root::open(USER_RUN, &mut Default::default()) else {
+        return;
+    };
+    let mut uids: Vec<u32> = users
+        .list(Path::new("."), &mut ev.notes)
+        .iter()
+        .filter_map(|u| u.to_str()?.parse().ok())
+        .collect();
+    uids.sort_unstable();
+    for uid in uids {
+        let Some(user_run) = Root::open(Path::new(USER_RUN).join(uid.to_string()), &mut ev.notes)
+        else {
+            continue;
+        };
+        let Some(pause) = user_run.pid(Path::new("libpod/tmp/pause.pid"), &mut ev.notes) else {
+            continue;
+        };
+        let owner = std::fs::metadata(format!("/proc/{pause}")).map(|m| m.uid());
+        if owner.ok() != Some(uid) {
+            continue; // stale pause.pid: the PID now belongs to someone else
+        }
+        let view = PathBuf::from(format!("/proc/{pause}/root{USER_RUN}/{uid}"));
+        let Some(inside) = Root::open(&view, &mut ev.notes) else {
+            continue;
+        };
+        for rel in ["netns", "containers/networks/rootless-netns"] {
+            for name in inside.list(Path::new(rel), &mut Default::default()) {
+                let rel = Path::new(rel).join(name);
+                if let Ok(Some(key)) = inside.netns(&rel) {
+                    let path = view.join(&rel).as_os_str().as_bytes().to_vec();
+                    ev.path(path, Some(key), Some(("podman", Rank::Runtime)));
+                }
+            }
+        }
+        if let Some(home) = home_of(uid) {
+            let storage = home.join(".local/share/containers/storage");
+            let run = Path::new(USER_RUN).join(uid.to_string()).join("containers");
+            scan_store(ev, procs, &storage, &run, None, true);
+        }
+    }
+}
+
+/// A user's home directory from /etc/passwd.
+fn home_of(uid: u32) -> Option<PathBuf> {
+    let text = std::fs::read_to_string("/etc/passwd").ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 6 && f[2].parse() == Ok(uid)).then(|| PathBuf::from(f[5]))
+    })
+}

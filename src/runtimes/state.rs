@@ -1,0 +1,214 @@
+//! Reading runtime state safely: every file is opened with openat2(2)
+//! RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS relative to its runtime's root
+//! directory, so no symlink (or `..`) in a state tree can lead outside it;
+//! reads are capped at [`MAX_STATE`] bytes; JSON is parsed into
+//! `serde_json::Value` and a file that is missing, unreadable, too big or
+//! malformed yields `None` plus, except for "missing", a note.
+//! Syscalls: openat2, read, getdents, fstat, open/fstat/ioctl on nsfs files.
+
+use super::Key;
+use nix::errno::Errno;
+use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::Mode;
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Largest state file rnetns reads (docker's config.v2.json is a few KiB).
+pub const MAX_STATE: u64 = 16 << 20;
+
+/// Messages for stderr about what could not be read (a partial answer).
+#[derive(Debug, Default)]
+pub struct Notes(pub Vec<String>);
+
+impl Notes {
+    pub fn add(&mut self, msg: String) {
+        if !self.0.contains(&msg) {
+            self.0.push(msg);
+        }
+    }
+
+    /// Notes an error unless it only means "this runtime is not here".
+    pub fn errno(&mut self, what: &Path, e: Errno) {
+        if matches!(e, Errno::EXDEV | Errno::ELOOP) {
+            // openat2 refused a symlink or `..` leading out of the root.
+            self.add(format!(
+                "skipping {}: it leads outside its runtime's directory",
+                what.display()
+            ));
+        } else if !matches!(e, Errno::ENOENT | Errno::ENOTDIR | Errno::ESRCH) {
+            self.add(format!(
+                "cannot read {}: {}",
+                what.display(),
+                crate::sys::strerror(e as i32)
+            ));
+        }
+    }
+}
+
+/// A runtime's root directory, opened once; files are read beneath it.
+pub struct Root {
+    dir: File,
+    path: PathBuf,
+}
+
+impl Root {
+    pub fn open(path: impl Into<PathBuf>, notes: &mut Notes) -> Option<Root> {
+        let path = path.into();
+        match nix::fcntl::open(
+            &path,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => Some(Root {
+                dir: File::from(fd),
+                path,
+            }),
+            Err(e) => {
+                notes.errno(&path, e);
+                None
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open_beneath(&self, rel: &Path, flags: OFlag) -> Result<File, Errno> {
+        let how = OpenHow::new()
+            .flags(flags | OFlag::O_CLOEXEC | OFlag::O_NOCTTY)
+            .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        openat2(self.dir.as_fd(), rel, how).map(File::from)
+    }
+
+    /// Entry names of the directory `rel` beneath the root (`.` for the
+    /// root itself), unsorted.
+    pub fn list(&self, rel: &Path, notes: &mut Notes) -> Vec<OsString> {
+        let dir = match self.open_beneath(rel, OFlag::O_RDONLY | OFlag::O_DIRECTORY) {
+            Ok(d) => d,
+            Err(e) => {
+                notes.errno(&self.path.join(rel), e);
+                return Vec::new();
+            }
+        };
+        let Ok(mut d) = nix::dir::Dir::from_fd(dir.into()) else {
+            return Vec::new();
+        };
+        d.iter()
+            .flatten()
+            .map(|e| OsString::from(std::ffi::OsStr::from_bytes(e.file_name().to_bytes())))
+            .filter(|n| n != "." && n != "..")
+            .collect()
+    }
+
+    /// The bytes of regular file `rel`, at most [`MAX_STATE`].
+    pub fn read(&self, rel: &Path, notes: &mut Notes) -> Option<Vec<u8>> {
+        let full = self.path.join(rel);
+        let mut f = match self.open_beneath(rel, OFlag::O_RDONLY | OFlag::O_NONBLOCK) {
+            Ok(f) => f,
+            Err(e) => {
+                notes.errno(&full, e);
+                return None;
+            }
+        };
+        let meta = f.metadata().ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        if meta.len() > MAX_STATE {
+            notes.add(format!(
+                "skipping {}: larger than {} bytes",
+                full.display(),
+                MAX_STATE
+            ));
+            return None;
+        }
+        let mut buf = Vec::new();
+        if let Err(e) = (&mut f).take(MAX_STATE + 1).read_to_end(&mut buf) {
+            notes.errno(&full, crate::store::errno_of(e));
+            return None;
+        }
+        Some(buf)
+    }
+
+    /// File `rel` parsed as JSON.
+    pub fn json(&self, rel: &Path, notes: &mut Notes) -> Option<serde_json::Value> {
+        let bytes = self.read(rel, notes)?;
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                notes.add(format!(
+                    "skipping {}: malformed JSON",
+                    self.path.join(rel).display()
+                ));
+                None
+            }
+        }
+    }
+
+    /// A small text file holding a decimal PID (`pidfile`, `init.pid`).
+    pub fn pid(&self, rel: &Path, notes: &mut Notes) -> Option<u32> {
+        let bytes = self.read(rel, notes)?;
+        std::str::from_utf8(&bytes).ok()?.trim().parse().ok()
+    }
+
+    /// The network namespace at `rel`, never following a symlink.
+    pub fn netns(&self, rel: &Path) -> Result<Option<Key>, Errno> {
+        let f = self.open_beneath(rel, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW)?;
+        Ok(netns_of(&f))
+    }
+}
+
+/// The identity of `f` if it is a network namespace file, else `None`.
+pub fn netns_of(f: &File) -> Option<Key> {
+    if crate::sys::ns_type(f.as_fd()) != Some(libc::CLONE_NEWNET) {
+        return None;
+    }
+    let m = f.metadata().ok()?;
+    Some((m.dev(), m.ino()))
+}
+
+/// Opens `path` (following symlinks, as iproute2 does for run-dir entries)
+/// and returns its netns identity: `Ok(None)` when it exists but is not one.
+pub fn netns_at(path: &Path) -> Result<Option<Key>, Errno> {
+    let f = nix::fcntl::open(
+        path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
+        Mode::empty(),
+    )
+    .map(File::from)?;
+    Ok(netns_of(&f))
+}
+
+/// A string field at `ptr` (JSON pointer) in `v`.
+pub fn str_at<'a>(v: &'a serde_json::Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr).and_then(|x| x.as_str())
+}
+
+/// The `linux.namespaces[type=network].path` of an OCI runtime spec.
+pub fn oci_netns_path(spec: &serde_json::Value) -> Option<&str> {
+    spec.pointer("/linux/namespaces")?
+        .as_array()?
+        .iter()
+        .find(|n| n.get("type").and_then(|t| t.as_str()) == Some("network"))?
+        .get("path")?
+        .as_str()
+        .filter(|p| !p.is_empty())
+}
+
+/// An OCI annotation.
+pub fn annotation<'a>(spec: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    spec.get("annotations")?.get(key)?.as_str()
+}
+
+/// Whether `s` is a lowercase hex container id (64 characters).
+pub fn is_hex_id(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}

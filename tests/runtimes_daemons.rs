@@ -1,0 +1,465 @@
+//! `list --all-runtimes`, runtime references and `identify --all-runtimes`
+//! against REAL dockerd and podman (Debian's docker.io and podman, installed
+//! by .ci/run). This test runs in the host mount namespace, because the
+//! daemons cannot run in the sandbox: it starts dockerd itself when none is
+//! running (and records its PID), imports a locally built busybox image,
+//! starts labelled containers in every network mode, checks each one's
+//! namespace, owner, name and process count against `docker inspect` /
+//! `podman inspect` and /proc, and tears down exactly what it created (a
+//! guard does it even when an assertion fails): its containers, pod and
+//! network, the dockerd it started, that daemon's leftover
+//! `/run/docker/netns/default` mount and `docker0`, and `podman0` when no
+//! other podman container uses it. Anything rnetns binds (`attach`) happens
+//! in a private mount namespace with a tmpfs run dir.
+//!
+//! Without root, docker or podman it reports "skipped: ..." as ignored;
+//! under `CI=true` that is a failure, as is a dockerd that will not start.
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
+const LABEL: &str = "rnetns-test=1";
+const IMG: &str = "rnetns-busybox:latest";
+
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1")
+}
+
+fn state_dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rnetns-daemons");
+    let _ = std::fs::create_dir_all(&d);
+    d
+}
+
+fn missing() -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("needs root".into());
+    }
+    for bin in ["docker", "dockerd", "podman", "busybox"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {bin}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            return Some(format!("{bin} is not installed (.ci/run installs it)"));
+        }
+    }
+    None
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let trial = match missing() {
+        Some(why) if in_ci() => Trial::test("real_dockerd_and_podman", move || {
+            Err(format!("CI=true but {why}").into())
+        }),
+        Some(why) => {
+            eprintln!("skipped: {why}");
+            Trial::test("real_dockerd_and_podman", || Ok(())).with_ignored_flag(true)
+        }
+        None => Trial::test("real_dockerd_and_podman", real_daemons),
+    };
+    libtest_mimic::run(&args, vec![trial]).exit();
+}
+
+/// Runs a command with podman's config; returns its output.
+fn cmd(argv: &[&str]) -> Output {
+    Command::new("timeout")
+        .arg("120")
+        .args(argv)
+        .env("CONTAINERS_CONF", state_dir().join("containers.conf"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn")
+}
+
+fn ok(argv: &[&str]) -> Result<String, Failed> {
+    let o = cmd(argv);
+    if !o.status.success() {
+        return Err(format!(
+            "{argv:?} failed ({:?}): {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        )
+        .into());
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+fn quiet(argv: &[&str]) {
+    let _ = cmd(argv);
+}
+
+/// Undoes everything the test created, in Drop, so a failed assertion
+/// still cleans up.
+struct Guard {
+    dockerd: Option<u32>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        quiet(&["podman", "pod", "rm", "-f", "-t", "0", "rnt-pod"]);
+        let ids = cmd(&["podman", "ps", "-aq", "--filter", &format!("label={LABEL}")]);
+        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
+            quiet(&["podman", "rm", "-f", "-t", "0", "--depend", id]);
+        }
+        let ids = cmd(&["docker", "ps", "-aq", "--filter", &format!("label={LABEL}")]);
+        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
+            quiet(&["docker", "rm", "-f", id]);
+        }
+        quiet(&["docker", "network", "rm", "rnt-net"]);
+        if let Some(pid) = self.dockerd.take() {
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(30) && nix::sys::signal::kill(pid, None).is_ok()
+            {
+                let _ = nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+            // dockerd leaves these behind after a clean stop.
+            let _ = nix::mount::umount2(
+                "/run/docker/netns/default",
+                nix::mount::MntFlags::MNT_DETACH,
+            );
+            let _ = std::fs::remove_file("/run/docker/netns/default");
+            quiet(&["ip", "link", "del", "docker0"]);
+        }
+        let others = cmd(&["podman", "ps", "-q"]);
+        if others.status.success() && others.stdout.is_empty() {
+            quiet(&["ip", "link", "del", "podman0"]);
+        }
+    }
+}
+
+fn start_dockerd(guard: &mut Guard) -> Result<(), Failed> {
+    if cmd(&["docker", "info"]).status.success() {
+        return Ok(()); // someone else's daemon: use it, never stop it
+    }
+    let log = state_dir().join("dockerd.log");
+    for opts in [
+        &[][..],
+        &["--storage-driver=vfs"][..],
+        &["--storage-driver=vfs", "--iptables=false", "--bridge=none"][..],
+    ] {
+        let child = Command::new("dockerd")
+            .args(opts)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log)?)
+            .stderr(std::fs::File::create(state_dir().join("dockerd.err"))?)
+            .spawn()?;
+        guard.dockerd = Some(child.id());
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(60) {
+            if cmd(&["docker", "info"]).status.success() {
+                return Ok(());
+            }
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            if let Ok(nix::sys::wait::WaitStatus::Exited(..)) =
+                nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
+            {
+                guard.dockerd = None;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        if let Some(pid) = guard.dockerd.take() {
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+    }
+    Err(format!(
+        "dockerd did not start; see {}",
+        state_dir().join("dockerd.err").display()
+    )
+    .into())
+}
+
+fn setup(guard: &mut Guard) -> Result<(), Failed> {
+    let n = ok(&["sh", "-c", "ulimit -Hn"])?;
+    let n = n.trim();
+    std::fs::write(
+        state_dir().join("containers.conf"),
+        format!("[containers]\ndefault_ulimits = [\"nofile={n}:{n}\", \"nproc=4096:4096\"]\n[network]\nnetwork_backend = \"netavark\"\n"),
+    )?;
+    start_dockerd(guard)?;
+    let root = state_dir().join("rootfs");
+    let _ = std::fs::remove_dir_all(&root);
+    for d in ["bin", "proc", "sys", "dev", "etc", "tmp", "run"] {
+        std::fs::create_dir_all(root.join(d))?;
+    }
+    let busybox = ok(&["sh", "-c", "command -v busybox"])?;
+    std::fs::copy(busybox.trim(), root.join("bin/busybox"))?;
+    for a in ["sh", "sleep", "ip", "cat"] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(a))?;
+    }
+    let tar = state_dir().join("rootfs.tar");
+    let (r, t) = (root.display().to_string(), tar.display().to_string());
+    ok(&["tar", "-C", &r, "-cf", &t, "."])?;
+    let cmd_opt = "CMD [\"/bin/sleep\",\"100000\"]";
+    if !cmd(&["docker", "image", "inspect", IMG]).status.success() {
+        ok(&["docker", "import", "-c", cmd_opt, &t, IMG])?;
+    }
+    let pimg = format!("localhost/{IMG}");
+    if !cmd(&["podman", "image", "exists", &pimg]).status.success() {
+        ok(&["podman", "import", "-c", cmd_opt, &t, &pimg])?;
+    }
+    let l = ["--label", LABEL];
+    ok(&["docker", "network", "create", l[0], l[1], "rnt-net"])?;
+    let drun = |name: &str, net: &str| {
+        ok(&[
+            "docker", "run", "-d", "--init", l[0], l[1], "--name", name, "--net", net, IMG,
+        ])
+    };
+    drun("rnt-d-bridge", "bridge")?;
+    drun("rnt-d-usernet", "rnt-net")?;
+    drun("rnt-d-none", "none")?;
+    drun("rnt-d-host", "host")?;
+    drun("rnt-d-shared", "container:rnt-d-bridge")?;
+    let prun = |name: &str, net: &[&str]| {
+        let mut a = vec!["podman", "run", "-d", l[0], l[1], "--name", name];
+        a.extend_from_slice(net);
+        a.push(&pimg);
+        ok(&a)
+    };
+    prun("rnt-p-bridge", &[])?;
+    prun("rnt-p-none", &["--net=none"])?;
+    prun("rnt-p-shared", &["--net=container:rnt-p-bridge"])?;
+    ok(&["podman", "pod", "create", l[0], l[1], "--name", "rnt-pod"])?;
+    prun("rnt-p-inpod", &["--pod", "rnt-pod"])?;
+    Ok(())
+}
+
+fn netns_ino(pid: u64) -> Option<u64> {
+    std::fs::metadata(format!("/proc/{pid}/ns/net"))
+        .ok()
+        .map(|m| m.ino())
+}
+
+/// PIDs in the netns with inode `ino`, from /proc.
+fn pids_in(ino: u64) -> Vec<u64> {
+    let mut v: Vec<u64> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|p| netns_ino(*p) == Some(ino))
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+fn nsfs_mounts() -> BTreeSet<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(" - nsfs "))
+        .map(|l| l.split(' ').skip(3).take(2).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+fn real_daemons() -> Result<(), Failed> {
+    let t0 = Instant::now();
+    let mounts_before = nsfs_mounts();
+    let run_dir_before = list_run_dir();
+    let mut guard = Guard { dockerd: None };
+    let result = setup(&mut guard).and_then(|()| check());
+    drop(guard);
+    // Nothing of ours is left: no new nsfs mount, no new run-dir entry.
+    let leftover: Vec<_> = nsfs_mounts().difference(&mounts_before).cloned().collect();
+    let new_entries: Vec<_> = list_run_dir()
+        .difference(&run_dir_before)
+        .cloned()
+        .collect();
+    result?;
+    if !leftover.is_empty() || !new_entries.is_empty() {
+        return Err(format!(
+            "left behind: mounts {leftover:?}, /run/netns entries {new_entries:?}"
+        )
+        .into());
+    }
+    println!("real-daemon test took {:?}", t0.elapsed());
+    Ok(())
+}
+
+fn list_run_dir() -> BTreeSet<String> {
+    std::fs::read_dir("/run/netns")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+struct Expect {
+    tool: &'static str,
+    name: &'static str,
+    owner: &'static str,
+}
+
+fn check() -> Result<(), Failed> {
+    let plain = ok(&[RNETNS, "list", "--all-runtimes"])?;
+    let json = ok(&[RNETNS, "-j", "list", "--all-runtimes"])?;
+    println!("--- rnetns list --all-runtimes\n{plain}--- rnetns -j list --all-runtimes\n{json}");
+    let spaces: Value = serde_json::from_str(&json)?;
+    let spaces = spaces.as_array().ok_or("not an array")?;
+    let expect = [
+        Expect {
+            tool: "docker",
+            name: "rnt-d-bridge",
+            owner: "docker",
+        },
+        Expect {
+            tool: "docker",
+            name: "rnt-d-usernet",
+            owner: "docker",
+        },
+        Expect {
+            tool: "docker",
+            name: "rnt-d-none",
+            owner: "docker",
+        },
+        Expect {
+            tool: "docker",
+            name: "rnt-d-host",
+            owner: "host",
+        },
+        Expect {
+            tool: "docker",
+            name: "rnt-d-shared",
+            owner: "docker",
+        },
+        Expect {
+            tool: "podman",
+            name: "rnt-p-bridge",
+            owner: "podman",
+        },
+        Expect {
+            tool: "podman",
+            name: "rnt-p-none",
+            owner: "podman",
+        },
+        Expect {
+            tool: "podman",
+            name: "rnt-p-shared",
+            owner: "podman",
+        },
+        Expect {
+            tool: "podman",
+            name: "rnt-p-inpod",
+            owner: "podman",
+        },
+    ];
+    for e in &expect {
+        let inspect: Value = serde_json::from_str(&ok(&[e.tool, "inspect", e.name])?)?;
+        let c = &inspect[0];
+        let pid = c["State"]["Pid"].as_u64().ok_or("no pid")?;
+        let id = c["Id"].as_str().ok_or("no id")?;
+        let ino = netns_ino(pid).ok_or("container pid vanished")?;
+        let ns = spaces
+            .iter()
+            .find(|n| n["inode"].as_u64() == Some(ino))
+            .ok_or_else(|| format!("{}: netns {ino} not listed", e.name))?;
+        let owner = ns["runtime"].as_str();
+        if owner != Some(e.owner) {
+            return Err(format!("{}: owner {owner:?}, want {}", e.name, e.owner).into());
+        }
+        let listed = ns["containers"].as_array().into_iter().flatten().any(|x| {
+            x["id"].as_str() == Some(id)
+                && x["name"].as_str() == Some(e.name)
+                && x["runtime"].as_str() == Some(e.tool)
+        });
+        if !listed {
+            return Err(format!("{}: not among the containers of {ns}", e.name).into());
+        }
+        if e.owner != "host" {
+            let got: Vec<u64> = ns["pids"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_u64)
+                .collect();
+            let want = pids_in(ino);
+            if got != want {
+                return Err(format!("{}: pids {got:?}, /proc says {want:?}", e.name).into());
+            }
+        }
+    }
+    // The shared modes really share.
+    let ino_of = |tool: &str, name: &str| -> Result<u64, Failed> {
+        let pid: u64 = ok(&[tool, "inspect", "-f", "{{.State.Pid}}", name])?
+            .trim()
+            .parse()?;
+        Ok(netns_ino(pid).ok_or("pid vanished")?)
+    };
+    assert_eq!(
+        ino_of("docker", "rnt-d-shared")?,
+        ino_of("docker", "rnt-d-bridge")?
+    );
+    assert_eq!(
+        ino_of("podman", "rnt-p-shared")?,
+        ino_of("podman", "rnt-p-bridge")?
+    );
+
+    // References: exec, pids, identify --all-runtimes, attach.
+    let ip = ok(&[
+        "docker",
+        "inspect",
+        "-f",
+        "{{.NetworkSettings.IPAddress}}",
+        "rnt-d-bridge",
+    ])?;
+    let addr = ok(&[RNETNS, "exec", "docker:rnt-d-bridge", "ip", "addr"])?;
+    if !addr.contains(ip.trim()) {
+        return Err(format!("exec docker:rnt-d-bridge ip addr lacks {ip}: {addr}").into());
+    }
+    let ino = ino_of("docker", "rnt-d-bridge")?;
+    let pids = ok(&[RNETNS, "pids", "docker:rnt-d-bridge"])?;
+    let want: String = pids_in(ino).iter().map(|p| format!("{p}\n")).collect();
+    assert_eq!(pids, want, "pids docker:rnt-d-bridge");
+    let pid = ok(&["podman", "inspect", "-f", "{{.State.Pid}}", "rnt-p-inpod"])?;
+    let who = ok(&[RNETNS, "identify", "--all-runtimes", pid.trim()])?;
+    if !who.contains("rnt-p-inpod (") || !who.contains("pod rnt-pod") || !who.contains(" podman ") {
+        return Err(format!("identify --all-runtimes {pid}: {who}").into());
+    }
+    let attach = format!(
+        "mount -t tmpfs rnt-run /run/netns && {r} attach web docker:rnt-d-bridge && {r} identify {pid} && grep -c ' /run/netns/web ' /proc/self/mountinfo && test ! -L /run/netns/web",
+        r = RNETNS,
+        pid = ok(&["docker", "inspect", "-f", "{{.State.Pid}}", "rnt-d-bridge"])?.trim()
+    );
+    let out = ok(&[
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        &attach,
+    ])?;
+    assert_eq!(out, "web\n1\n", "attach web docker:rnt-d-bridge");
+
+    // doctor (issue 4) on real state: stop the owner of rnt-d-shared's
+    // namespace (--net=container:rnt-d-bridge); the dependant runs on.
+    ok(&["docker", "stop", "-t", "0", "rnt-d-bridge"])?;
+    let doc = cmd(&[RNETNS, "doctor"]);
+    let text = String::from_utf8_lossy(&doc.stdout).into_owned();
+    println!("--- rnetns doctor after stopping rnt-d-bridge\n{text}");
+    if doc.status.code() != Some(1)
+        || !text.contains("problem: network-owner-gone: /var/lib/docker/containers/")
+        || !text.contains("docker container rnt-d-shared (")
+        || !text.contains(", which is not running")
+    {
+        return Err(format!("doctor did not report rnt-d-shared's gone owner: {text}").into());
+    }
+    Ok(())
+}

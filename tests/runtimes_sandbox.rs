@@ -1,0 +1,419 @@
+//! `list --all-runtimes`, `identify --all-runtimes` and runtime references
+//! against hand-built runtime layouts, with no daemon: each test runs in a
+//! throwaway sandbox (tests/support/sandbox.rs) with tmpfs mounts over
+//! `/run` and `/var/lib`, where the script builds the real paths each
+//! runtime uses (docker's netns dir and config.v2.json, podman's storage
+//! and pidfiles, a rootless pause process with its own mount namespace,
+//! containerd task bundles with CRI annotations, a CRI-O bundle, neutron
+//! names, process-only namespaces), including malformed, truncated, huge
+//! and escaping state files. Exact plain and JSON bytes are checked, built
+//! from the inodes and PIDs the script reports.
+
+#[path = "support/sandbox.rs"]
+mod sandbox;
+
+use std::collections::HashMap;
+
+const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
+
+const DOCKER_ID: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
+const DOCKER_BAD: &str = "bad0000000000000000000000000000000000000000000000000000000000000";
+const DOCKER_HUGE: &str = "b160000000000000000000000000000000000000000000000000000000000000";
+const DOCKER_ESC: &str = "e5c0000000000000000000000000000000000000000000000000000000000000";
+const PODMAN_ID: &str = "c1c824d296376cab147979267602f5a1a0518d152d8ec6748a134c01309edcc9";
+const POD_ID: &str = "754add790037110d5a8671b2d83a40a65dbe6ebeeff3b0adec80e68cd0a3dedf";
+const CRI_SANDBOX: &str = "5a5a000000000000000000000000000000000000000000000000000000000001";
+const CRIO_ID: &str = "c0c0000000000000000000000000000000000000000000000000000000000002";
+const PODMAN_NS: &str = "netns-b78918e6-6381-c330-b870-4a88b0047acb";
+const CNI_NS: &str = "cni-04cec250-78f9-8bce-c762-43fc60d4f87c";
+const CRIO_NS: &str = "5b1a2c3d-0000-4000-8000-00000000abcd";
+const ROUTER_UUID: &str = "0a6a3f0e-2b1d-4c8e-9f00-123456789abc";
+
+/// Builds every layout; prints `FACT key value` lines, then the outputs
+/// between `=== NAME` markers.
+fn script() -> String {
+    format!(
+        r#"
+R={rnetns}
+mount -t tmpfs sbx-varlib /var/lib || exit 89
+ino() {{ stat -L -c %i "$1"; }}
+hold() {{ unshare -n sleep 1000 >/dev/null 2>&1 & echo $!; }}
+fact() {{ echo "FACT $1 $2"; }}
+fact hostino "$(ino /proc/self/ns/net)"
+
+# iproute2: a name with an nsid, and a stale placeholder
+ip netns add blue && ip netns set blue 7
+touch /run/netns/stale
+fact blue "$(ino /run/netns/blue)"
+
+# docker: a running container placed through its sandbox key (its PID's
+# cgroup is not docker's here), `default`, a stale sandbox file, and a
+# malformed, a huge and an escaping config
+D=$(hold); sleep 0.2; fact dpid $D; fact dino "$(ino /proc/$D/ns/net)"
+mkdir -p /run/docker/netns /var/lib/docker/containers
+touch /run/docker/netns/0123456789ab /run/docker/netns/default /run/docker/netns/deadbeef0000
+mount --bind /proc/$D/ns/net /run/docker/netns/0123456789ab
+mount --bind /proc/1/ns/net /run/docker/netns/default
+C=/var/lib/docker/containers
+mkdir -p $C/{did} $C/{dbad} $C/{dhuge} $C/{desc}
+cat >$C/{did}/config.v2.json <<EOF
+{{"ID":"{did}","Name":"/web","State":{{"Running":true,"Pid":$D}},"NetworkSettings":{{"SandboxKey":"/var/run/docker/netns/0123456789ab"}}}}
+EOF
+printf '{{"ID":"{dbad}","Name":"/tru' >$C/{dbad}/config.v2.json
+truncate -s 17M $C/{dhuge}/config.v2.json
+ln -s /etc/hostname $C/{desc}/config.v2.json
+
+# podman rootful: a container in a pod, named by containers.json and the
+# bolt database, placed through its spec's netns path
+ip netns add {pns}; fact pino "$(ino /run/netns/{pns})"
+S=/var/lib/containers/storage/overlay-containers
+mkdir -p $S/{pid}/userdata /var/lib/containers/storage/libpod /run/containers/storage/overlay-containers/{pid}/userdata
+echo '[{{"id":"{pid}","names":["p-web"]}}]' >$S/containers.json
+echo '{{"ociVersion":"1.0.2","annotations":{{"io.container.manager":"libpod"}},"linux":{{"cgroupsPath":"/libpod_parent/{pod}/libpod-{pid}","namespaces":[{{"type":"network","path":"/run/netns/{pns}"}}]}}}}' >$S/{pid}/userdata/config.json
+printf 'xx{{"id":"{pod}","name":"mypod","labels":{{}}}}xx' >/var/lib/containers/storage/libpod/bolt_state.db
+echo 999999 >/run/containers/storage/overlay-containers/{pid}/userdata/pidfile
+
+# containerd CRI: a pod sandbox task, a truncated task, docker's moby task
+ip netns add {cni}; fact cino "$(ino /run/netns/{cni})"
+T=/run/containerd/io.containerd.runtime.v2.task
+mkdir -p $T/k8s.io/{cri} $T/k8s.io/broken $T/moby/{did}
+echo '{{"annotations":{{"io.kubernetes.cri.container-type":"sandbox","io.kubernetes.cri.sandbox-id":"{cri}","io.kubernetes.cri.sandbox-name":"nginx","io.kubernetes.cri.sandbox-namespace":"default"}},"linux":{{"namespaces":[{{"type":"network","path":"/var/run/netns/{cni}"}}]}}}}' >$T/k8s.io/{cri}/config.json
+printf '{{"annotations":{{' >$T/k8s.io/broken/config.json
+echo '{{"annotations":{{}},"linux":{{"namespaces":[{{"type":"network","path":"/var/run/netns/{cni}"}}]}}}}' >$T/moby/{did}/config.json
+
+# CRI-O: a pod sandbox pinned under a bare UUID
+ip netns add {crions}; fact oino "$(ino /run/netns/{crions})"
+O=/run/containers/storage/overlay-containers/{crio}/userdata
+mkdir -p $O
+echo '{{"annotations":{{"io.kubernetes.cri-o.ContainerType":"sandbox","io.kubernetes.pod.name":"dns","io.kubernetes.pod.namespace":"kube-system"}},"linux":{{"namespaces":[{{"type":"network","path":"/var/run/netns/{crions}"}}]}}}}' >$O/config.json
+
+# neutron
+ip netns add qrouter-{router}; fact qino "$(ino /run/netns/qrouter-{router})"
+
+# rootless podman: the namespace is mounted only in the pause process's
+# mount namespace; the host view has an empty file
+RL=$(hold); sleep 0.2; fact rlpid $RL; fact rlino "$(ino /proc/$RL/ns/net)"
+mkdir -p /run/user/1001/netns /run/user/1001/libpod/tmp
+touch /run/user/1001/netns/netns-aa-bb-cc-dd-ee
+chown -R 1001:1001 /run/user/1001
+unshare --mount --propagation private bash -c "mount --bind /proc/$RL/ns/net /run/user/1001/netns/netns-aa-bb-cc-dd-ee && exec setpriv --reuid 1001 --regid 1001 --clear-groups sleep 1000" >/dev/null 2>&1 &
+P=$!; echo $P >/run/user/1001/libpod/tmp/pause.pid; fact pause $P
+for i in $(seq 50); do [ "$(stat -c %u /proc/$P)" = 1001 ] && break; sleep 0.1; done
+
+# a namespace held only by a process
+X=$(hold); sleep 0.2; fact xpid $X; fact xino "$(ino /proc/$X/ns/net)"
+
+echo "=== plain"; $R list --all-runtimes 2>&1; echo "rc=$?"
+echo "=== json"; $R -j list --all-runtimes 2>/dev/null; echo "rc=$?"
+echo "=== pretty"; $R -j -p identify --all-runtimes $D 2>/dev/null; echo "rc=$?"
+echo "=== identify"; $R identify --all-runtimes $X 2>/dev/null; echo "rc=$?"
+echo "=== refs"
+$R pids docker:web; $R pids docker:0a1b; $R pids pid:$X
+$R exec docker:web sh -c 'stat -L -c %i /proc/self/ns/net'
+$R exec /run/docker/netns/0123456789ab sh -c 'stat -L -c %i /proc/self/ns/net'
+ip() {{ PATH=$SBX/ipbin:$PATH command ip "$@"; }}
+mkdir -p $SBX/ipbin && ln -sf $R $SBX/ipbin/ip
+ip netns exec /run/docker/netns/0123456789ab true 2>&1; echo "ip-path rc=$?"
+$R exec docker:nothere true 2>&1; echo "rc=$?"
+$R exec /etc/hostname true 2>&1; echo "rc=$?"
+$R attach web2 docker:web; echo "attach rc=$?"
+$R identify docker:web
+$R set podman:p-web 9; echo "set rc=$?"
+$R list
+echo "=== nonroot"; setpriv --reuid 1002 --regid 1002 --clear-groups $R -j list --all-runtimes >/dev/null; echo "rc=$?"
+"#,
+        rnetns = sandbox::shell_quote(RNETNS),
+        did = DOCKER_ID,
+        dbad = DOCKER_BAD,
+        dhuge = DOCKER_HUGE,
+        desc = DOCKER_ESC,
+        pid = PODMAN_ID,
+        pod = POD_ID,
+        pns = PODMAN_NS,
+        cni = CNI_NS,
+        cri = CRI_SANDBOX,
+        crions = CRIO_NS,
+        crio = CRIO_ID,
+        router = ROUTER_UUID,
+    )
+}
+
+struct Run {
+    facts: HashMap<String, String>,
+    sections: HashMap<String, String>,
+}
+
+fn run() -> Option<Run> {
+    if let Some(why) = sandbox::unavailable() {
+        if sandbox::in_ci() {
+            panic!("sandbox unavailable under CI: {why}");
+        }
+        eprintln!("skipped: needs root or user namespaces ({why})");
+        return None;
+    }
+    let dir = sandbox::scratch_root().join("runtimes");
+    let _ = std::fs::create_dir_all(&dir);
+    let out = sandbox::run_script(&dir, &script()).expect("run sandbox");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "script failed: {:?}\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut facts = HashMap::new();
+    let mut sections = HashMap::new();
+    let mut current: Option<String> = None;
+    for line in text.split_inclusive('\n') {
+        if let Some(f) = line.strip_prefix("FACT ") {
+            let (k, v) = f.trim_end().split_once(' ').unwrap();
+            facts.insert(k.to_string(), v.to_string());
+        } else if let Some(name) = line.strip_prefix("=== ") {
+            current = Some(name.trim_end().to_string());
+        } else if let Some(c) = &current {
+            sections
+                .entry(c.clone())
+                .or_insert_with(String::new)
+                .push_str(line);
+        }
+    }
+    Some(Run { facts, sections })
+}
+
+fn expected_json(f: &HashMap<String, String>) -> String {
+    let host = &f["hostino"];
+    let pause = &f["pause"];
+    let mut rows: Vec<(u64, String)> = vec![
+        (
+            f["blue"].parse().unwrap(),
+            format!(
+                r#"{{"inode":{},"id":7,"names":["blue"],"paths":["/run/netns/blue"],"runtime":"iproute2","pids":[],"stale":false}}"#,
+                f["blue"]
+            ),
+        ),
+        (
+            f["pino"].parse().unwrap(),
+            format!(
+                r#"{{"inode":{},"names":["{PODMAN_NS}"],"paths":["/run/netns/{PODMAN_NS}"],"runtime":"podman","containers":[{{"id":"{PODMAN_ID}","name":"p-web","runtime":"podman","pod":"mypod"}}],"pids":[],"stale":false}}"#,
+                f["pino"]
+            ),
+        ),
+        (
+            f["cino"].parse().unwrap(),
+            format!(
+                r#"{{"inode":{},"names":["{CNI_NS}"],"paths":["/run/netns/{CNI_NS}"],"runtime":"containerd","containers":[{{"id":"{CRI_SANDBOX}","name":"nginx","runtime":"containerd","pod":"default/nginx"}}],"pids":[],"stale":false}}"#,
+                f["cino"]
+            ),
+        ),
+        (
+            f["oino"].parse().unwrap(),
+            format!(
+                r#"{{"inode":{},"names":["{CRIO_NS}"],"paths":["/run/netns/{CRIO_NS}"],"runtime":"cri-o","containers":[{{"id":"{CRIO_ID}","name":"dns","runtime":"cri-o","pod":"kube-system/dns"}}],"pids":[],"stale":false}}"#,
+                f["oino"]
+            ),
+        ),
+        (
+            f["qino"].parse().unwrap(),
+            format!(
+                r#"{{"inode":{},"names":["qrouter-{ROUTER_UUID}"],"paths":["/run/netns/qrouter-{ROUTER_UUID}"],"runtime":"neutron","containers":[{{"id":"{ROUTER_UUID}","name":"router","runtime":"neutron"}}],"pids":[],"stale":false}}"#,
+                f["qino"]
+            ),
+        ),
+        (
+            f["dino"].parse().unwrap(),
+            format!(
+                r#"{{"inode":{},"paths":["/run/docker/netns/0123456789ab"],"runtime":"docker","containers":[{{"id":"{DOCKER_ID}","name":"web","runtime":"docker"}}],"pids":[{}],"stale":false}}"#,
+                f["dino"], f["dpid"]
+            ),
+        ),
+        (
+            f["rlino"].parse().unwrap(),
+            format!(
+                r#"{{"inode":{},"paths":["/proc/{pause}/root/run/user/1001/netns/netns-aa-bb-cc-dd-ee"],"runtime":"podman","pids":[{}],"stale":false}}"#,
+                f["rlino"], f["rlpid"]
+            ),
+        ),
+        (
+            f["xino"].parse().unwrap(),
+            format!(
+                r#"{{"inode":{},"runtime":"process","pids":[{}],"stale":false}}"#,
+                f["xino"], f["xpid"]
+            ),
+        ),
+    ];
+    rows.sort();
+    let mut out = format!(
+        r#"[{{"inode":{host},"paths":["/run/docker/netns/default"],"runtime":"host","pids":[1,{pause}],"stale":false}}"#
+    );
+    for (_, r) in rows {
+        out.push(',');
+        out.push_str(&r);
+    }
+    out.push_str(r#",{"names":["stale"],"paths":["/run/netns/stale"],"runtime":"iproute2","pids":[],"stale":true}"#);
+    out.push_str(r#",{"paths":["/run/docker/netns/deadbeef0000"],"runtime":"docker","pids":[],"stale":true}]"#);
+    out.push('\n');
+    out
+}
+
+#[test]
+fn all_runtimes_json_and_plain_bytes() {
+    let Some(r) = run() else { return };
+    let f = &r.facts;
+    assert_eq!(r.sections["json"], format!("{}rc=0\n", expected_json(f)));
+
+    // Plain: the same rows as aligned columns (two spaces between columns,
+    // widths from the widest cell), then the notes on stderr.
+    let pause = &f["pause"];
+    let mut rows: Vec<[String; 6]> = vec![
+        [
+            "INODE",
+            "NSID",
+            "RUNTIME",
+            "PIDS",
+            "NAME/PATH",
+            "CONTAINERS",
+        ]
+        .map(String::from),
+        [
+            &f["hostino"],
+            "-",
+            "host",
+            "2",
+            "/run/docker/netns/default",
+            "-",
+        ]
+        .map(String::from),
+    ];
+    let mut body: Vec<[String; 6]> = vec![
+        [&f["blue"], "7", "iproute2", "0", "blue", "-"].map(String::from),
+        [
+            &f["dino"],
+            "-",
+            "docker",
+            "1",
+            "/run/docker/netns/0123456789ab",
+            "web (0a1b2c3d4e5f)",
+        ]
+        .map(String::from),
+        [
+            &f["pino"],
+            "-",
+            "podman",
+            "0",
+            PODMAN_NS,
+            "p-web (c1c824d29637, pod mypod)",
+        ]
+        .map(String::from),
+        [
+            &f["cino"],
+            "-",
+            "containerd",
+            "0",
+            CNI_NS,
+            "nginx (5a5a00000000, pod default/nginx)",
+        ]
+        .map(String::from),
+        [
+            &f["oino"],
+            "-",
+            "cri-o",
+            "0",
+            CRIO_NS,
+            "dns (c0c000000000, pod kube-system/dns)",
+        ]
+        .map(String::from),
+        [
+            f["qino"].clone(),
+            "-".into(),
+            "neutron".into(),
+            "0".into(),
+            format!("qrouter-{ROUTER_UUID}"),
+            "router (0a6a3f0e-2b1)".into(),
+        ],
+        [
+            f["rlino"].clone(),
+            "-".into(),
+            "podman".into(),
+            "1".into(),
+            format!("/proc/{pause}/root/run/user/1001/netns/netns-aa-bb-cc-dd-ee"),
+            "-".into(),
+        ],
+        [&f["xino"], "-", "process", "1", "-", "-"].map(String::from),
+    ];
+    body.sort_by_key(|r| r[0].parse::<u64>().unwrap());
+    rows.extend(body);
+    rows.push(["-", "-", "iproute2", "0", "stale (stale)", "-"].map(String::from));
+    rows.push(
+        [
+            "-",
+            "-",
+            "docker",
+            "0",
+            "/run/docker/netns/deadbeef0000 (stale)",
+            "-",
+        ]
+        .map(String::from),
+    );
+    let widths: Vec<usize> = (0..6)
+        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap())
+        .collect();
+    let mut want = String::new();
+    for r in &rows {
+        for (i, cell) in r.iter().enumerate() {
+            want.push_str(cell);
+            if i < 5 {
+                want.push_str(&" ".repeat(widths[i] - cell.len() + 2));
+            }
+        }
+        want.push('\n');
+    }
+    let plain = &r.sections["plain"];
+    assert!(plain.starts_with(&want), "plain:\n{plain}\nwant:\n{want}");
+    let notes: Vec<&str> = plain
+        .lines()
+        .filter(|l| l.starts_with("rnetns: note:"))
+        .collect();
+    let want_notes = [
+        format!("rnetns: note: skipping /var/lib/docker/containers/{DOCKER_HUGE}/config.v2.json: larger than 16777216 bytes"),
+        format!("rnetns: note: skipping /var/lib/docker/containers/{DOCKER_BAD}/config.v2.json: malformed JSON"),
+        format!("rnetns: note: skipping /var/lib/docker/containers/{DOCKER_ESC}/config.v2.json: it leads outside its runtime's directory"),
+        "rnetns: note: skipping /run/containerd/io.containerd.runtime.v2.task/k8s.io/broken/config.json: malformed JSON".to_string(),
+    ];
+    assert_eq!(notes, want_notes, "{plain}");
+    assert!(plain.ends_with("rc=0\n"));
+}
+
+#[test]
+fn identify_pretty_and_references() {
+    let Some(r) = run() else { return };
+    let f = &r.facts;
+    let pretty = format!(
+        "[ {{\n        \"inode\": {},\n        \"paths\": [ \"/run/docker/netns/0123456789ab\" ],\n        \"runtime\": \"docker\",\n        \"containers\": [ {{\n                \"id\": \"{DOCKER_ID}\",\n                \"name\": \"web\",\n                \"runtime\": \"docker\"\n            }} ],\n        \"pids\": [ {} ],\n        \"stale\": false\n    }} ]\nrc=0\n",
+        f["dino"], f["dpid"]
+    );
+    assert_eq!(r.sections["pretty"], pretty);
+    let ident = format!(
+        "INODE{s1}NSID  RUNTIME  PIDS  NAME/PATH  CONTAINERS\n{}  -     process  1     -          -\nrc=0\n",
+        f["xino"],
+        s1 = " ".repeat(f["xino"].len() - 5 + 2),
+    );
+    assert_eq!(r.sections["identify"], ident);
+    let refs = format!(
+        "{d}\n{d}\n{x}\n{ino}\n{ino}\nInvalid netns name \"/run/docker/netns/0123456789ab\"\nip-path rc=255\n\
+         Cannot open network namespace \"docker:nothere\": No such file or directory\nrc=255\n\
+         \"/etc/hostname\" is not a network namespace\nrc=255\n\
+         attach rc=0\nweb2\nset rc=0\n",
+        d = f["dpid"],
+        x = f["xpid"],
+        ino = f["dino"],
+    );
+    let got = &r.sections["refs"];
+    assert!(got.starts_with(&refs), "got:\n{got}\nwant prefix:\n{refs}");
+    // `list` (iproute2's own listing) shows the new name, bound not linked.
+    assert!(
+        got.contains("web2\n") && got.contains("blue (id: 7)\n"),
+        "{got}"
+    );
+    assert!(got.contains(&format!("{PODMAN_NS} (id: 9)\n")), "{got}");
+    assert_eq!(r.sections["nonroot"].lines().last(), Some("rc=0"));
+}
