@@ -536,6 +536,10 @@ struct Bench {
     rows: Vec<Row>,
     /// Long-lived processes (sleepers), killed at the end.
     kids: Vec<Child>,
+    /// The process inside a fixture namespace that `identify` looks for;
+    /// killed before its namespace is deleted, so that `settle` never
+    /// waits on a namespace it keeps alive.
+    victim: Option<Child>,
     file_no: usize,
 }
 
@@ -548,6 +552,7 @@ fn inside(opts: Opts, _args: Vec<String>) {
         rn,
         rows: Vec::new(),
         kids: Vec::new(),
+        victim: None,
         file_no: 0,
     };
     let t0 = Instant::now();
@@ -748,11 +753,24 @@ impl Bench {
             .spawn()
             .unwrap_or_else(|e| die(&format!("cannot start sleep: {e}")));
         let pid = child.id();
-        self.kids.push(child);
+        if netns.is_some() {
+            self.kill_victim();
+            self.victim = Some(child);
+        } else {
+            self.kids.push(child);
+        }
         pid
     }
 
+    fn kill_victim(&mut self) {
+        if let Some(mut k) = self.victim.take() {
+            let _ = k.kill();
+            let _ = k.wait();
+        }
+    }
+
     fn cleanup(&mut self) {
+        self.kill_victim();
         for mut k in self.kids.drain(..) {
             let _ = k.kill();
             let _ = k.wait();
@@ -871,6 +889,8 @@ impl Bench {
             mnt,
         );
 
+        self.kill_victim();
+
         // add, one process per namespace, alternating; cleaned up after.
         let unshare_floor = self.floor(cheap, &os(&["unshare", "-n", "true"]));
         let (mut a, mut c) = (Vec::new(), Vec::new());
@@ -965,6 +985,7 @@ impl Bench {
         );
         let mut prev: [Option<(usize, Stats, Stats)>; 3] = [None; 3];
         for &n in &o.scale {
+            self.kill_victim();
             self.clear();
             let took = self.build("s", n);
             let built = self.entries();
@@ -1016,6 +1037,7 @@ impl Bench {
                 prev[i] = Some((n, ip, rn));
             }
         }
+        self.kill_victim();
         self.clear();
         out
     }
@@ -1023,8 +1045,23 @@ impl Bench {
 
 /// Waits for the kernel's asynchronous teardown of DELETED namespaces
 /// (cleanup_net runs on a workqueue after the last mount goes away), so it
-/// does not eat into the next measurement on a 2-core machine.
+/// does not eat into the next measurement on a 2-core machine: first until
+/// `list-id` shows no NSID without a name (a dying namespace keeps its
+/// NSID until its teardown has started, spec 4.7), then a pause in
+/// proportion to the namespaces deleted for the rest of the teardown.
 fn settle(deleted: usize) {
+    let t0 = Instant::now();
+    while deleted > 0 && t0.elapsed() < Duration::from_secs(20) {
+        let (_, out) = run_capture(&os(&[IP, "netns", "list-id"]));
+        let dying = out
+            .split(|&c| c == b'\n')
+            .filter(|l| l.starts_with(b"nsid ") && !l.ends_with(b")"))
+            .count();
+        if dying == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let ms = 100 + deleted as u64 / 2;
     std::thread::sleep(Duration::from_millis(ms.min(5000)));
 }
