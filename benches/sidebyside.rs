@@ -564,10 +564,15 @@ fn inside(opts: Opts, _args: Vec<String>) {
     println!();
     print!("{scale}");
     println!(
-        "\n(medians; N={}, reps={} (heavy {}), {} processes alive for pids; total {:.0} s)",
+        "\n(medians; N={}, reps={} (batch add {}, -all delete {}), {} processes alive for pids; total {:.0} s)",
         b.opts.n,
         b.opts.reps,
         b.opts.heavy_reps,
+        if b.opts.quick {
+            b.opts.heavy_reps
+        } else {
+            b.opts.heavy_reps.max(5)
+        },
         b.opts.procs,
         t0.elapsed().as_secs_f64()
     );
