@@ -318,8 +318,8 @@ fn render(rows: &[Row]) -> String {
             _ => String::new(),
         };
         let rss = |s: Option<Stats>| s.map_or("-".into(), |s| format!("{} KiB", s.rss_kb));
-        let cpu = match (r.base, r.rn) {
-            (Some(b), Some(n)) if b.cpu > 0.0 => format!("{:.2}", n.cpu / b.cpu),
+        let cpu = match (r.base, r.rn, r.unit) {
+            (Some(b), Some(n), Unit::Time) if b.cpu > 0.0 => format!("{:.2}", n.cpu / b.cpu),
             _ => "-".into(),
         };
         let _ = writeln!(
@@ -1119,7 +1119,8 @@ mod docker {
 
         pub fn row(&self) -> Row {
             let mut row = Row {
-                name: "list --all-runtimes vs docker ps|inspect pipeline (base = pipeline)".into(),
+                name: "list --all-runtimes vs docker ps + inspect pipeline (base = pipeline)"
+                    .into(),
                 base: None,
                 rn: None,
                 target: Some(0.05),
