@@ -106,8 +106,14 @@ fn batch(ctx: &mut Ctx, file: &[u8]) -> i32 {
         let _ = std::io::stdin().lock().read_to_end(&mut v);
         v
     } else {
-        match std::fs::read(Path::new(std::ffi::OsStr::from_bytes(file))) {
-            Ok(v) => v,
+        // Open errors are reported; a read error (a directory: EISDIR) ends
+        // the input like end of file, as 6.1's getline does (hardening_inputs).
+        match std::fs::File::open(Path::new(std::ffi::OsStr::from_bytes(file))) {
+            Ok(mut f) => {
+                let mut v = Vec::new();
+                let _ = f.read_to_end(&mut v);
+                v
+            }
             Err(e) => {
                 eprint_bytes(&store::cat(&[
                     b"Cannot open file \"",

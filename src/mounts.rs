@@ -100,6 +100,25 @@ pub fn lock_existing() -> Option<Flock<File>> {
     Flock::lock(dir, FlockArg::LockExclusive).ok()
 }
 
+/// Takes the run dir's lock, exclusive (delete) or shared (readers that
+/// open entries), following a symlinked run dir as `add` does; `None` when
+/// there is no run dir. Readers hold it only while opening entries, so they
+/// never see the placeholder of an `add` in progress or an entry that a
+/// `delete` has unmounted but not yet unlinked (issue 7, storm test).
+pub fn lock_run_dir(exclusive: bool) -> Option<Flock<File>> {
+    let dir = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(RUN_DIR)
+        .ok()?;
+    let arg = if exclusive {
+        FlockArg::LockExclusive
+    } else {
+        FlockArg::LockShared
+    };
+    Flock::lock(dir, arg).ok()
+}
+
 /// Gives an existing run-dir mount a peer group of its own (D3): private,
 /// then shared again.
 pub fn reshare() -> Result<(), Errno> {

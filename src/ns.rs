@@ -6,7 +6,7 @@
 //! setns, unshare, mount, umount2, statvfs, opendir.
 
 use crate::error::{eprint_bytes, Error};
-use crate::store::{cat, entry_path, errno_of, ETC_DIR};
+use crate::store::{cat, errno_of, ETC_DIR};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
 use std::fs::File;
@@ -16,12 +16,15 @@ use std::path::PathBuf;
 /// Switches the calling process into netns NAME with a private view of
 /// mounts, as `ip netns exec` does before running the command.
 pub fn switch_to(name: &[u8]) -> Result<(), Error> {
-    let file = File::open(entry_path(name)).map_err(|e| {
+    let lock = crate::mounts::lock_run_dir(false);
+    let opened = crate::store::open_entry(name);
+    drop(lock);
+    let file = opened.map_err(|e| {
         Error::Setup(cat(&[
             b"Cannot open network namespace \"",
             name,
             b"\": ",
-            crate::sys::strerror(errno_of(e) as i32).as_bytes(),
+            crate::sys::strerror(e as i32).as_bytes(),
         ]))
     })?;
     switch_to_file(file, name, true)

@@ -38,9 +38,33 @@ pub fn entries() -> Result<Vec<Vec<u8>>, Errno> {
     Ok(names)
 }
 
-/// Opens an entry read-only (close-on-exec), as `ip` does for nsid queries.
+/// Opens an entry read-only (close-on-exec), as `ip` does for setns and
+/// nsid queries. A FIFO or device node is never opened (6.1 blocks forever
+/// on a FIFO and would run a device's open; issue 7): it is looked at with
+/// O_PATH, and the run dir itself stands in for it, an fd the kernel
+/// rejects exactly as it rejects a directory entry, so setns says `Invalid
+/// argument` and netlink `Peer netns reference is invalid`, as for any
+/// other entry that is not a namespace.
 pub fn open_entry(name: &[u8]) -> Result<File, Errno> {
-    File::open(entry_path(name)).map_err(errno_of)
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let path = entry_path(name);
+    let probe = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(&path)
+        .map_err(errno_of)?;
+    let kind = probe.metadata().map_err(errno_of)?.file_type();
+    let special = kind.is_fifo() || kind.is_char_device() || kind.is_block_device();
+    let target = if special {
+        PathBuf::from(RUN_DIR)
+    } else {
+        path
+    };
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(target)
+        .map_err(errno_of)
 }
 
 /// The errno inside an io::Error (EIO when there is none).

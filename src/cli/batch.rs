@@ -56,6 +56,11 @@ impl<R: BufRead> Reader<R> {
             if buf.last() == Some(&b'\n') {
                 buf.pop();
             }
+            // 6.1 handles each line as a C string: a NUL byte ends it
+            // (issue 7, hardening_inputs).
+            if let Some(i) = buf.iter().position(|&b| b == 0) {
+                buf.truncate(i);
+            }
             if let Some(i) = buf.iter().position(|&b| b == b'#') {
                 buf.truncate(i);
             }
@@ -132,5 +137,15 @@ mod tests {
         assert_eq!(r.next_line(), Some((5, b"".to_vec())));
         assert_eq!(r.next_line(), Some((6, b"last".to_vec())));
         assert_eq!(r.next_line(), None);
+    }
+
+    #[test]
+    fn a_nul_byte_ends_the_line() {
+        let text = b"netns add a\0b\n\0\0\nlast\0\\\nnext";
+        let mut r = Reader::new(&text[..]);
+        assert_eq!(r.next_line(), Some((1, b"netns add a".to_vec())));
+        assert_eq!(r.next_line(), Some((2, b"".to_vec())));
+        assert_eq!(r.next_line(), Some((3, b"last".to_vec())));
+        assert_eq!(r.next_line(), Some((4, b"next".to_vec())));
     }
 }

@@ -35,6 +35,9 @@ pub fn remove_entry(name: &[u8], detach: bool) -> Result<(), Error> {
 }
 
 pub fn delete(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
+    // Under the run dir's lock: never between another add's placeholder
+    // and its mount, and readers never see a half-deleted entry (issue 7).
+    let _lock = crate::mounts::lock_run_dir(true);
     if ctx.globals.all {
         return delete_all();
     }

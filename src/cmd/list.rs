@@ -18,8 +18,25 @@ pub struct Entry {
     pub nsid: Option<Result<Option<i32>, NlError>>,
 }
 
-/// Opens every entry and asks all their nsids in one pipelined batch.
+/// How many entries are open at once: the nsid queries are pipelined per
+/// chunk, and a run dir of any size never needs more fds than this (one fd
+/// per entry hit RLIMIT_NOFILE at ~1,000 entries; issue 7, resources test).
+const CHUNK: usize = 256;
+
+/// Opens the entries a chunk at a time and asks their nsids, pipelined.
 pub fn scan(names: Vec<Vec<u8>>) -> Vec<Entry> {
+    let lock = crate::mounts::lock_run_dir(false);
+    let mut entries = Vec::with_capacity(names.len());
+    let mut names = names.into_iter().peekable();
+    while names.peek().is_some() {
+        let chunk: Vec<Vec<u8>> = names.by_ref().take(CHUNK).collect();
+        entries.extend(scan_chunk(chunk));
+    }
+    drop(lock);
+    entries
+}
+
+fn scan_chunk(names: Vec<Vec<u8>>) -> Vec<Entry> {
     let files: Vec<Option<std::fs::File>> =
         names.iter().map(|n| store::open_entry(n).ok()).collect();
     let fds: Vec<i32> = files.iter().flatten().map(|f| f.as_raw_fd()).collect();

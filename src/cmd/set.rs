@@ -5,7 +5,7 @@ use super::{Ctx, Status};
 use crate::cli::grammar::parse_c_int;
 use crate::error::Error;
 use crate::nsid;
-use crate::store::{cat, entry_path, errno_of};
+use crate::store::cat;
 use std::os::fd::AsRawFd;
 
 /// `auto` (-1: the kernel picks) or a non-negative C int.
@@ -35,12 +35,14 @@ pub fn set(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let file = match crate::resolve::resolve(name) {
         Ok(Some(t)) => t.file,
         Err(msg) => return Err(Error::Text(msg, 1)),
-        Ok(None) => std::fs::File::open(entry_path(name)).map_err(|e| {
-            Error::sys(
-                cat(&[b"Cannot open network namespace \"", name, b"\""]),
-                errno_of(e),
-            )
-        })?,
+        Ok(None) => {
+            let lock = crate::mounts::lock_run_dir(false);
+            let opened = crate::store::open_entry(name);
+            drop(lock);
+            opened.map_err(|e| {
+                Error::sys(cat(&[b"Cannot open network namespace \"", name, b"\""]), e)
+            })?
+        }
     };
     nsid::set(file.as_raw_fd(), id).map_err(Error::Netlink)?;
     Ok(0)
