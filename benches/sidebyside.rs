@@ -1,0 +1,1244 @@
+//! Side-by-side benchmark: iproute2's `ip netns` against rnetns (issue 6).
+//!
+//! `cargo bench --bench sidebyside -- [--n N] [--reps R] [--quick] [--docker]`
+//!
+//! Everything that creates namespaces runs in a sandbox: the binary
+//! re-executes itself under `unshare --mount --net --pid --fork --mount-proc
+//! --propagation private`, mounts a tmpfs on /run, and checks that it is
+//! PID 1 of a new pid namespace, in a new netns, and that /run is its own
+//! tmpfs before it creates anything. The host's namespaces are never
+//! touched. Only `--docker` works on the host, and only with containers it
+//! creates (labelled `rnetns-bench=1`) and removes again.
+//!
+//! Each scenario runs both tools alternately (the order flips every
+//! repetition) after one unmeasured warm-up, and reports medians of the
+//! wall time from spawn to wait4, and of ru_maxrss from wait4's rusage.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const IP: &str = "/usr/sbin/ip";
+const RUN_DIR: &str = "/run/netns";
+/// Scratch space for batch files, on the sandbox's /run tmpfs.
+const SCRATCH: &str = "/run/rnetns-bench";
+const ENV_SANDBOX: &str = "RNETNS_BENCH_HOST_NETNS";
+const ENV_BIN: &str = "RNETNS_BENCH_BIN";
+const ENV_DOCKER: &str = "RNETNS_BENCH_DOCKER";
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+const LABEL: &str = "rnetns-bench=1";
+const IMAGE: &str = "rnetns-bench-busybox:latest";
+
+// ---------------------------------------------------------------- options
+
+#[derive(Clone, Debug)]
+struct Opts {
+    n: usize,
+    reps: usize,
+    heavy_reps: usize,
+    adds: usize,
+    batch: usize,
+    procs: usize,
+    scale: Vec<usize>,
+    containers: usize,
+    docker: bool,
+    quick: bool,
+    rnetns: Option<PathBuf>,
+}
+
+impl Opts {
+    fn parse(args: &[String]) -> Result<Opts, String> {
+        let mut o = Opts {
+            n: 2000,
+            reps: 15,
+            heavy_reps: 3,
+            adds: 200,
+            batch: 1000,
+            procs: 300,
+            scale: vec![100, 1000, 10000],
+            containers: 50,
+            docker: false,
+            quick: false,
+            rnetns: None,
+        };
+        let (mut n, mut reps, mut scale) = (None, None, None);
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut value = |what: &str| {
+                it.next()
+                    .ok_or_else(|| format!("{a} needs {what}"))
+                    .cloned()
+            };
+            let num = |s: String| s.parse::<usize>().map_err(|_| format!("bad number {s:?}"));
+            match a.as_str() {
+                "--bench" => {} // added by `cargo bench`
+                "--quick" => o.quick = true,
+                "--docker" => o.docker = true,
+                "--n" => n = Some(num(value("a count")?)?),
+                "--reps" => reps = Some(num(value("a count")?)?),
+                "--containers" => o.containers = num(value("a count")?)?,
+                "--rnetns" => o.rnetns = Some(PathBuf::from(value("a path")?)),
+                "--scale" => {
+                    let v = value("a list like 100,1000")?;
+                    let list: Result<Vec<usize>, String> = v
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(|s| num(s.into()))
+                        .collect();
+                    scale = Some(list?);
+                }
+                "-h" | "--help" => return Err(String::new()),
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        if o.quick {
+            (o.n, o.reps, o.heavy_reps, o.adds, o.batch, o.procs) = (50, 3, 1, 10, 20, 20);
+            o.scale = vec![10, 50];
+            o.containers = o.containers.min(5);
+        }
+        if let Some(n) = n {
+            o.n = n.max(1);
+        }
+        if let Some(r) = reps {
+            o.reps = r.max(1);
+            o.heavy_reps = o.heavy_reps.min(o.reps);
+        }
+        if let Some(s) = scale {
+            o.scale = s;
+        }
+        Ok(o)
+    }
+}
+
+const USAGE: &str = "usage: cargo bench --bench sidebyside -- [--n N] [--reps R] [--quick] \
+[--docker] [--containers C] [--scale N1,N2,...] [--rnetns PATH]";
+
+// ---------------------------------------------------------------- measuring
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Tool {
+    Ip,
+    Rn,
+}
+
+/// One timed run: wall seconds from spawn to reaping, ru_maxrss (KiB), status.
+#[derive(Clone, Copy, Debug)]
+struct Sample {
+    secs: f64,
+    /// user + system CPU time of the process (and its reaped children).
+    cpu: f64,
+    rss_kb: i64,
+    code: i32,
+}
+
+/// Medians over the samples of one tool in one scenario.
+#[derive(Clone, Copy, Debug)]
+struct Stats {
+    secs: f64,
+    cpu: f64,
+    rss_kb: i64,
+    n: usize,
+    failures: usize,
+}
+
+fn median_f(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+fn stats(samples: &[Sample]) -> Stats {
+    let mut t: Vec<f64> = samples.iter().map(|s| s.secs).collect();
+    let mut r: Vec<f64> = samples.iter().map(|s| s.rss_kb as f64).collect();
+    let mut c: Vec<f64> = samples.iter().map(|s| s.cpu).collect();
+    Stats {
+        secs: median_f(&mut t),
+        cpu: median_f(&mut c),
+        rss_kb: median_f(&mut r) as i64,
+        n: samples.len(),
+        failures: samples.iter().filter(|s| s.code != 0).count(),
+    }
+}
+
+fn os(args: &[&str]) -> Vec<OsString> {
+    args.iter().map(OsString::from).collect()
+}
+
+/// Spawns ARGV with stdin/stdout/stderr on /dev/null and reaps it with
+/// wait4 to get its rusage.
+fn measure(argv: &[OsString]) -> Sample {
+    let t0 = Instant::now();
+    let child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let child = match child {
+        Ok(c) => c,
+        Err(e) => die(&format!("cannot run {:?}: {e}", argv[0])),
+    };
+    let (code, cpu, rss_kb) = reap(child);
+    Sample {
+        secs: t0.elapsed().as_secs_f64(),
+        cpu,
+        rss_kb,
+        code,
+    }
+}
+
+/// wait4 on CHILD: (exit status or 128+signal, user+sys seconds,
+/// ru_maxrss in KiB).
+fn reap(child: Child) -> (i32, f64, i64) {
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain old data; all-zero is a valid value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: valid pointers to locals; PID is our own unreaped child.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        if r == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            die(&format!("wait4: {e}"));
+        }
+    }
+    drop(child); // already reaped; dropping a Child neither waits nor kills
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    (code, tv(ru.ru_utime) + tv(ru.ru_stime), ru.ru_maxrss)
+}
+
+/// Runs ARGV to completion, returning (status, stdout).
+fn run_capture(argv: &[OsString]) -> (i32, Vec<u8>) {
+    match Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+    {
+        Ok(o) => (o.status.code().unwrap_or(128), o.stdout),
+        Err(e) => die(&format!("cannot run {:?}: {e}", argv[0])),
+    }
+}
+
+fn sh(script: &str) -> (i32, Vec<u8>) {
+    run_capture(&os(&["sh", "-c", script]))
+}
+
+fn die(msg: &str) -> ! {
+    eprintln!("sidebyside: {msg}");
+    std::process::exit(1);
+}
+
+// ---------------------------------------------------------------- the table
+
+#[derive(Clone, Copy, Debug)]
+enum Unit {
+    Time,
+    /// The row compares peak RSS instead of time.
+    Rss,
+}
+
+struct Row {
+    name: String,
+    base: Option<Stats>,
+    rn: Option<Stats>,
+    /// Largest acceptable rnetns/base ratio.
+    target: Option<f64>,
+    floor: Option<f64>,
+    unit: Unit,
+    skipped: Option<String>,
+}
+
+impl Row {
+    fn ratio(&self) -> Option<f64> {
+        let (b, r) = (self.base?, self.rn?);
+        match self.unit {
+            Unit::Time => Some(r.secs / b.secs),
+            Unit::Rss => Some(r.rss_kb as f64 / b.rss_kb as f64),
+        }
+    }
+}
+
+fn fmt_ms(secs: f64) -> String {
+    let ms = secs * 1e3;
+    if ms < 10.0 {
+        format!("{ms:.3} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{secs:.2} s")
+    }
+}
+
+fn cell(s: Option<Stats>, unit: Unit) -> String {
+    match (s, unit) {
+        (None, _) => "-".into(),
+        (Some(s), Unit::Time) => fmt_ms(s.secs),
+        (Some(s), Unit::Rss) => format!("{} KiB", s.rss_kb),
+    }
+}
+
+fn render(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| scenario | iproute2 | rnetns | ratio | target | result | kernel floor | RSS iproute2 | RSS rnetns | CPU ratio |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|");
+    for r in rows {
+        if let Some(why) = &r.skipped {
+            let _ = writeln!(out, "| {} | skipped: {why} | | | | | | | | |", r.name);
+            continue;
+        }
+        let ratio = r.ratio();
+        let verdict = match (ratio, r.target) {
+            (Some(x), Some(t)) if x <= t => "PASS",
+            (Some(_), Some(_)) => "MISS",
+            _ => "",
+        };
+        let fail = |s: Option<Stats>| match s {
+            Some(s) if s.failures > 0 => format!(" ({} failed)", s.failures),
+            _ => String::new(),
+        };
+        let rss = |s: Option<Stats>| s.map_or("-".into(), |s| format!("{} KiB", s.rss_kb));
+        let cpu = match (r.base, r.rn, r.unit) {
+            (Some(b), Some(n), Unit::Time) if b.cpu > 0.0 => format!("{:.2}", n.cpu / b.cpu),
+            _ => "-".into(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {}{} | {}{} | {} | {} | {} | {} | {} | {} | {cpu} |",
+            r.name,
+            cell(r.base, r.unit),
+            fail(r.base),
+            cell(r.rn, r.unit),
+            fail(r.rn),
+            ratio.map_or("-".into(), |x| format!("{x:.2}")),
+            r.target.map_or(String::new(), |t| format!("<= {t}")),
+            verdict,
+            r.floor.map_or(String::new(), fmt_ms),
+            rss(r.base),
+            rss(r.rn),
+        );
+    }
+    out
+}
+
+// ---------------------------------------------------------------- host side
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(FLOOR_NETNS) {
+        floor_netns(args.get(1).and_then(|k| k.parse().ok()).unwrap_or(1));
+    }
+    let opts = match Opts::parse(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("sidebyside: {e}");
+            }
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    if std::env::var_os(ENV_SANDBOX).is_some() {
+        inside(opts, args);
+    } else {
+        outside(opts, args);
+    }
+}
+
+/// Hidden mode, run only inside the sandbox: the kernel floor of `add`
+/// in one process, K times unshare(CLONE_NEWNET) keeping each new netns
+/// alive by an open fd (no placeholder, no mount), then back home.
+const FLOOR_NETNS: &str = "--floor-netns";
+
+fn floor_netns(k: usize) -> ! {
+    if std::env::var_os(ENV_SANDBOX).is_none() {
+        die("--floor-netns runs only inside the sandbox");
+    }
+    let home = fs::File::open("/proc/self/ns/net").unwrap_or_else(|e| die(&e.to_string()));
+    let mut keep = Vec::with_capacity(k);
+    for _ in 0..k {
+        // SAFETY: unshare has no memory-safety preconditions.
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+            die(&format!("unshare: {}", std::io::Error::last_os_error()));
+        }
+        keep.push(fs::File::open("/proc/self/ns/net").unwrap_or_else(|e| die(&e.to_string())));
+    }
+    use std::os::fd::AsRawFd;
+    // SAFETY: HOME is an open netns fd.
+    if unsafe { libc::setns(home.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        die("setns back failed");
+    }
+    std::process::exit(0);
+}
+
+/// The rnetns binary to measure: --rnetns, else the one cargo built for
+/// this bench, else target/release/rnetns (built if missing).
+fn locate_rnetns(opts: &Opts) -> PathBuf {
+    if let Some(p) = &opts.rnetns {
+        return fs::canonicalize(p).unwrap_or_else(|e| die(&format!("{}: {e}", p.display())));
+    }
+    if let Some(p) = option_env!("CARGO_BIN_EXE_rnetns") {
+        if Path::new(p).exists() {
+            return PathBuf::from(p);
+        }
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = manifest.join("target/release/rnetns");
+    if !p.exists() {
+        let ok = Command::new("cargo")
+            .args(["build", "--release", "--bin", "rnetns"])
+            .current_dir(manifest)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            die("cannot build target/release/rnetns");
+        }
+    }
+    p
+}
+
+fn netns_ino() -> u64 {
+    fs::metadata("/proc/self/ns/net")
+        .map(|m| m.ino())
+        .unwrap_or_else(|e| die(&format!("/proc/self/ns/net: {e}")))
+}
+
+fn outside(opts: Opts, args: Vec<String>) {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        die("needs root (it builds namespaces inside its own sandbox)");
+    }
+    if !Path::new(IP).exists() {
+        die("iproute2's /usr/sbin/ip is not installed");
+    }
+    let rn = locate_rnetns(&opts);
+    println!(
+        "sidebyside: {} vs {IP} ({}); N={} reps={} quick={}",
+        rn.display(),
+        String::from_utf8_lossy(&run_capture(&os(&[IP, "-V"])).1).trim(),
+        opts.n,
+        opts.reps,
+        opts.quick
+    );
+    println!(
+        "load: {}",
+        fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    let _ = std::io::stdout().flush();
+    let docker = docker::scenario(&opts, &rn);
+    let me = std::env::current_exe().unwrap_or_else(|e| die(&format!("current_exe: {e}")));
+    let status = Command::new("unshare")
+        .args([
+            "--mount",
+            "--net",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "--mount-proc",
+            "--propagation",
+            "private",
+        ])
+        .arg(&me)
+        .args(&args)
+        .env(ENV_SANDBOX, netns_ino().to_string())
+        .env(ENV_BIN, &rn)
+        .env(ENV_DOCKER, docker.encode())
+        .status()
+        .unwrap_or_else(|e| die(&format!("cannot run unshare: {e}")));
+    std::process::exit(status.code().unwrap_or(1));
+}
+
+// ---------------------------------------------------------------- sandbox
+
+/// Mounts the sandbox's /run and refuses to go on unless the sandbox
+/// really is one: PID 1 of a new pid namespace, a netns other than the
+/// host's, and /run a tmpfs of our own.
+fn enter_sandbox() {
+    let host_ino: u64 = std::env::var(ENV_SANDBOX)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| die("bad sandbox marker"));
+    // SAFETY: getpid has no preconditions.
+    if unsafe { libc::getpid() } != 1 {
+        die("not PID 1 of a new pid namespace; refusing to create anything");
+    }
+    if netns_ino() == host_ino {
+        die("still in the host's network namespace; refusing to create anything");
+    }
+    let src = c"rnetns-bench";
+    let fstype = c"tmpfs";
+    let target = c"/run";
+    // SAFETY: NUL-terminated constants; no data argument.
+    let r = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if r != 0 {
+        die(&format!(
+            "mount tmpfs on /run: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: statfs is plain old data; the path is NUL-terminated.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::statfs(target.as_ptr(), &mut st) } != 0 || st.f_type as i64 != TMPFS_MAGIC {
+        die("/run is not a tmpfs after mounting one; refusing to go on");
+    }
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let last_run = mountinfo
+        .lines()
+        .rev()
+        .find(|l| l.split(' ').nth(4) == Some("/run"))
+        .unwrap_or("");
+    if !last_run.contains(" - tmpfs rnetns-bench ") {
+        die("/run is not the sandbox's tmpfs; refusing to go on");
+    }
+    if fs::read_dir("/run").map_or(true, |mut d| d.next().is_some()) {
+        die("/run is not empty; refusing to go on");
+    }
+    fs::create_dir_all(SCRATCH).unwrap_or_else(|e| die(&format!("{SCRATCH}: {e}")));
+}
+
+/// Untimed work before each measured run (rebuilding a fixture).
+type Setup<'a> = dyn FnMut(&mut Bench, Tool) + 'a;
+
+struct Bench {
+    opts: Opts,
+    rn: PathBuf,
+    rows: Vec<Row>,
+    /// Long-lived processes (sleepers), killed at the end.
+    kids: Vec<Child>,
+    /// The process inside a fixture namespace that `identify` looks for;
+    /// killed before its namespace is deleted, so that `settle` never
+    /// waits on a namespace it keeps alive.
+    victim: Option<Child>,
+    file_no: usize,
+}
+
+fn inside(opts: Opts, _args: Vec<String>) {
+    enter_sandbox();
+    let rn = PathBuf::from(std::env::var_os(ENV_BIN).unwrap_or_else(|| die("no binary")));
+    let docker = docker::Result::decode(&std::env::var(ENV_DOCKER).unwrap_or_default());
+    let mut b = Bench {
+        opts,
+        rn,
+        rows: Vec::new(),
+        kids: Vec::new(),
+        victim: None,
+        file_no: 0,
+    };
+    let t0 = Instant::now();
+    b.run_all();
+    b.rows.push(docker.row());
+    println!();
+    print!("{}", render(&b.rows));
+    let scale = b.scaling();
+    println!();
+    print!("{scale}");
+    println!(
+        "\n(medians; N={}, reps={} (batch add {}, -all delete {}), {} processes alive for pids; total {:.0} s)",
+        b.opts.n,
+        b.opts.reps,
+        b.opts.heavy_reps,
+        if b.opts.quick {
+            b.opts.heavy_reps
+        } else {
+            b.opts.heavy_reps.max(5)
+        },
+        b.opts.procs,
+        t0.elapsed().as_secs_f64()
+    );
+    b.cleanup();
+}
+
+impl Bench {
+    fn argv(&self, tool: Tool, globals: &[&str], words: &[&str]) -> Vec<OsString> {
+        let mut v: Vec<OsString> = Vec::new();
+        match tool {
+            Tool::Ip => {
+                v.push(IP.into());
+                v.extend(globals.iter().map(OsString::from));
+                v.push("netns".into());
+            }
+            Tool::Rn => {
+                v.push(self.rn.clone().into());
+                v.extend(globals.iter().map(OsString::from));
+            }
+        }
+        v.extend(words.iter().map(OsString::from));
+        v
+    }
+
+    fn note(&self, msg: &str) {
+        println!("  {msg}");
+        let _ = std::io::stdout().flush();
+    }
+
+    /// Writes LINES to a fresh scratch batch file.
+    fn batch_file(&mut self, lines: impl Iterator<Item = String>) -> PathBuf {
+        self.file_no += 1;
+        let p = PathBuf::from(format!("{SCRATCH}/batch{}", self.file_no));
+        let mut text = String::new();
+        for l in lines {
+            text.push_str(&l);
+            text.push('\n');
+        }
+        fs::write(&p, text).unwrap_or_else(|e| die(&format!("{}: {e}", p.display())));
+        p
+    }
+
+    /// Runs a batch with rnetns (fixture work, not measured); -force so one
+    /// bad line does not stop the rest.
+    fn rn_batch(&mut self, lines: impl Iterator<Item = String>) {
+        let f = self.batch_file(lines);
+        let mut argv = vec![self.rn.clone().into_os_string()];
+        argv.extend(os(&["-force", "-b"]));
+        argv.push(f.into());
+        let (code, _) = run_capture(&argv);
+        if code != 0 {
+            self.note(&format!("warning: fixture batch exited {code}"));
+        }
+    }
+
+    /// N namespaces PREFIX0..PREFIX{N-1}, each with an NSID.
+    fn build(&mut self, prefix: &str, n: usize) -> Duration {
+        let t0 = Instant::now();
+        let adds = (0..n).map(|i| format!("netns add {prefix}{i}"));
+        let sets = (0..n).map(|i| format!("netns set {prefix}{i} auto"));
+        self.rn_batch(adds.chain(sets));
+        t0.elapsed()
+    }
+
+    fn entries(&self) -> usize {
+        fs::read_dir(RUN_DIR).map_or(0, |d| d.count())
+    }
+
+    /// Deletes every entry (fixture work) and lets the kernel's
+    /// asynchronous netns teardown finish before anything is timed again.
+    fn clear(&mut self) {
+        let n = self.entries();
+        let (_, _) = run_capture(&[self.rn.clone().into(), "-all".into(), "delete".into()]);
+        settle(n);
+    }
+
+    /// Measures both tools alternately (order flipped every repetition,
+    /// one warm-up each unless SETUP is given, which runs before every
+    /// run and is not timed).
+    fn pair(
+        &mut self,
+        reps: usize,
+        mut setup: Option<&mut Setup<'_>>,
+        argv: &dyn Fn(&Bench, Tool) -> Vec<OsString>,
+    ) -> (Stats, Stats) {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        if setup.is_none() {
+            measure(&argv(self, Tool::Ip));
+            measure(&argv(self, Tool::Rn));
+        }
+        for r in 0..reps {
+            let order = if r % 2 == 0 {
+                [Tool::Ip, Tool::Rn]
+            } else {
+                [Tool::Rn, Tool::Ip]
+            };
+            for t in order {
+                if let Some(s) = setup.as_mut() {
+                    s(self, t);
+                }
+                let s = measure(&argv(self, t));
+                match t {
+                    Tool::Ip => a.push(s),
+                    Tool::Rn => b.push(s),
+                }
+            }
+        }
+        (stats(&a), stats(&b))
+    }
+
+    fn row(
+        &mut self,
+        name: &str,
+        (ip, rn): (Stats, Stats),
+        target: Option<f64>,
+        floor: Option<f64>,
+    ) {
+        self.note(&format!(
+            "{name}: iproute2 {} rnetns {}",
+            fmt_ms(ip.secs),
+            fmt_ms(rn.secs)
+        ));
+        self.rows.push(Row {
+            name: name.into(),
+            base: Some(ip),
+            rn: Some(rn),
+            target,
+            floor,
+            unit: Unit::Time,
+            skipped: None,
+        });
+    }
+
+    /// A row with only a kernel floor in it.
+    fn info(&mut self, name: &str, floor: f64) {
+        self.note(&format!("{name}: {}", fmt_ms(floor)));
+        self.rows.push(Row {
+            name: name.into(),
+            base: None,
+            rn: None,
+            target: None,
+            floor: Some(floor),
+            unit: Unit::Time,
+            skipped: None,
+        });
+    }
+
+    /// Median time of a single command (a kernel floor).
+    fn floor(&self, reps: usize, argv: &[OsString]) -> f64 {
+        measure(argv);
+        let v: Vec<Sample> = (0..reps).map(|_| measure(argv)).collect();
+        stats(&v).secs
+    }
+
+    /// Checks that both tools print the same bytes (a benchmark of wrong
+    /// output would be worthless).
+    fn same_output(&self, what: &str, globals: &[&str], words: &[&str]) {
+        let a = run_capture(&self.argv(Tool::Ip, globals, words));
+        let b = run_capture(&self.argv(Tool::Rn, globals, words));
+        if a != b {
+            self.note(&format!(
+                "warning: {what}: outputs differ (iproute2 {} bytes status {}, rnetns {} bytes status {})",
+                a.1.len(),
+                a.0,
+                b.1.len(),
+                b.0
+            ));
+        }
+    }
+
+    fn sleeper(&mut self, netns: Option<&str>) -> u32 {
+        let mut c = match netns {
+            Some(n) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net={RUN_DIR}/{n}")).arg("sleep");
+                c
+            }
+            None => Command::new("sleep"),
+        };
+        let child = c
+            .arg("1000000")
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| die(&format!("cannot start sleep: {e}")));
+        let pid = child.id();
+        if netns.is_some() {
+            self.kill_victim();
+            self.victim = Some(child);
+        } else {
+            self.kids.push(child);
+        }
+        pid
+    }
+
+    fn kill_victim(&mut self) {
+        if let Some(mut k) = self.victim.take() {
+            let _ = k.kill();
+            let _ = k.wait();
+        }
+    }
+
+    fn cleanup(&mut self) {
+        self.kill_victim();
+        for mut k in self.kids.drain(..) {
+            let _ = k.kill();
+            let _ = k.wait();
+        }
+        // We are PID 1 here: reap anything orphaned onto us.
+        // SAFETY: waitpid with a null status pointer is always valid.
+        while unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
+    }
+
+    fn run_all(&mut self) {
+        let o = self.opts.clone();
+        let cheap = o.reps;
+
+        // Start-up: three-way, three times the repetitions (sub-millisecond).
+        let mut v = [Vec::new(), Vec::new(), Vec::new()];
+        let cmds = [
+            os(&[IP, "-V"]),
+            vec![self.rn.clone().into(), "-V".into()],
+            os(&["/bin/true"]),
+        ];
+        for c in &cmds {
+            measure(c);
+        }
+        for r in 0..cheap * 3 {
+            for i in 0..3 {
+                let i = (i + r) % 3;
+                v[i].push(measure(&cmds[i]));
+            }
+        }
+        let [ipv, rnv, tru] = v.map(|s| stats(&s));
+        self.row("start-up: -V", (ipv, rnv), None, None);
+        self.row(
+            "start-up: rnetns -V vs /bin/true (base = true)",
+            (tru, rnv),
+            Some(1.2),
+            None,
+        );
+        self.note(&format!("ip -V / true = {:.2}", ipv.secs / tru.secs));
+
+        // exec with no other namespace present.
+        self.build("solo", 1);
+        let nsenter_floor = |b: &Bench, name: &str| {
+            b.floor(
+                cheap,
+                &os(&["nsenter", &format!("--net={RUN_DIR}/{name}"), "true"]),
+            )
+        };
+        let f0 = nsenter_floor(self, "solo0");
+        let r = self.pair(cheap, None, &|b, t| {
+            b.argv(t, &[], &["exec", "solo0", "true"])
+        });
+        self.row("exec NAME true, 0 others", r, Some(0.8), Some(f0));
+        self.clear();
+
+        // The N fixture.
+        let n = o.n;
+        let took = self.build("ns", n);
+        self.note(&format!(
+            "built {n} namespaces with NSIDs in {:.1} s ({} entries)",
+            took.as_secs_f64(),
+            self.entries()
+        ));
+        let mid = format!("ns{}", n / 2);
+        let victim = self.sleeper(Some(&mid)).to_string();
+        for _ in 0..o.procs {
+            self.sleeper(None);
+        }
+        std::thread::sleep(Duration::from_millis(200)); // let the sleepers exec
+
+        self.same_output("list", &[], &["list"]);
+        let r = self.pair(cheap, None, &|b, t| b.argv(t, &[], &["list"]));
+        self.row(&format!("list, N={n}"), r, Some(0.35), None);
+        self.rows.push(Row {
+            name: format!("list peak RSS, N={n}"),
+            base: Some(r.0),
+            rn: Some(r.1),
+            target: Some(1.0),
+            floor: None,
+            unit: Unit::Rss,
+            skipped: None,
+        });
+        self.same_output("-j list", &["-j"], &["list"]);
+        let r = self.pair(cheap, None, &|b, t| b.argv(t, &["-j"], &["list"]));
+        self.row(&format!("-j list, N={n}"), r, Some(0.35), None);
+        self.same_output("list-id", &[], &["list-id"]);
+        let r = self.pair(cheap, None, &|b, t| b.argv(t, &[], &["list-id"]));
+        self.row(&format!("list-id, N={n}"), r, Some(0.5), None);
+        self.same_output("identify", &[], &["identify", &victim]);
+        let r = self.pair(cheap, None, &|b, t| b.argv(t, &[], &["identify", &victim]));
+        self.row(&format!("identify PID, N={n}"), r, Some(0.6), None);
+        self.same_output("pids", &[], &["pids", &mid]);
+        let r = self.pair(cheap, None, &|b, t| b.argv(t, &[], &["pids", &mid]));
+        self.row(
+            &format!("pids NAME, N={n}, {} procs", o.procs),
+            r,
+            Some(0.6),
+            None,
+        );
+        let fl = nsenter_floor(self, &mid);
+        let r = self.pair(cheap, None, &|b, t| b.argv(t, &[], &["exec", &mid, "true"]));
+        self.row(&format!("exec NAME true, N={n}"), r, Some(0.8), Some(fl));
+        let mnt = self.floor(
+            cheap,
+            &os(&[
+                "nsenter",
+                &format!("--net={RUN_DIR}/{mid}"),
+                "unshare",
+                "--mount",
+                "--propagation",
+                "slave",
+                "true",
+            ]),
+        );
+        self.info(
+            &format!("  floor with a mount namespace (nsenter --net + unshare --mount), N={n}"),
+            mnt,
+        );
+
+        self.kill_victim();
+
+        // add, one process per namespace, alternating; cleaned up after.
+        let unshare_floor = self.floor(cheap, &os(&["unshare", "-n", "true"]));
+        let (mut a, mut c) = (Vec::new(), Vec::new());
+        for i in 0..o.adds {
+            let ip = self.argv(Tool::Ip, &[], &["add", &format!("pa{i}")]);
+            let rn = self.argv(Tool::Rn, &[], &["add", &format!("pr{i}")]);
+            if i % 2 == 0 {
+                a.push(measure(&ip));
+                c.push(measure(&rn));
+            } else {
+                c.push(measure(&rn));
+                a.push(measure(&ip));
+            }
+        }
+        let dels = (0..o.adds)
+            .flat_map(|i| [format!("netns delete pa{i}"), format!("netns delete pr{i}")]);
+        self.rn_batch(dels);
+        settle(2 * o.adds);
+        self.row(
+            &format!("add NAME (per process, {} each), N={n}", o.adds),
+            (stats(&a), stats(&c)),
+            Some(0.8),
+            Some(unshare_floor),
+        );
+
+        // Batch add: the same file for both, cleaned up before each run.
+        let k = o.batch;
+        let file = self.batch_file((0..k).map(|i| format!("netns add b{i}")));
+        let file = file.to_string_lossy().into_owned();
+        let mut setup = |b: &mut Bench, _t: Tool| {
+            if fs::metadata(format!("{RUN_DIR}/b0")).is_ok() {
+                b.rn_batch((0..k).map(|i| format!("netns delete b{i}")));
+                settle(k);
+            }
+        };
+        let r = self.pair(o.heavy_reps, Some(&mut setup), &|b, t| match t {
+            Tool::Ip => os(&[IP, "-b", &file]),
+            Tool::Rn => vec![b.rn.clone().into(), "-b".into(), file.clone().into()],
+        });
+        setup(self, Tool::Rn);
+        let me = std::env::current_exe().unwrap_or_else(|e| die(&e.to_string()));
+        let mut fl = vec![
+            me.into_os_string(),
+            FLOOR_NETNS.into(),
+            k.to_string().into(),
+        ];
+        let batch_floor: Vec<Sample> = (0..o.heavy_reps)
+            .map(|_| {
+                let s = measure(&fl);
+                settle(k);
+                s
+            })
+            .collect();
+        fl.clear();
+        self.row(
+            &format!("batch add ({k} lines, -b), N={n}"),
+            r,
+            Some(0.6),
+            Some(stats(&batch_floor).secs),
+        );
+
+        // -all delete: the fixture is rebuilt before every run, and the
+        // kernel's teardown of the last one (and the rebuild) left to
+        // settle, so neither tool pays for the other's namespaces.
+        let mut setup = |b: &mut Bench, _t: Tool| {
+            if b.entries() == 0 {
+                settle(n);
+                b.build("ns", n);
+                settle(n);
+            }
+        };
+        let reps = if o.quick {
+            o.heavy_reps
+        } else {
+            o.heavy_reps.max(5)
+        };
+        let r = self.pair(reps, Some(&mut setup), &|b, t| {
+            b.argv(t, &["-all"], &["delete"])
+        });
+        self.row(&format!("-all delete, N={n}"), r, Some(1.0), None);
+        settle(n);
+    }
+
+    /// list, identify and pids at several N: total, per namespace, and the
+    /// marginal cost per namespace added since the previous N (the fixed
+    /// start-up cost cancels out of the last one).
+    fn scaling(&mut self) -> String {
+        let o = self.opts.clone();
+        let mut out = String::from(
+            "| N | scenario | iproute2 | rnetns | ratio | iproute2 per ns | rnetns per ns | iproute2 marginal per ns | rnetns marginal per ns |\n\
+             |---:|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        );
+        let mut prev: [Option<(usize, Stats, Stats)>; 3] = [None; 3];
+        for &n in &o.scale {
+            self.kill_victim();
+            self.clear();
+            let took = self.build("s", n);
+            let built = self.entries();
+            self.note(&format!(
+                "scale: built {built} namespaces in {:.1} s",
+                took.as_secs_f64()
+            ));
+            if built < n {
+                let _ = writeln!(
+                    out,
+                    "| {n} | only {built} entries could be created | | | | | | | |"
+                );
+                continue;
+            }
+            let mid = format!("s{}", n / 2);
+            let victim = self.sleeper(Some(&mid)).to_string();
+            std::thread::sleep(Duration::from_millis(100));
+            let reps = (o.reps * 1000 / n.max(1)).clamp(3.min(o.reps), o.reps);
+            let cases: [(&str, Vec<&str>); 3] = [
+                ("list", vec!["list"]),
+                ("identify PID", vec!["identify", &victim]),
+                ("pids NAME", vec!["pids", &mid]),
+            ];
+            for (i, (label, words)) in cases.into_iter().enumerate() {
+                let (ip, rn) = self.pair(reps, None, &|b, t| b.argv(t, &[], &words));
+                self.note(&format!(
+                    "scale N={n} {label}: iproute2 {} rnetns {}",
+                    fmt_ms(ip.secs),
+                    fmt_ms(rn.secs)
+                ));
+                let per = |s: Stats| format!("{:.2} µs", s.secs * 1e6 / n as f64);
+                let marginal = |now: Stats, before: Option<(usize, Stats)>| match before {
+                    Some((m, b)) if n > m => {
+                        format!("{:.2} µs", (now.secs - b.secs) * 1e6 / (n - m) as f64)
+                    }
+                    _ => "-".into(),
+                };
+                let _ = writeln!(
+                    out,
+                    "| {n} | {label} | {} | {} | {:.2} | {} | {} | {} | {} |",
+                    fmt_ms(ip.secs),
+                    fmt_ms(rn.secs),
+                    rn.secs / ip.secs,
+                    per(ip),
+                    per(rn),
+                    marginal(ip, prev[i].map(|(m, a, _)| (m, a))),
+                    marginal(rn, prev[i].map(|(m, _, b)| (m, b))),
+                );
+                prev[i] = Some((n, ip, rn));
+            }
+        }
+        self.kill_victim();
+        self.clear();
+        out
+    }
+}
+
+/// Waits for the kernel's asynchronous teardown of DELETED namespaces
+/// (cleanup_net runs on a workqueue after the last mount goes away), so it
+/// does not eat into the next measurement on a 2-core machine: first until
+/// `list-id` shows no NSID without a name (a dying namespace keeps its
+/// NSID until its teardown has started, spec 4.7), then a pause in
+/// proportion to the namespaces deleted for the rest of the teardown.
+fn settle(deleted: usize) {
+    let t0 = Instant::now();
+    while deleted > 0 && t0.elapsed() < Duration::from_secs(20) {
+        let (_, out) = run_capture(&os(&[IP, "netns", "list-id"]));
+        let dying = out
+            .split(|&c| c == b'\n')
+            .filter(|l| l.starts_with(b"nsid ") && !l.ends_with(b")"))
+            .count();
+        if dying == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ms = 100 + deleted as u64 / 2;
+    std::thread::sleep(Duration::from_millis(ms.min(5000)));
+}
+
+// ---------------------------------------------------------------- docker
+
+/// `list --all-runtimes` against the docker CLI pipeline, on the host:
+/// the containers live in the host's namespaces, so this is the one
+/// scenario outside the sandbox. It only creates containers labelled
+/// `rnetns-bench=1` and removes exactly those.
+mod docker {
+    use super::*;
+
+    pub enum Result {
+        Skipped(String),
+        Ran(Stats, Stats),
+    }
+
+    const PIPELINE: &str =
+        "docker ps -q | xargs docker inspect -f '{{.Name}} {{.NetworkSettings.SandboxKey}}'";
+
+    impl Result {
+        pub fn encode(&self) -> String {
+            match self {
+                Result::Skipped(why) => format!("skip\t{why}"),
+                Result::Ran(a, b) => format!(
+                    "ran\t{}\t{}\t{}\t{}\t{}\t{}",
+                    a.secs, a.rss_kb, a.n, b.secs, b.rss_kb, b.n
+                ),
+            }
+        }
+
+        pub fn decode(s: &str) -> Result {
+            let f: Vec<&str> = s.split('\t').collect();
+            let st = |i: usize| -> Option<Stats> {
+                Some(Stats {
+                    secs: f.get(i)?.parse().ok()?,
+                    cpu: 0.0,
+                    rss_kb: f.get(i + 1)?.parse().ok()?,
+                    n: f.get(i + 2)?.parse().ok()?,
+                    failures: 0,
+                })
+            };
+            match (f.first(), st(1), st(4)) {
+                (Some(&"ran"), Some(a), Some(b)) => Result::Ran(a, b),
+                (Some(&"skip"), _, _) => Result::Skipped(f.get(1).unwrap_or(&"").to_string()),
+                _ => Result::Skipped("no result".into()),
+            }
+        }
+
+        pub fn row(&self) -> Row {
+            let mut row = Row {
+                name: "list --all-runtimes vs docker ps + inspect pipeline (base = pipeline)"
+                    .into(),
+                base: None,
+                rn: None,
+                target: Some(0.05),
+                floor: None,
+                unit: Unit::Time,
+                skipped: None,
+            };
+            match self {
+                Result::Skipped(why) => row.skipped = Some(why.clone()),
+                Result::Ran(a, b) => (row.base, row.rn) = (Some(*a), Some(*b)),
+            }
+            row
+        }
+    }
+
+    pub fn scenario(opts: &Opts, rn: &Path) -> Result {
+        if !opts.docker {
+            return Result::Skipped("pass --docker to run it".into());
+        }
+        if sh("docker info >/dev/null 2>&1").0 != 0 {
+            return Result::Skipped("`docker info` fails".into());
+        }
+        let mut probe = vec![rn.as_os_str().to_owned()];
+        probe.extend(os(&["-j", "list", "--all-runtimes"]));
+        let (code, out) = run_capture(&probe);
+        if code != 0 || !out.windows(9).any(|w| w == b"\"runtime\"") {
+            return Result::Skipped("this rnetns has no `list --all-runtimes`".into());
+        }
+        let mut imported = false;
+        let result = match setup(opts, &mut imported) {
+            Ok(()) => run(opts, rn),
+            Err(e) => Result::Skipped(e),
+        };
+        teardown(imported);
+        result
+    }
+
+    fn setup(opts: &Opts, imported: &mut bool) -> std::result::Result<(), String> {
+        if sh(&format!("docker image inspect {IMAGE} >/dev/null 2>&1")).0 != 0 {
+            if !Path::new("/bin/busybox").exists() {
+                return Err("no /bin/busybox to build the image from".into());
+            }
+            let dir = std::env::temp_dir().join(format!("rnetns-bench-{}", std::process::id()));
+            let d = dir.display();
+            let script = format!(
+                "set -e; mkdir -p {d}/r/bin {d}/r/proc {d}/r/sys {d}/r/dev {d}/r/etc {d}/r/tmp; \
+                 cp /bin/busybox {d}/r/bin/; for a in sh sleep; do ln -s busybox {d}/r/bin/$a; done; \
+                 tar -C {d}/r -cf {d}/rootfs.tar .; \
+                 docker import -c 'CMD [\"/bin/sleep\",\"100000\"]' {d}/rootfs.tar {IMAGE} >/dev/null"
+            );
+            let ok = sh(&script).0 == 0;
+            let _ = fs::remove_dir_all(&dir);
+            if !ok {
+                return Err("cannot import the busybox image".into());
+            }
+            *imported = true;
+        }
+        let t0 = Instant::now();
+        for i in 0..opts.containers {
+            let cmd = format!(
+                "docker run -d --init --label {LABEL} --name rnetns-bench-{i} {IMAGE} >/dev/null"
+            );
+            if sh(&cmd).0 != 0 {
+                return Err(format!("docker run failed for container {i}"));
+            }
+        }
+        println!(
+            "  docker: started {} containers in {:.1} s",
+            opts.containers,
+            t0.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+
+    fn run(opts: &Opts, rn: &Path) -> Result {
+        let mut argv = vec![rn.as_os_str().to_owned()];
+        argv.extend(os(&["list", "--all-runtimes"]));
+        let pipe = os(&["sh", "-c", PIPELINE]);
+        let (_, listed) = run_capture(&argv);
+        let seen = String::from_utf8_lossy(&listed)
+            .matches("rnetns-bench-")
+            .count();
+        if seen < opts.containers {
+            println!(
+                "  docker: warning: rnetns list --all-runtimes names {seen} of our {} containers",
+                opts.containers
+            );
+        }
+        measure(&pipe);
+        measure(&argv);
+        let reps = (opts.reps / 2).max(3);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for r in 0..reps {
+            if r % 2 == 0 {
+                a.push(measure(&pipe));
+                b.push(measure(&argv));
+            } else {
+                b.push(measure(&argv));
+                a.push(measure(&pipe));
+            }
+        }
+        let (a, b) = (stats(&a), stats(&b));
+        println!(
+            "  docker: pipeline {} rnetns list --all-runtimes {}",
+            fmt_ms(a.secs),
+            fmt_ms(b.secs)
+        );
+        Result::Ran(a, b)
+    }
+
+    /// Removes exactly the containers this benchmark labelled, and the
+    /// image if this run imported it.
+    fn teardown(imported: bool) {
+        let _ = sh(&format!(
+            "docker ps -aq --filter label={LABEL} | xargs -r docker rm -f >/dev/null 2>&1"
+        ));
+        if imported {
+            let _ = sh(&format!("docker rmi {IMAGE} >/dev/null 2>&1"));
+        }
+    }
+}
