@@ -1,7 +1,10 @@
-//! One pass over /proc (spec 4.12): the (st_dev, st_ino) of each process's
-//! netns, compared with fstatat relative to an open /proc fd. Threads are
-//! not listed (only all-digit entries of /proc itself); processes that
-//! vanish or cannot be read are skipped silently.
+//! One pass over /proc (spec 4.12): which processes' netns is (st_dev,
+//! st_ino). Every netns lives on the one nsfs device, so once the target is
+//! known to be on it, each process needs only a readlinkat of `N/ns/net`
+//! (`net:[INO]`) relative to an open /proc fd, cheaper than following the
+//! link with stat. Threads are not listed (only all-digit entries of /proc
+//! itself); processes that vanish or cannot be read (the same permission
+//! check as stat) are skipped silently.
 
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
@@ -23,14 +26,18 @@ pub fn pids_in(dev: u64, ino: u64) -> Result<Vec<String>, Errno> {
             names.push(e.file_name().to_owned());
         }
     }
+    // Not on nsfs (a stale placeholder, say): no process can be in it.
+    let nsfs_dev = fstatat(&dir, "self/ns/net", AtFlags::empty()).map(|s| s.st_dev);
+    if nsfs_dev != Ok(dev) {
+        return Ok(out);
+    }
+    let want = format!("net:[{ino}]");
     for n in names {
         let mut path = n.as_bytes().to_vec();
         path.extend_from_slice(b"/ns/net");
         let path = std::ffi::OsStr::from_bytes(&path);
-        if let Ok(st) = fstatat(&dir, path, AtFlags::empty()) {
-            if st.st_dev == dev && st.st_ino == ino {
-                out.push(n.to_string_lossy().into_owned());
-            }
+        if nix::fcntl::readlinkat(&dir, path).is_ok_and(|l| l.as_bytes() == want.as_bytes()) {
+            out.push(n.to_string_lossy().into_owned());
         }
     }
     Ok(out)
