@@ -116,8 +116,17 @@ impl Root {
                 return None;
             }
         };
-        let meta = f.metadata().ok()?;
+        let meta = match f.metadata() {
+            Ok(m) => m,
+            Err(e) => {
+                notes.errno(&full, crate::store::errno_of(e));
+                return None;
+            }
+        };
         if !meta.is_file() {
+            // A FIFO, device or directory where a state file belongs: the
+            // O_NONBLOCK open did not wait on it, and it is never read.
+            notes.add(format!("skipping {}: not a regular file", full.display()));
             return None;
         }
         if meta.len() > MAX_STATE {
