@@ -90,6 +90,17 @@ fn targets() -> Vec<Target> {
                 r#"{"annotations":{"io.kubernetes.cri.sandbox-name":["evil"]},"linux":{"namespaces":[{"type":"network","path":["/run/netns/victim"]}]}}"#.into(),
             ],
         },
+        Target {
+            tag: "CRI-O config.json",
+            path: format!("/run/containers/storage/overlay-containers/{O_EVIL}/userdata/config.json"),
+            evil: format!(
+                r#"{{"annotations":{{"io.kubernetes.cri-o.ContainerType":"sandbox","io.kubernetes.pod.name":"evil"}},"linux":{{"namespaces":{victim}}}}}"#
+            ),
+            wrong_types: vec![
+                r#"{"annotations":{"io.kubernetes.cri-o.ContainerType":"sandbox","io.kubernetes.pod.name":7},"linux":{"namespaces":{}}}"#.into(),
+                format!(r#"{{"annotations":{{"io.kubernetes.cri-o.ContainerType":1,"io.kubernetes.pod.name":"evil"}},"linux":{{"namespaces":{victim}}}}}"#),
+            ],
+        },
     ]
 }
 

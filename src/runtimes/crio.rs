@@ -25,7 +25,7 @@ pub fn scan(ev: &mut Evidence, procs: &Procs) {
         .filter(|i| is_hex_id(i))
     {
         let dir = Path::new("overlay-containers").join(id).join("userdata");
-        let Some(spec) = root.json(&dir.join("config.json"), &mut Default::default()) else {
+        let Some(spec) = root.json(&dir.join("config.json"), &mut ev.notes) else {
             continue;
         };
         if annotation(&spec, "io.container.manager") == Some("libpod")
