@@ -7,8 +7,8 @@
 //! hangs). Rows marked `unchanged` must also leave the state as it was.
 //!
 //! Not here: runtime-state inputs (truncated, huge, wrongly typed, deeply
-//! nested state files, symlinks out of their root) belong to the runtime
-//! discovery code, which lives on another branch.
+//! nested state files, symlinks out of their root) are in
+//! tests/hardening_runtime_state.rs.
 
 #[path = "support/sandbox.rs"]
 mod sandbox;

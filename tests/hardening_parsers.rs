@@ -1,5 +1,6 @@
-//! Randomized inputs for the three parsers the fuzz targets cover (argument
-//! grammar, batch reader and splitter, mountinfo), seeded and deterministic
+//! Randomized inputs for the four parsers the fuzz targets cover (argument
+//! grammar, batch reader and splitter, mountinfo, runtime state files),
+//! seeded and deterministic
 //! so they run under plain `cargo test` on stable without cargo-fuzz:
 //! 20,000 cases each, built from the grammar's own words, quotes,
 //! backslashes, NUL and high bytes. No panic, no hang (each case has a
@@ -168,5 +169,49 @@ fn mountinfo_parser_never_panics() {
         for m in rnetns::mountinfo::parse(&text) {
             let _ = m.propagation();
         }
+    });
+}
+
+#[test]
+fn runtime_state_parsers_never_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/runtime_state");
+    let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .expect("fuzz/corpus/runtime_state")
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    seeds.sort();
+    // Each seed reaches the field extraction, not just the JSON decoder.
+    for s in &seeds {
+        assert!(
+            rnetns::runtimes::parse_state_bytes(s) > 0,
+            "{}",
+            String::from_utf8_lossy(s)
+        );
+    }
+    let depth = [vec![b'['; 100_000], vec![b']'; 100_000]].concat();
+    assert_eq!(rnetns::runtimes::parse_state_bytes(&depth), 0);
+    each_case(0x5eed_0004, |rng| {
+        let mut text = seeds[rng.below(seeds.len())].clone();
+        for _ in 0..rng.below(8) {
+            if text.is_empty() {
+                break;
+            }
+            let at = rng.below(text.len());
+            match rng.below(4) {
+                0 => text[at] = rng.next() as u8,
+                1 => {
+                    text.truncate(at);
+                }
+                2 => {
+                    let piece = [
+                        r#"{"a":"#, "[", "]", "}", "null", "7", r#""""#, "\\u0000", ",",
+                    ];
+                    let p = piece[rng.below(piece.len())].as_bytes();
+                    text.splice(at..at, p.iter().copied()).for_each(drop);
+                }
+                _ => text.splice(at..at, random_bytes(rng, 4)).for_each(drop),
+            }
+        }
+        let _ = rnetns::runtimes::parse_state_bytes(&text);
     });
 }

@@ -28,30 +28,8 @@ pub fn scan(ev: &mut Evidence, procs: &Procs) {
         let Some(spec) = root.json(&dir.join("config.json"), &mut ev.notes) else {
             continue;
         };
-        if annotation(&spec, "io.container.manager") == Some("libpod")
-            || annotation(&spec, "io.kubernetes.cri-o.ContainerType").is_none()
-        {
+        let Some(c) = spec_container(id, &spec) else {
             continue;
-        }
-        let a = |k: &str| annotation(&spec, k).map(str::to_string);
-        let sandbox = a("io.kubernetes.cri-o.ContainerType").as_deref() == Some("sandbox");
-        let pod = match (
-            a("io.kubernetes.pod.namespace"),
-            a("io.kubernetes.pod.name"),
-        ) {
-            (Some(ns), Some(name)) => Some(format!("{ns}/{name}")),
-            (None, name) => name,
-            (Some(_), None) => None,
-        };
-        let c = Container {
-            id: id.to_string(),
-            name: if sandbox {
-                a("io.kubernetes.pod.name")
-            } else {
-                a("io.kubernetes.container.name")
-            },
-            runtime: "cri-o",
-            pod,
         };
         ev.catalog.push(c.clone());
         let pid = root.pid(&dir.join("pidfile"), &mut Default::default());
@@ -66,4 +44,32 @@ pub fn scan(ev: &mut Evidence, procs: &Procs) {
             ev.members.push((key, c));
         }
     }
+}
+
+/// The container a CRI-O bundle's spec describes (pure); `None` for
+/// podman's bundles and specs without CRI-O's container type.
+pub fn spec_container(id: &str, spec: &serde_json::Value) -> Option<Container> {
+    if annotation(spec, "io.container.manager") == Some("libpod") {
+        return None;
+    }
+    let a = |k: &str| annotation(spec, k).map(str::to_string);
+    let sandbox = a("io.kubernetes.cri-o.ContainerType")? == "sandbox";
+    let pod = match (
+        a("io.kubernetes.pod.namespace"),
+        a("io.kubernetes.pod.name"),
+    ) {
+        (Some(ns), Some(name)) => Some(format!("{ns}/{name}")),
+        (None, name) => name,
+        (Some(_), None) => None,
+    };
+    Some(Container {
+        id: id.to_string(),
+        name: if sandbox {
+            a("io.kubernetes.pod.name")
+        } else {
+            a("io.kubernetes.container.name")
+        },
+        runtime: "cri-o",
+        pod,
+    })
 }

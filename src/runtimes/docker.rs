@@ -48,33 +48,53 @@ pub fn scan(ev: &mut Evidence, procs: &Procs) {
         let Some(cfg) = data.json(&rel, &mut ev.notes) else {
             continue;
         };
-        if str_at(&cfg, "/ID") != Some(id) {
-            continue; // not this container's file: never a wrong owner
-        }
-        let c = Container {
-            id: id.to_string(),
-            name: str_at(&cfg, "/Name").map(|n| n.trim_start_matches('/').to_string()),
-            runtime: "docker",
-            pod: None,
+        let Some(config) = config_of(id, &cfg) else {
+            continue;
         };
+        let c = config.container;
         ev.catalog.push(c.clone());
-        if cfg.pointer("/State/Running").and_then(|v| v.as_bool()) != Some(true) {
+        if !config.running {
             continue;
         }
-        let pid = cfg
-            .pointer("/State/Pid")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0);
-        let by_pid = u32::try_from(pid).ok().and_then(|p| procs.pid_runs(p, id));
+        let by_pid = config.pid.and_then(|p| procs.pid_runs(p, id));
         let by_key = || {
-            let key = str_at(&cfg, "/NetworkSettings/SandboxKey")?;
-            let rel = sandbox_rel(key)?;
+            let rel = config.sandbox?;
             exec_root.as_ref()?.netns(Path::new(rel)).ok().flatten()
         };
         if let Some(key) = by_pid.or_else(by_key) {
             ev.members.push((key, c));
         }
     }
+}
+
+/// What discovery takes from a container's `config.v2.json`.
+#[derive(Debug)]
+pub struct Config<'a> {
+    pub container: Container,
+    pub running: bool,
+    pub pid: Option<u32>,
+    /// The sandbox key beneath the exec root (`netns/KEY`).
+    pub sandbox: Option<&'a str>,
+}
+
+/// Container `id`'s config (pure: the reader and the fuzz target share
+/// it); `None` when the file names another id, so never a wrong owner.
+pub fn config_of<'a>(id: &str, cfg: &'a serde_json::Value) -> Option<Config<'a>> {
+    if str_at(cfg, "/ID") != Some(id) {
+        return None;
+    }
+    let pid = cfg.pointer("/State/Pid").and_then(|v| v.as_u64());
+    Some(Config {
+        container: Container {
+            id: id.to_string(),
+            name: str_at(cfg, "/Name").map(|n| n.trim_start_matches('/').to_string()),
+            runtime: "docker",
+            pod: None,
+        },
+        running: cfg.pointer("/State/Running").and_then(|v| v.as_bool()) == Some(true),
+        pid: pid.and_then(|p| u32::try_from(p).ok()),
+        sandbox: str_at(cfg, "/NetworkSettings/SandboxKey").and_then(sandbox_rel),
+    })
 }
 
 /// A sandbox key's path beneath the exec root (`netns/KEY`).

@@ -129,6 +129,34 @@ pub fn scan() -> Scan {
     merge(ev, &procs)
 }
 
+/// Every pure step of the runtime state readers run on one file's bytes,
+/// as each runtime would read them (JSON decoding, docker/podman/
+/// containerd/CRI-O field extraction, pidfiles, the bolt-database pod
+/// scan, cgroup paths). For the `runtime_state` fuzz target and the seeded
+/// test in tests/hardening_parsers.rs; returns how many containers the
+/// bytes described.
+pub fn parse_state_bytes(data: &[u8]) -> usize {
+    const ID: &str = "c1c824d296376cab147979267602f5a1a0518d152d8ec6748a134c01309edcc9";
+    let mut found = usize::from(state::parse_pid(data).is_some());
+    found += usize::from(podman::pod_name(data, ID) != ID[..12]);
+    let text = String::from_utf8_lossy(data);
+    found += usize::from(procs::container_of_cgroup(&text).is_some());
+    found += usize::from(procs::container_of_path(&text).is_some());
+    let Some(v) = state::parse_json(data) else {
+        return found;
+    };
+    if let Some(cfg) = docker::config_of(ID, &v) {
+        found += 1 + usize::from(cfg.running);
+    }
+    if let Some(pod) = podman::libpod_pod(&v) {
+        found += 1 + usize::from(pod.is_some());
+    }
+    found += podman::names_of(&v).len();
+    found += usize::from(state::oci_netns_path(&v).is_some());
+    found += usize::from(containerd::task_container(ID, &v).name.is_some());
+    found + usize::from(crio::spec_container(ID, &v).is_some())
+}
+
 #[derive(Default)]
 struct Acc {
     names: Vec<Vec<u8>>,

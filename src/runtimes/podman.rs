@@ -59,13 +59,10 @@ fn scan_store(
             let Some(spec) = store.json(&rel.join("config.json"), &mut ev.notes) else {
                 continue;
             };
-            if annotation(&spec, "io.container.manager") != Some("libpod") {
+            let Some(pod) = libpod_pod(&spec) else {
                 continue;
-            }
-            let pod = str_at(&spec, "/linux/cgroupsPath")
-                .and_then(super::procs::container_of_path)
-                .and_then(|c| c.pod)
-                .map(|p| pods.name(&p));
+            };
+            let pod = pod.map(|p| pods.name(&p));
             let c = Container {
                 id: id.to_string(),
                 name: names.iter().find(|(i, _)| i == id).map(|(_, n)| n.clone()),
@@ -120,6 +117,24 @@ fn names(store: &Root, driver: &str, ev: &mut Evidence) -> Vec<(String, String)>
     let Some(list) = store.json(&Path::new(driver).join("containers.json"), &mut ev.notes) else {
         return Vec::new();
     };
+    names_of(&list)
+}
+
+/// For a libpod spec, `Some(pod id)` from its cgroup path (pure); `None`
+/// for a spec podman did not write.
+pub fn libpod_pod(spec: &serde_json::Value) -> Option<Option<String>> {
+    if annotation(spec, "io.container.manager") != Some("libpod") {
+        return None;
+    }
+    Some(
+        str_at(spec, "/linux/cgroupsPath")
+            .and_then(super::procs::container_of_path)
+            .and_then(|c| c.pod),
+    )
+}
+
+/// id -> first name pairs of a `containers.json` (pure).
+pub fn names_of(list: &serde_json::Value) -> Vec<(String, String)> {
     list.as_array()
         .into_iter()
         .flatten()
@@ -144,18 +159,23 @@ impl Pods {
     }
 
     fn name(&self, id: &str) -> String {
-        let needle = format!("{{\"id\":\"{id}\",\"name\":\"");
-        let found = self
-            .0
-            .windows(needle.len())
-            .position(|w| w == needle.as_bytes())
-            .and_then(|at| {
-                let rest = &self.0[at + needle.len()..];
-                let end = rest.iter().take(256).position(|&b| b == b'"')?;
-                String::from_utf8(rest[..end].to_vec()).ok()
-            });
-        found.unwrap_or_else(|| id.get(..12).unwrap_or(id).to_string())
+        pod_name(&self.0, id)
     }
+}
+
+/// Pod `id`'s name in the bytes of a bolt database (pure), else its
+/// short id.
+pub fn pod_name(db: &[u8], id: &str) -> String {
+    let needle = format!("{{\"id\":\"{id}\",\"name\":\"");
+    let found = db
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())
+        .and_then(|at| {
+            let rest = &db[at + needle.len()..];
+            let end = rest.iter().take(256).position(|&b| b == b'"')?;
+            String::from_utf8(rest[..end].to_vec()).ok()
+        });
+    found.unwrap_or_else(|| id.get(..12).unwrap_or(id).to_string())
 }
 
 /// Rootless podman: every `/run/user/UID` with a live pause process owned

@@ -148,9 +148,9 @@ impl Root {
     /// File `rel` parsed as JSON.
     pub fn json(&self, rel: &Path, notes: &mut Notes) -> Option<serde_json::Value> {
         let bytes = self.read(rel, notes)?;
-        match serde_json::from_slice(&bytes) {
-            Ok(v) => Some(v),
-            Err(_) => {
+        match parse_json(&bytes) {
+            Some(v) => Some(v),
+            None => {
                 notes.add(format!(
                     "skipping {}: malformed JSON",
                     self.path.join(rel).display()
@@ -162,8 +162,7 @@ impl Root {
 
     /// A small text file holding a decimal PID (`pidfile`, `init.pid`).
     pub fn pid(&self, rel: &Path, notes: &mut Notes) -> Option<u32> {
-        let bytes = self.read(rel, notes)?;
-        std::str::from_utf8(&bytes).ok()?.trim().parse().ok()
+        parse_pid(&self.read(rel, notes)?)
     }
 
     /// The network namespace at `rel`, never following a symlink.
@@ -171,6 +170,17 @@ impl Root {
         let f = self.open_beneath(rel, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW)?;
         Ok(netns_of(&f))
     }
+}
+
+/// A state file's bytes as JSON (serde_json's recursion limit bounds how
+/// deep a hostile file can nest).
+pub fn parse_json(bytes: &[u8]) -> Option<serde_json::Value> {
+    serde_json::from_slice(bytes).ok()
+}
+
+/// A pidfile's decimal PID.
+pub fn parse_pid(bytes: &[u8]) -> Option<u32> {
+    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
 }
 
 /// The identity of `f` if it is a network namespace file, else `None`.

@@ -1,0 +1,10 @@
+//! The runtime state readers' parsing (docker config.v2.json, podman's
+//! spec, containers.json and bolt database, containerd and CRI-O bundle
+//! specs, pidfiles, cgroup paths): any bytes in, no panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = rnetns::runtimes::parse_state_bytes(data);
+});
