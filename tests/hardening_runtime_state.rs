@@ -196,6 +196,50 @@ fn table() -> Vec<Row> {
             note: None,
         });
     }
+    let bolt = "/var/lib/containers/storage/libpod/bolt_state.db";
+    let escapes = [
+        (
+            "docker container directory: symlink to /",
+            format!("/var/lib/docker/containers/{D_EVIL}/config.v2.json"),
+            format!("rm -r /var/lib/docker/containers/{D_EVIL} && ln -s / /var/lib/docker/containers/{D_EVIL}"),
+            OUTSIDE,
+        ),
+        (
+            "containerd namespace directory: symlink to /etc",
+            "/run/containerd/io.containerd.runtime.v2.task/evilns".into(),
+            "ln -s /etc /run/containerd/io.containerd.runtime.v2.task/evilns".into(),
+            OUTSIDE,
+        ),
+        (
+            "podman bolt_state.db: FIFO",
+            bolt.into(),
+            format!("mkdir -p /var/lib/containers/storage/libpod && mkfifo {bolt}"),
+            NOT_FILE,
+        ),
+        (
+            "podman bolt_state.db: 100 MiB sparse",
+            bolt.into(),
+            format!("mkdir -p /var/lib/containers/storage/libpod && truncate -s 100M {bolt}"),
+            Some("larger than 16777216 bytes"),
+        ),
+        (
+            // Podman's pidfile is a hint (the spec's path places the
+            // container); a bad one is passed over without a note.
+            "podman pidfile: FIFO",
+            format!("/run/containers/storage/overlay-containers/{P_GOOD}/userdata/pidfile"),
+            format!("mkdir -p /run/containers/storage/overlay-containers/{P_GOOD}/userdata && mkfifo /run/containers/storage/overlay-containers/{P_GOOD}/userdata/pidfile"),
+            None,
+        ),
+    ];
+    for (what, path, setup, note) in escapes {
+        rows.push(Row {
+            what: what.into(),
+            path,
+            payload: Vec::new(),
+            setup,
+            note,
+        });
+    }
     let pid = format!("/run/containerd/io.containerd.runtime.v2.task/k8s.io/{C_GOOD}/init.pid");
     rows.push(Row {
         what: "containerd init.pid: FIFO".into(),
