@@ -122,22 +122,5 @@ fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Op
 /// Opens namespace `key` through one of its paths or processes, checking
 /// the identity again after opening.
 fn open_key(scan: &runtimes::Scan, key: Key) -> Option<File> {
-    let n = scan.find(key)?;
-    let paths = n
-        .paths
-        .iter()
-        .map(|p| PathBuf::from(crate::cli::os(p)))
-        .chain(
-            n.pids
-                .iter()
-                .map(|p| PathBuf::from(format!("/proc/{p}/ns/net"))),
-        );
-    for p in paths {
-        if let Ok(f) = File::open(&p) {
-            if state::netns_of(&f) == Some(key) {
-                return Some(f);
-            }
-        }
-    }
-    None
+    scan.find(key)?.open()
 }

@@ -89,24 +89,8 @@ fn print(ctx: &mut Ctx, spaces: &[Namespace], notes: &[String]) {
 fn fill_nsids(spaces: &mut [Namespace]) {
     let mut files = Vec::new();
     for (i, n) in spaces.iter().enumerate() {
-        let Some(key) = n.key else { continue };
-        let candidates = n
-            .paths
-            .iter()
-            .map(|p| PathBuf::from(crate::cli::os(p)))
-            .chain(
-                n.pids
-                    .iter()
-                    .map(|p| PathBuf::from(format!("/proc/{p}/ns/net"))),
-            );
-        for c in candidates {
-            let Ok(f) = std::fs::File::open(&c) else {
-                continue;
-            };
-            if state::netns_of(&f) == Some(key) {
-                files.push((i, f));
-                break;
-            }
+        if let Some(f) = n.open() {
+            files.push((i, f));
         }
     }
     let fds: Vec<i32> = files.iter().map(|(_, f)| f.as_raw_fd()).collect();

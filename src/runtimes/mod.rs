@@ -101,6 +101,26 @@ pub struct Namespace {
     pub stale: bool,
 }
 
+impl Namespace {
+    /// Opens the namespace through one of its paths or processes, checking
+    /// its identity again after opening (a PID may have been reused).
+    pub fn open(&self) -> Option<std::fs::File> {
+        let key = self.key?;
+        let paths = self
+            .paths
+            .iter()
+            .map(|p| std::path::PathBuf::from(crate::cli::os(p)))
+            .chain(
+                self.pids
+                    .iter()
+                    .map(|p| std::path::PathBuf::from(format!("/proc/{p}/ns/net"))),
+            );
+        paths
+            .filter_map(|p| std::fs::File::open(p).ok())
+            .find(|f| state::netns_of(f) == Some(key))
+    }
+}
+
 /// The whole host: namespaces (host first, then by inode, stale last) and
 /// notes about what could not be read.
 pub struct Scan {
