@@ -177,30 +177,60 @@ async fn call(mut handle: rtnetlink::Handle, msg: Msg) -> Result<Vec<NsidReply>,
     Ok(replies)
 }
 
-/// The nsid of each fd (RTM_GETNSID with NETNSA_FD), in the order given.
-/// `Ok(None)`: the namespace has no nsid in ours.
-///
+/// A netlink socket for RTM_GETNSID by fd, used synchronously (no runtime).
 /// The requests are packed [`WINDOW`] to a datagram: the kernel answers
-/// every message of a datagram within one sendto, so 10,000 entries cost
-/// a few dozen sends instead of 10,000 round trips. No runtime is needed:
-/// the socket is used synchronously.
-pub fn query_fds(fds: &[RawFd]) -> Result<Vec<Result<Option<i32>, NlError>>, NlError> {
-    let io_err = |e: std::io::Error| NlError {
+/// every message of a datagram within one sendto, so 10,000 entries cost a
+/// few dozen sends instead of 10,000 round trips. One socket serves every
+/// batch of a listing.
+pub struct FdQuery {
+    sock: Socket,
+    rbuf: Vec<u8>,
+}
+
+fn io_err(e: std::io::Error) -> NlError {
+    NlError {
         errno: e.raw_os_error().unwrap_or(libc::EIO),
         extack: None,
-    };
-    let mut out: Vec<Option<Result<Option<i32>, NlError>>> = vec![None; fds.len()];
-    if fds.is_empty() {
-        return Ok(Vec::new());
     }
-    let mut sock = Socket::new(NETLINK_ROUTE).map_err(io_err)?;
-    sock.bind_auto().map_err(io_err)?;
-    sock.set_ext_ack(true).map_err(io_err)?;
-    let _ = sock.set_rx_buf_sz(1 << 20);
-    sock.connect(&SocketAddr::new(0, 0)).map_err(io_err)?;
-    let mut rbuf = vec![0u8; 1 << 16];
-    for (c, chunk) in fds.chunks(WINDOW).enumerate() {
-        let base = c * WINDOW;
+}
+
+impl FdQuery {
+    pub fn open() -> Result<Self, NlError> {
+        let mut sock = Socket::new(NETLINK_ROUTE).map_err(io_err)?;
+        sock.bind_auto().map_err(io_err)?;
+        sock.set_ext_ack(true).map_err(io_err)?;
+        let _ = sock.set_rx_buf_sz(1 << 20);
+        sock.connect(&SocketAddr::new(0, 0)).map_err(io_err)?;
+        Ok(FdQuery {
+            sock,
+            rbuf: vec![0u8; 1 << 16],
+        })
+    }
+
+    /// The nsid of each fd, in the order given. `Ok(None)`: the namespace
+    /// has no nsid in ours.
+    pub fn query(&mut self, fds: &[RawFd]) -> Result<Vec<Result<Option<i32>, NlError>>, NlError> {
+        let mut out: Vec<Option<Result<Option<i32>, NlError>>> = vec![None; fds.len()];
+        for (c, chunk) in fds.chunks(WINDOW).enumerate() {
+            self.exchange(c * WINDOW, chunk, &mut out)?;
+        }
+        let lost = || NlError {
+            errno: libc::EIO,
+            extack: None,
+        };
+        Ok(out
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(lost())))
+            .collect())
+    }
+
+    /// One datagram of requests (sequence numbers base+1..) and its replies.
+    fn exchange(
+        &mut self,
+        base: usize,
+        chunk: &[RawFd],
+        out: &mut [Option<Result<Option<i32>, NlError>>],
+    ) -> Result<(), NlError> {
         let mut wbuf = Vec::with_capacity(chunk.len() * 32);
         for (i, &fd) in chunk.iter().enumerate() {
             let mut msg = request(vec![NsidAttribute::Fd(fd as u32)], NLM_F_REQUEST, false);
@@ -209,11 +239,11 @@ pub fn query_fds(fds: &[RawFd]) -> Result<Vec<Result<Option<i32>, NlError>>, NlE
             wbuf.resize(start + msg.buffer_len(), 0);
             msg.serialize(&mut wbuf[start..]);
         }
-        sock.send(&wbuf, 0).map_err(io_err)?;
+        self.sock.send(&wbuf, 0).map_err(io_err)?;
         let mut pending = chunk.len();
         while pending > 0 {
-            let n = sock.recv(&mut &mut rbuf[..], 0).map_err(io_err)?;
-            let mut data = &rbuf[..n];
+            let n = self.sock.recv(&mut &mut self.rbuf[..], 0).map_err(io_err)?;
+            let mut data = &self.rbuf[..n];
             while data.len() >= 16 {
                 let len = u32::from_ne_bytes(data[..4].try_into().unwrap_or_default()) as usize;
                 if len < 16 || len > data.len() {
@@ -232,16 +262,16 @@ pub fn query_fds(fds: &[RawFd]) -> Result<Vec<Result<Option<i32>, NlError>>, NlE
                 data = &data[((len + 3) & !3).min(data.len())..];
             }
         }
+        Ok(())
     }
-    Ok(out
-        .into_iter()
-        .map(|r| {
-            r.unwrap_or(Err(NlError {
-                errno: libc::EIO,
-                extack: None,
-            }))
-        })
-        .collect())
+}
+
+/// The nsid of each fd (RTM_GETNSID with NETNSA_FD) over a fresh socket.
+pub fn query_fds(fds: &[RawFd]) -> Result<Vec<Result<Option<i32>, NlError>>, NlError> {
+    if fds.is_empty() {
+        return Ok(Vec::new());
+    }
+    FdQuery::open()?.query(fds)
 }
 
 /// RTM_NEWNSID: assign `nsid` (-1 lets the kernel choose) to the netns of `fd`.

@@ -23,24 +23,34 @@ pub struct Entry {
 /// per entry hit RLIMIT_NOFILE at ~1,000 entries; issue 7, resources test).
 const CHUNK: usize = 256;
 
-/// Opens the entries a chunk at a time and asks their nsids, pipelined.
+/// Opens the entries a chunk at a time and asks their nsids, pipelined,
+/// all over one netlink socket.
 pub fn scan(names: Vec<Vec<u8>>) -> Vec<Entry> {
     let lock = crate::mounts::lock_run_dir(false);
+    let mut query = (!names.is_empty()).then(nsid::FdQuery::open);
     let mut entries = Vec::with_capacity(names.len());
     let mut names = names.into_iter().peekable();
     while names.peek().is_some() {
         let chunk: Vec<Vec<u8>> = names.by_ref().take(CHUNK).collect();
-        entries.extend(scan_chunk(chunk));
+        entries.extend(scan_chunk(chunk, query.as_mut()));
     }
     drop(lock);
     entries
 }
 
-fn scan_chunk(names: Vec<Vec<u8>>) -> Vec<Entry> {
+fn scan_chunk(
+    names: Vec<Vec<u8>>,
+    query: Option<&mut Result<nsid::FdQuery, NlError>>,
+) -> Vec<Entry> {
     let files: Vec<Option<std::fs::File>> =
         names.iter().map(|n| store::open_entry(n).ok()).collect();
     let fds: Vec<i32> = files.iter().flatten().map(|f| f.as_raw_fd()).collect();
-    let mut answers = match nsid::query_fds(&fds) {
+    let answers = match query {
+        Some(Ok(q)) if !fds.is_empty() => q.query(&fds),
+        Some(Err(e)) => Err(e.clone()),
+        _ => Ok(Vec::new()),
+    };
+    let mut answers = match answers {
         Ok(a) => a.into_iter(),
         Err(e) => vec![Err(e); fds.len()].into_iter(),
     };
