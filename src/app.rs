@@ -2,7 +2,7 @@
 //! exit status, plus batch files and the hand-off of non-netns `ip`
 //! command lines to the real iproute2 `ip`.
 
-use crate::cli::{self, Action, Invocation, Mode};
+use crate::cli::{self, Action, Invocation};
 use crate::cmd::{self, Ctx};
 use crate::error::{self, eprint_bytes, Error};
 use crate::{ns, output, store, sys};
@@ -29,10 +29,10 @@ pub fn main_with(argv: Vec<OsString>) -> i32 {
         return 1;
     }
     let inv = cli::parse(mode, argv.get(1..).unwrap_or(&[]));
-    run(mode, inv, &argv)
+    run(inv, &argv)
 }
 
-fn run(mode: Mode, inv: Invocation, argv: &[OsString]) -> i32 {
+fn run(inv: Invocation, argv: &[OsString]) -> i32 {
     match &inv.action {
         Action::Handoff => return handoff(argv),
         Action::Version => {
@@ -53,7 +53,6 @@ fn run(mode: Mode, inv: Invocation, argv: &[OsString]) -> i32 {
         }
         Action::Netns(_) | Action::Batch(_) => {}
     }
-    let _ = mode;
     for sw in &inv.switches {
         let result = match sw {
             Some(name) => ns::switch_to(name),
