@@ -15,8 +15,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-const STORAGE: &str = "/var/lib/containers/storage";
-const RUN_ROOT: &str = "/run/containers/storage";
+pub const STORAGE: &str = "/var/lib/containers/storage";
+pub const RUN_ROOT: &str = "/run/containers/storage";
 const USER_RUN: &str = "/run/user";
 
 pub fn scan(ev: &mut Evidence, procs: &Procs) {
@@ -46,19 +46,15 @@ fn scan_store(
     };
     let run = Root::open(run, &mut ev.notes);
     let pods = Pods::read(&store, &mut ev.notes);
-    for driver in ["overlay-containers", "vfs-containers"] {
+    for driver in DRIVERS {
         let names = names(&store, driver, ev);
-        let mut ids = store.list(Path::new(driver), &mut ev.notes);
-        ids.sort();
-        for id in ids
-            .iter()
-            .filter_map(|i| i.to_str())
-            .filter(|i| is_hex_id(i))
+        for Stored {
+            id,
+            userdata: rel,
+            spec,
+        } in stored(&store, driver, &mut ev.notes)
         {
-            let rel = Path::new(driver).join(id).join("userdata");
-            let Some(spec) = store.json(&rel.join("config.json"), &mut ev.notes) else {
-                continue;
-            };
+            let id = id.as_str();
             let Some(pod) = libpod_pod(&spec) else {
                 continue;
             };
@@ -87,6 +83,36 @@ fn scan_store(
             }
         }
     }
+}
+
+/// The storage's per-driver container directories.
+pub const DRIVERS: [&str; 2] = ["overlay-containers", "vfs-containers"];
+
+/// One container of a storage: its id, `userdata` directory (relative to
+/// the storage) and OCI spec.
+pub struct Stored {
+    pub id: String,
+    pub userdata: PathBuf,
+    pub spec: serde_json::Value,
+}
+
+/// Every container of one driver whose spec parses, in id order.
+pub fn stored(store: &Root, driver: &str, notes: &mut super::state::Notes) -> Vec<Stored> {
+    let mut ids = store.list(Path::new(driver), notes);
+    ids.sort();
+    ids.iter()
+        .filter_map(|i| i.to_str())
+        .filter(|i| is_hex_id(i))
+        .filter_map(|id| {
+            let userdata = Path::new(driver).join(id).join("userdata");
+            let spec = store.json(&userdata.join("config.json"), notes)?;
+            Some(Stored {
+                id: id.to_string(),
+                userdata,
+                spec,
+            })
+        })
+        .collect()
 }
 
 /// A container's namespace from its spec path: a run-dir entry, or the

@@ -6,12 +6,11 @@
 //! the same bounded, beneath-the-root readers as runtime discovery.
 
 use super::{Finding, Repair, Severity};
+use crate::runtimes::podman::{self, Stored};
 use crate::runtimes::state::{is_hex_id, oci_netns_path, str_at, Notes, Root};
 use std::path::Path;
 
 const DOCKER_DATA: &str = "/var/lib/docker";
-const PODMAN_STORAGE: &str = "/var/lib/containers/storage";
-const PODMAN_RUN: &str = "/run/containers/storage";
 
 fn pid_alive(pid: u64) -> bool {
     pid > 0 && Path::new(&format!("/proc/{pid}")).exists()
@@ -89,22 +88,21 @@ pub fn docker(out: &mut Vec<Finding>) {
 /// Podman: running containers whose spec's netns file no longer exists.
 pub fn podman(out: &mut Vec<Finding>) {
     let mut notes = Notes::default();
-    let Some(store) = Root::open(PODMAN_STORAGE, &mut notes) else {
+    let Some(store) = Root::open(podman::STORAGE, &mut notes) else {
         return;
     };
-    let run = Root::open(PODMAN_RUN, &mut notes);
-    for driver in ["overlay-containers", "vfs-containers"] {
-        let mut ids = store.list(Path::new(driver), &mut notes);
-        ids.sort();
-        for id in ids
-            .iter()
-            .filter_map(|i| i.to_str())
-            .filter(|i| is_hex_id(i))
+    let run = Root::open(podman::RUN_ROOT, &mut notes);
+    for driver in podman::DRIVERS {
+        for Stored {
+            id,
+            userdata: rel,
+            spec,
+        } in podman::stored(&store, driver, &mut notes)
         {
-            let rel = Path::new(driver).join(id).join("userdata");
-            let Some(spec) = store.json(&rel.join("config.json"), &mut notes) else {
+            // Only podman's own containers (CRI-O shares this storage).
+            if podman::libpod_pod(&spec).is_none() {
                 continue;
-            };
+            }
             let Some(path) = oci_netns_path(&spec) else {
                 continue;
             };
@@ -123,10 +121,10 @@ pub fn podman(out: &mut Vec<Finding>) {
                 path: path.as_bytes().to_vec(),
                 what: format!(
                     "podman container {} still runs, but its network namespace file {path} was removed",
-                    short(id)
+                    short(&id)
                 ),
                 why: "podman removes a namespace when the container that owns it exits, even while others (--network container:X, pod members) still use it: they are left with only lo".into(),
-                fix: format!("podman restart {}  (or recreate it with its own network)", short(id)),
+                fix: format!("podman restart {}  (or recreate it with its own network)", short(&id)),
                 repair: Repair::None,
             });
         }
