@@ -18,32 +18,105 @@ pub struct Entry {
     pub nsid: Option<Result<Option<i32>, NlError>>,
 }
 
-/// How many entries are open at once: the nsid queries are pipelined per
-/// chunk, and a run dir of any size never needs more fds than this (one fd
-/// per entry hit RLIMIT_NOFILE at ~1,000 entries; issue 7, resources test).
+/// How many entries are open at once, over all workers: the nsid queries
+/// are pipelined per chunk, and a run dir of any size never needs more fds
+/// than this (one fd per entry hit RLIMIT_NOFILE at ~1,000 entries; issue
+/// 7, resources test).
 const CHUNK: usize = 256;
 
-/// Opens the entries a chunk at a time and asks their nsids, pipelined,
-/// all over one netlink socket.
+/// Fewest entries worth a worker thread of their own. The kernel answers
+/// each RTM_GETNSID by walking our whole NSID table under RCU only
+/// (`peernet2id`, no RTNL), so a listing is O(N^2) kernel work that scales
+/// with cores; below this a thread's start costs more than it saves.
+const PER_WORKER: usize = 128;
+
+/// At most this many workers: beyond it the fd budget per chunk gets small.
+const MAX_WORKERS: usize = 8;
+
+/// Opens the entries a chunk at a time and asks their nsids, pipelined.
+/// Large run dirs are split into contiguous parts, one per available CPU,
+/// each asked on its own netlink socket by its own thread; the parts are
+/// joined back in readdir order.
 pub fn scan(names: Vec<Vec<u8>>) -> Vec<Entry> {
     let lock = crate::mounts::lock_run_dir(false);
-    let mut query = (!names.is_empty()).then(nsid::FdQuery::open);
-    let mut entries = Vec::with_capacity(names.len());
-    let mut names = names.into_iter().peekable();
-    while names.peek().is_some() {
-        let chunk: Vec<Vec<u8>> = names.by_ref().take(CHUNK).collect();
-        entries.extend(scan_chunk(chunk, query.as_mut()));
-    }
+    let workers = crate::sys::cpus()
+        .min(MAX_WORKERS)
+        .min(names.len() / PER_WORKER)
+        .max(1);
+    let answers = if workers == 1 {
+        scan_part(&names, 0, 1)
+    } else {
+        scan_parallel(&names, workers)
+    };
     drop(lock);
-    entries
+    names
+        .into_iter()
+        .zip(answers)
+        .map(|(name, nsid)| Entry { name, nsid })
+        .collect()
+}
+
+/// What the kernel said of one entry (`Entry::nsid`).
+type Answer = Option<Result<Option<i32>, NlError>>;
+
+/// Worker `k` of `w` takes entries k, k+w, k+2w...: a query costs the
+/// position of its NSID in the kernel's table, and readdir order follows
+/// creation order as NSIDs usually do, so contiguous parts would leave one
+/// worker with most of the work. Worker 0 is this thread; a worker that
+/// cannot be started leaves its part to this thread.
+fn scan_parallel(names: &[Vec<u8>], workers: usize) -> Vec<Answer> {
+    // The chunks' fds, the workers' sockets and what is open already.
+    crate::sys::reserve_fds((CHUNK + 2 * workers + 64) as i32);
+    let parts: Vec<Vec<Answer>> = std::thread::scope(|s| {
+        let spawned: Vec<_> = (1..workers)
+            .map(|k| {
+                // Workers only open files and talk netlink: a small stack.
+                let worker = std::thread::Builder::new().stack_size(256 << 10);
+                (
+                    k,
+                    worker
+                        .spawn_scoped(s, move || scan_part(names, k, workers))
+                        .ok(),
+                )
+            })
+            .collect();
+        let mut parts = vec![scan_part(names, 0, workers)];
+        for (k, handle) in spawned {
+            parts.push(match handle {
+                Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                None => scan_part(names, k, workers),
+            });
+        }
+        parts
+    });
+    let mut parts: Vec<_> = parts.into_iter().map(Vec::into_iter).collect();
+    (0..names.len())
+        .map(|i| parts[i % workers].next().flatten())
+        .collect()
+}
+
+/// Entries `first`, `first + step`, ... a chunk at a time over one netlink
+/// socket; each worker keeps its share of the fd budget open at most.
+fn scan_part(names: &[Vec<u8>], first: usize, step: usize) -> Vec<Answer> {
+    let mine: Vec<&Vec<u8>> = names.iter().skip(first).step_by(step).collect();
+    let mut query = (!mine.is_empty()).then(nsid::FdQuery::open);
+    let dir = store::EntryDir::open();
+    let mut answers = Vec::with_capacity(mine.len());
+    for part in mine.chunks((CHUNK / step).max(1)) {
+        answers.extend(scan_chunk(&dir, part, query.as_mut()));
+    }
+    answers
 }
 
 fn scan_chunk(
-    names: Vec<Vec<u8>>,
+    dir: &Result<store::EntryDir, nix::errno::Errno>,
+    names: &[&Vec<u8>],
     query: Option<&mut Result<nsid::FdQuery, NlError>>,
-) -> Vec<Entry> {
-    let files: Vec<Option<std::fs::File>> =
-        names.iter().map(|n| store::open_entry(n).ok()).collect();
+) -> Vec<Answer> {
+    let files: Vec<Option<std::fs::File>> = names
+        .iter()
+        .map(|n| dir.as_ref().ok().and_then(|d| d.open_entry(n).ok()))
+        .collect();
     let fds: Vec<i32> = files.iter().flatten().map(|f| f.as_raw_fd()).collect();
     let answers = match query {
         Some(Ok(q)) if !fds.is_empty() => q.query(&fds),
@@ -54,13 +127,9 @@ fn scan_chunk(
         Ok(a) => a.into_iter(),
         Err(e) => vec![Err(e); fds.len()].into_iter(),
     };
-    names
+    files
         .into_iter()
-        .zip(files)
-        .map(|(name, file)| Entry {
-            name,
-            nsid: file.and_then(|_| answers.next()),
-        })
+        .map(|file| file.and_then(|_| answers.next()))
         .collect()
 }
 
