@@ -11,27 +11,33 @@ use crate::store::{self, cat, entry_display, entry_path, errno_of, RUN_DIR};
 use nix::errno::Errno;
 use nix::mount::{umount2, MntFlags};
 
-/// Detaches (optionally) and unlinks `RUN_DIR/NAME`.
+/// Detaches (optionally) and unlinks `RUN_DIR/NAME`. Each detach removes
+/// the top layer; the kernel refuses to unlink a file that is still a mount
+/// point here (EBUSY), so a stacked entry (D7) is found by the unlink
+/// itself and detached again, and the usual single layer costs no probe.
 pub fn remove_entry(name: &[u8], detach: bool) -> Result<(), Error> {
     let path = entry_path(name);
-    if detach {
-        // Bounded: a mount point cannot hold more layers than this in practice.
-        for _ in 0..64 {
-            if umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW).is_err() {
-                break;
-            }
+    let detach_one = || umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW).is_ok();
+    let mut detached = detach && detach_one();
+    // Bounded: a mount point cannot hold more layers than this in practice.
+    for _ in 0..64 {
+        match std::fs::remove_file(&path) {
+            Err(e) if detached && e.raw_os_error() == Some(libc::EBUSY) => detached = detach_one(),
+            done => return done.map_err(|e| unlink_error(name, e)),
         }
     }
-    std::fs::remove_file(&path).map_err(|e| {
-        Error::sys(
-            cat(&[
-                b"Cannot remove namespace file \"",
-                &entry_display(name),
-                b"\"",
-            ]),
-            errno_of(e),
-        )
-    })
+    std::fs::remove_file(&path).map_err(|e| unlink_error(name, e))
+}
+
+fn unlink_error(name: &[u8], e: std::io::Error) -> Error {
+    Error::sys(
+        cat(&[
+            b"Cannot remove namespace file \"",
+            &entry_display(name),
+            b"\"",
+        ]),
+        errno_of(e),
+    )
 }
 
 pub fn delete(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
