@@ -8,11 +8,15 @@
 //! PID 1 of a new pid namespace, in a new netns, and that /run is its own
 //! tmpfs before it creates anything. The host's namespaces are never
 //! touched. Only `--docker` works on the host, and only with containers it
-//! creates (labelled `rnetns-bench=1`) and removes again.
+//! creates (labelled `rnetns-bench=1`) and removes again; when no dockerd
+//! answers it starts one and stops it, by PID, at the end.
 //!
 //! Each scenario runs both tools alternately (the order flips every
 //! repetition) after one unmeasured warm-up, and reports medians of the
 //! wall time from spawn to wait4, and of ru_maxrss from wait4's rusage.
+
+#[path = "../tests/support/dockerd.rs"]
+mod dockerd;
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -1140,9 +1144,14 @@ mod docker {
         if !opts.docker {
             return Result::Skipped("pass --docker to run it".into());
         }
-        if sh("docker info >/dev/null 2>&1").0 != 0 {
-            return Result::Skipped("`docker info` fails".into());
-        }
+        // A running daemon is used as is; otherwise one is started for
+        // this scenario and stopped (by PID) when it is done.
+        let state = std::env::temp_dir().join("rnetns-bench-dockerd");
+        let _ = fs::create_dir_all(&state);
+        let daemon = match super::dockerd::Dockerd::ensure(&state) {
+            Ok(d) => d,
+            Err(e) => return Result::Skipped(e),
+        };
         let mut probe = vec![rn.as_os_str().to_owned()];
         probe.extend(os(&["-j", "list", "--all-runtimes"]));
         let (code, out) = run_capture(&probe);
@@ -1155,6 +1164,7 @@ mod docker {
             Err(e) => Result::Skipped(e),
         };
         teardown(imported);
+        drop(daemon);
         result
     }
 

@@ -21,6 +21,11 @@ use std::os::fd::RawFd;
 /// few enough that their replies always fit in the 1 MiB receive buffer.
 const WINDOW: usize = 256;
 
+/// One datagram per reply: an RTM_NEWNSID or an error carrying our 28-byte
+/// request and the extack text, a few hundred bytes at most. Kept small
+/// because every `list` worker has one, and it counts in peak RSS.
+const REPLY_BUF: usize = 8192;
+
 /// One nsid as the kernel reports it (`None` is "unassigned", i.e. -1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NsidReply {
@@ -203,7 +208,7 @@ impl FdQuery {
         sock.connect(&SocketAddr::new(0, 0)).map_err(io_err)?;
         Ok(FdQuery {
             sock,
-            rbuf: vec![0u8; 1 << 16],
+            rbuf: vec![0u8; REPLY_BUF],
         })
     }
 

@@ -15,13 +15,16 @@
 //! Without root, docker or podman it reports "skipped: ..." as ignored;
 //! under `CI=true` that is a failure, as is a dockerd that will not start.
 
+#[path = "support/dockerd.rs"]
+mod dockerd;
+
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
 const LABEL: &str = "rnetns-test=1";
@@ -100,7 +103,7 @@ fn quiet(argv: &[&str]) {
 /// Undoes everything the test created, in Drop, so a failed assertion
 /// still cleans up.
 struct Guard {
-    dockerd: Option<u32>,
+    dockerd: Option<dockerd::Dockerd>,
 }
 
 impl Drop for Guard {
@@ -115,74 +118,12 @@ impl Drop for Guard {
             quiet(&["docker", "rm", "-f", id]);
         }
         quiet(&["docker", "network", "rm", "rnt-net"]);
-        if let Some(pid) = self.dockerd.take() {
-            let pid = nix::unistd::Pid::from_raw(pid as i32);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-            let t = Instant::now();
-            while t.elapsed() < Duration::from_secs(30) && nix::sys::signal::kill(pid, None).is_ok()
-            {
-                let _ = nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(pid, None);
-            // dockerd leaves these behind after a clean stop.
-            let _ = nix::mount::umount2(
-                "/run/docker/netns/default",
-                nix::mount::MntFlags::MNT_DETACH,
-            );
-            let _ = std::fs::remove_file("/run/docker/netns/default");
-            quiet(&["ip", "link", "del", "docker0"]);
-        }
+        drop(self.dockerd.take());
         let others = cmd(&["podman", "ps", "-q"]);
         if others.status.success() && others.stdout.is_empty() {
             quiet(&["ip", "link", "del", "podman0"]);
         }
     }
-}
-
-fn start_dockerd(guard: &mut Guard) -> Result<(), Failed> {
-    if cmd(&["docker", "info"]).status.success() {
-        return Ok(()); // someone else's daemon: use it, never stop it
-    }
-    let log = state_dir().join("dockerd.log");
-    for opts in [
-        &[][..],
-        &["--storage-driver=vfs"][..],
-        &["--storage-driver=vfs", "--iptables=false", "--bridge=none"][..],
-    ] {
-        let child = Command::new("dockerd")
-            .args(opts)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log)?)
-            .stderr(std::fs::File::create(state_dir().join("dockerd.err"))?)
-            .spawn()?;
-        guard.dockerd = Some(child.id());
-        let t = Instant::now();
-        while t.elapsed() < Duration::from_secs(60) {
-            if cmd(&["docker", "info"]).status.success() {
-                return Ok(());
-            }
-            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-            if let Ok(nix::sys::wait::WaitStatus::Exited(..)) =
-                nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
-            {
-                guard.dockerd = None;
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        if let Some(pid) = guard.dockerd.take() {
-            let pid = nix::unistd::Pid::from_raw(pid as i32);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(pid, None);
-        }
-    }
-    Err(format!(
-        "dockerd did not start; see {}",
-        state_dir().join("dockerd.err").display()
-    )
-    .into())
 }
 
 fn setup(guard: &mut Guard) -> Result<(), Failed> {
@@ -192,7 +133,7 @@ fn setup(guard: &mut Guard) -> Result<(), Failed> {
         state_dir().join("containers.conf"),
         format!("[containers]\ndefault_ulimits = [\"nofile={n}:{n}\", \"nproc=4096:4096\"]\n[network]\nnetwork_backend = \"netavark\"\n"),
     )?;
-    start_dockerd(guard)?;
+    guard.dockerd = Some(dockerd::Dockerd::ensure(&state_dir())?);
     let root = state_dir().join("rootfs");
     let _ = std::fs::remove_dir_all(&root);
     for d in ["bin", "proc", "sys", "dev", "etc", "tmp", "run"] {
