@@ -281,10 +281,8 @@ mod tests {
 
     #[test]
     fn owner_is_decided_by_rank_and_paths_are_merged_by_identity() {
-        let mut procs = procs::Procs {
-            own: Some((4, 1)),
-            ..Default::default()
-        };
+        let mut procs = procs::Procs::default();
+        procs.own = Some((4, 1));
         procs.by_pid.insert(7, (4, 2));
         procs.by_pid.insert(3, (4, 2));
         procs.by_pid.insert(9, (4, 3));

@@ -4,13 +4,13 @@
 //! patterns, conmon and monitors skipped); and nsfs bind mounts anywhere
 //! come from /proc/self/mountinfo. Processes that exit mid-scan are simply
 //! not counted; processes the caller may not inspect are counted for a note.
-//! Syscalls: getdents, fstatat, open/read of /proc files.
+//! Syscalls: getdents, readlinkat, openat/read of /proc files.
 
 use super::state::{is_hex_id, netns_at, Notes};
 use super::{Container, Evidence, Key};
 use nix::errno::Errno;
-use nix::fcntl::{AtFlags, OFlag};
-use nix::sys::stat::{fstatat, Mode};
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -18,6 +18,12 @@ use std::path::Path;
 #[derive(Debug, Default)]
 pub struct Procs {
     pub by_pid: HashMap<u32, Key>,
+    /// /proc, open for the per-process reads.
+    proc_dir: Option<nix::dir::Dir>,
+    /// `/proc/PID/cgroup` of each process read so far (discovery asks for
+    /// some, membership for all), and the buffer they are read through.
+    cgroups: std::cell::RefCell<HashMap<u32, Option<Box<[u8]>>>>,
+    scratch: std::cell::RefCell<Vec<u8>>,
     /// The caller's own netns.
     pub own: Option<Key>,
     /// Processes whose netns could not be read (EACCES for non-root).
@@ -42,17 +48,62 @@ impl Procs {
             .flatten()
             .filter_map(|e| e.file_name().to_str().ok()?.parse().ok())
             .collect();
+        // Every netns is on nsfs, the device of our own: `N/ns/net` read as
+        // a link (`net:[INO]`) is cheaper than following it with stat.
+        let nsfs_dev = p.own.map(|k| k.0);
         for pid in pids {
             let rel = format!("{pid}/ns/net");
-            match fstatat(&dir, rel.as_str(), AtFlags::empty()) {
-                Ok(st) => {
-                    p.by_pid.insert(pid, (st.st_dev, st.st_ino));
+            match nix::fcntl::readlinkat(&dir, rel.as_str()) {
+                Ok(link) => {
+                    let ino = link
+                        .as_bytes()
+                        .strip_prefix(b"net:[")
+                        .and_then(|r| r.strip_suffix(b"]"))
+                        .and_then(|i| std::str::from_utf8(i).ok()?.parse().ok());
+                    if let (Some(dev), Some(ino)) = (nsfs_dev, ino) {
+                        p.by_pid.insert(pid, (dev, ino));
+                    }
                 }
                 Err(Errno::EACCES | Errno::EPERM) => p.unreadable += 1,
                 Err(_) => {} // exited mid-scan, or a zombie
             }
         }
+        p.proc_dir = Some(dir);
         p
+    }
+
+    /// `f` of `/proc/PID/cgroup`, read once through the open /proc fd with
+    /// plain reads (`read_to_end` on a File would stat and seek it for a
+    /// size hint, which /proc does not give).
+    fn with_cgroup<T>(&self, pid: u32, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
+        let mut cache = self.cgroups.borrow_mut();
+        let text = cache.entry(pid).or_insert_with(|| self.read_cgroup(pid));
+        text.as_deref().map(f)
+    }
+
+    fn read_cgroup(&self, pid: u32) -> Option<Box<[u8]>> {
+        let dir = self.proc_dir.as_ref()?;
+        let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+        let fd = nix::fcntl::openat(dir, format!("{pid}/cgroup").as_str(), flags, Mode::empty());
+        let fd = fd.ok()?;
+        let mut buf = self.scratch.borrow_mut();
+        if buf.is_empty() {
+            buf.resize(8192, 0);
+        }
+        let mut len = 0;
+        loop {
+            if len == buf.len() {
+                let grown = len * 2;
+                buf.resize(grown, 0);
+            }
+            match nix::unistd::read(&fd, &mut buf[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(Errno::EINTR) => {}
+                Err(_) => return None,
+            }
+        }
+        Some(buf[..len].into())
     }
 
     pub fn note_unreadable(&self, notes: &mut Notes) {
@@ -76,10 +127,9 @@ impl Procs {
         let mut pids: Vec<_> = self.by_pid.iter().collect();
         pids.sort_unstable();
         for (pid, key) in pids {
-            let Ok(text) = std::fs::read(format!("/proc/{pid}/cgroup")) else {
-                continue;
-            };
-            let Some(found) = container_of_cgroup(&String::from_utf8_lossy(&text)) else {
+            let found =
+                self.with_cgroup(*pid, |t| container_of_cgroup(&String::from_utf8_lossy(t)));
+            let Some(found) = found.flatten() else {
                 continue;
             };
             let c = ev
@@ -106,33 +156,33 @@ impl Procs {
 
     fn pid_in_cgroup(&self, pid: u32, id: &str, rootless: bool) -> Option<Key> {
         let key = *self.by_pid.get(&pid)?;
-        let text = std::fs::read(format!("/proc/{pid}/cgroup")).ok()?;
-        let text = String::from_utf8_lossy(&text);
-        let paths = text.lines().filter_map(|l| l.splitn(3, ':').nth(2));
-        let mut all_root = true;
-        for p in paths {
-            if p.contains(id) {
-                return Some(key);
+        let found = self.with_cgroup(pid, |text| {
+            let text = String::from_utf8_lossy(text);
+            let paths = text.lines().filter_map(|l| l.splitn(3, ':').nth(2));
+            let mut all_root = true;
+            for p in paths {
+                if p.contains(id) {
+                    return true;
+                }
+                all_root &= p == "/";
             }
-            all_root &= p == "/";
-        }
-        (rootless && all_root).then_some(key)
+            rootless && all_root
+        })?;
+        found.then_some(key)
     }
 }
 
-/// The container a cgroup file's paths name, if any.
+/// The container a cgroup file's paths name, if any: cgroup v2's single
+/// `0::` line and v1's name=systemd line first, then the others, each
+/// group in file order.
 pub fn container_of_cgroup(text: &str) -> Option<Container> {
-    let mut paths: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.splitn(3, ':').nth(2))
-        .collect();
-    // cgroup v2's single `0::` line, or v1's name=systemd line, first.
-    paths.sort_by_key(|p| {
-        !text
-            .lines()
-            .any(|l| l.ends_with(p) && (l.starts_with("0::") || l.contains("name=systemd")))
-    });
-    paths.iter().find_map(|p| container_of_path(p))
+    let preferred = |l: &str| l.starts_with("0::") || l.contains("name=systemd");
+    let paths = |first: bool| {
+        text.lines()
+            .filter(move |l| preferred(l) == first)
+            .filter_map(|l| l.splitn(3, ':').nth(2))
+    };
+    paths(true).chain(paths(false)).find_map(container_of_path)
 }
 
 fn c(id: &str, name: Option<&str>, runtime: &'static str, pod: Option<&str>) -> Option<Container> {

@@ -137,7 +137,8 @@ impl Root {
             ));
             return None;
         }
-        let mut buf = Vec::new();
+        // Sized from the stat: one read fills it, one more sees the end.
+        let mut buf = Vec::with_capacity(meta.len() as usize + 1);
         if let Err(e) = (&mut f).take(MAX_STATE + 1).read_to_end(&mut buf) {
             notes.errno(&full, crate::store::errno_of(e));
             return None;
