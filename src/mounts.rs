@@ -11,6 +11,7 @@ use nix::fcntl::{Flock, FlockArg};
 use nix::mount::{mount, MsFlags};
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The run dir, locked: held for the whole create-and-mount of an entry so
 /// concurrent rnetns processes never see each other's half-made entries.
@@ -49,8 +50,32 @@ pub fn prepare_run_dir() -> Result<RunDirLock, Error> {
             None
         }
     };
-    make_shared()?;
+    share_once()?;
     Ok(RunDirLock { _lock: lock })
+}
+
+/// The run-dir mount this process last made shared (recursively), by its
+/// unique mount id; 0 for none.
+static SHARED_BY_US: AtomicU64 = AtomicU64::new(0);
+
+/// `make_shared`, once per process and run-dir mount: a batch of adds
+/// walks the run dir's mounts (`MS_SHARED|MS_REC`, O(entries)) on its first
+/// line only. Later lines check with two O(1) syscalls that the run dir is
+/// still that mount and still shared; the entries this process bound on it
+/// since are shared already, as mounts made under a shared mount are. A
+/// mount someone else makes private under the run dir in the middle of a
+/// batch stays private until the next process; 6.1 would re-share it.
+fn share_once() -> Result<(), Error> {
+    let done = SHARED_BY_US.load(Ordering::Relaxed);
+    let path = std::path::Path::new(RUN_DIR);
+    if done != 0 && crate::sys::mount_shared(path) == Some((done, true)) {
+        return Ok(());
+    }
+    make_shared()?;
+    if let Some((id, true)) = crate::sys::mount_shared(path) {
+        SHARED_BY_US.store(id, Ordering::Relaxed);
+    }
+    Ok(())
 }
 
 pub fn make_shared() -> Result<(), Error> {

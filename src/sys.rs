@@ -111,3 +111,46 @@ pub fn reserve_fds(n: i32) {
         drop(unsafe { OwnedFd::from_raw_fd(fd) });
     }
 }
+
+/// The unique id of the mount serving `path` and whether it is shared,
+/// from statx(STATX_MNT_ID_UNIQUE) and statmount(2) (Linux 6.8+); `None`
+/// where the kernel has neither. Two syscalls, however many mounts exist.
+pub fn mount_shared(path: &std::path::Path) -> Option<(u64, bool)> {
+    use std::os::unix::ffi::OsStrExt;
+    const STATX_MNT_ID_UNIQUE: u32 = 0x4000;
+    const SYS_STATMOUNT: libc::c_long = 457;
+    const STATMOUNT_MNT_BASIC: u64 = 0x2;
+    const MS_SHARED: u64 = 1 << 20;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: zeroed statx is a valid out-buffer of the right type.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: c is NUL-terminated and st is a valid statx buffer.
+    let rc = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+            STATX_MNT_ID_UNIQUE,
+            &mut st,
+        )
+    };
+    if rc != 0 || st.stx_mask & STATX_MNT_ID_UNIQUE == 0 {
+        return None;
+    }
+    // struct mnt_id_req (MNT_ID_REQ_SIZE_VER0): size, spare, mnt_id, param.
+    let req: [u64; 3] = [24, st.stx_mnt_id, STATMOUNT_MNT_BASIC];
+    // struct statmount: mask at byte 8, mnt_propagation at byte 72.
+    let mut buf = [0u64; 64];
+    // SAFETY: req is a valid 24-byte mnt_id_req; buf is writable for the
+    // length passed; the kernel writes at most that many bytes.
+    let rc = unsafe {
+        libc::syscall(
+            SYS_STATMOUNT,
+            req.as_ptr(),
+            buf.as_mut_ptr(),
+            std::mem::size_of_val(&buf),
+            0,
+        )
+    };
+    (rc == 0 && buf[1] & STATMOUNT_MNT_BASIC != 0).then(|| (st.stx_mnt_id, buf[9] & MS_SHARED != 0))
+}
