@@ -38,6 +38,50 @@ pub fn entries() -> Result<Vec<Vec<u8>>, Errno> {
     Ok(names)
 }
 
+/// Entry names in readdir order in one buffer: a listing of thousands of
+/// entries keeps no allocation per name (`list`, `list-id`).
+#[derive(Default)]
+pub struct NameList {
+    bytes: Vec<u8>,
+    ends: Vec<u32>,
+}
+
+impl NameList {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.bytes[start..self.ends[i] as usize]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}
+
+/// [`entries`] as a [`NameList`].
+pub fn entry_names() -> Result<NameList, Errno> {
+    use nix::fcntl::OFlag;
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let mut dir = nix::dir::Dir::open(RUN_DIR, flags, nix::sys::stat::Mode::empty())?;
+    let mut list = NameList::default();
+    // An entry that vanishes mid-scan is simply not listed.
+    for e in dir.iter().flatten() {
+        let name = e.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            list.bytes.extend_from_slice(name);
+            list.ends.push(list.bytes.len() as u32);
+        }
+    }
+    Ok(list)
+}
+
 /// Opens an entry read-only (close-on-exec), as `ip` does for setns and
 /// nsid queries. A FIFO or device node is never opened (6.1 blocks forever
 /// on a FIFO and would run a device's open; issue 7): it is looked at with

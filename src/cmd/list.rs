@@ -11,10 +11,17 @@ use crate::store;
 use std::collections::HashMap;
 use std::os::fd::AsRawFd;
 
-/// One run-dir entry and what the kernel said about it.
-pub struct Entry {
-    pub name: Vec<u8>,
-    pub nsid: Answer,
+/// The run dir's entries in readdir order and what the kernel said about
+/// each.
+pub struct Listing {
+    names: store::NameList,
+    answers: Vec<Answer>,
+}
+
+impl Listing {
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Answer)> {
+        self.names.iter().zip(&self.answers)
+    }
 }
 
 /// What the kernel said of one entry, in 16 bytes: a listing holds one per
@@ -58,7 +65,7 @@ const MAX_WORKERS: usize = 8;
 /// Large run dirs are split into contiguous parts, one per available CPU,
 /// each asked on its own netlink socket by its own thread; the parts are
 /// joined back in readdir order.
-pub fn scan(names: Vec<Vec<u8>>) -> Vec<Entry> {
+pub fn scan(names: store::NameList) -> Listing {
     let lock = crate::mounts::lock_run_dir(false);
     let workers = crate::sys::cpus()
         .min(MAX_WORKERS)
@@ -70,11 +77,7 @@ pub fn scan(names: Vec<Vec<u8>>) -> Vec<Entry> {
         scan_parallel(&names, workers)
     };
     drop(lock);
-    names
-        .into_iter()
-        .zip(answers)
-        .map(|(name, nsid)| Entry { name, nsid })
-        .collect()
+    Listing { names, answers }
 }
 
 /// Worker `k` of `w` takes entries k, k+w, k+2w...: a query costs the
@@ -82,7 +85,7 @@ pub fn scan(names: Vec<Vec<u8>>) -> Vec<Entry> {
 /// creation order as NSIDs usually do, so contiguous parts would leave one
 /// worker with most of the work. Worker 0 is this thread; a worker that
 /// cannot be started leaves its part to this thread.
-fn scan_parallel(names: &[Vec<u8>], workers: usize) -> Vec<Answer> {
+fn scan_parallel(names: &store::NameList, workers: usize) -> Vec<Answer> {
     // The chunks' fds, the workers' sockets and what is open already.
     crate::sys::reserve_fds((CHUNK + 2 * workers + 64) as i32);
     let parts: Vec<Vec<Answer>> = std::thread::scope(|s| {
@@ -115,8 +118,8 @@ fn scan_parallel(names: &[Vec<u8>], workers: usize) -> Vec<Answer> {
 
 /// Entries `first`, `first + step`, ... a chunk at a time over one netlink
 /// socket; each worker keeps its share of the fd budget open at most.
-fn scan_part(names: &[Vec<u8>], first: usize, step: usize) -> Vec<Answer> {
-    let mine: Vec<&Vec<u8>> = names.iter().skip(first).step_by(step).collect();
+fn scan_part(names: &store::NameList, first: usize, step: usize) -> Vec<Answer> {
+    let mine: Vec<&[u8]> = names.iter().skip(first).step_by(step).collect();
     let mut query = (!mine.is_empty()).then(nsid::FdQuery::open);
     let dir = store::EntryDir::open();
     let mut answers = Vec::with_capacity(mine.len());
@@ -128,7 +131,7 @@ fn scan_part(names: &[Vec<u8>], first: usize, step: usize) -> Vec<Answer> {
 
 fn scan_chunk(
     dir: &Result<store::EntryDir, nix::errno::Errno>,
-    names: &[&Vec<u8>],
+    names: &[&[u8]],
     query: Option<&mut Result<nsid::FdQuery, NlError>>,
 ) -> Vec<Answer> {
     let files: Vec<Option<std::fs::File>> = names
@@ -156,60 +159,62 @@ fn scan_chunk(
 
 /// Prints the kernel's complaint about each entry it rejected, as one pass
 /// of 6.1's cache building does.
-pub fn report_errors(entries: &[Entry]) {
-    for e in entries {
-        if let Answer::Error(err) = &e.nsid {
+pub fn report_errors(listing: &Listing) {
+    for (_, answer) in listing.iter() {
+        if let Answer::Error(err) = answer {
             eprint_bytes(format!("{err}\n").as_bytes());
         }
     }
 }
 
 /// nsid -> first name in readdir order (spec 4.2).
-pub fn cache(entries: &[Entry]) -> HashMap<i32, Vec<u8>> {
+pub fn cache(listing: &Listing) -> HashMap<i32, Vec<u8>> {
     let mut map = HashMap::new();
-    for e in entries {
-        if let Answer::Id(id) = e.nsid {
-            map.entry(id).or_insert_with(|| e.name.clone());
+    for (name, answer) in listing.iter() {
+        if let Answer::Id(id) = *answer {
+            map.entry(id).or_insert_with(|| name.to_vec());
         }
     }
     map
 }
 
-fn id_of(e: &Entry) -> Option<i32> {
-    match e.nsid {
-        Answer::Id(id) => Some(id),
+fn id_of(answer: &Answer) -> Option<i32> {
+    match answer {
+        Answer::Id(id) => Some(*id),
         _ => None,
     }
 }
 
 pub fn list(ctx: &mut Ctx) -> Status {
     // spec 4.1: a missing or unusable run dir prints nothing, even in JSON (D6).
-    let Ok(names) = store::entries() else {
+    let Ok(names) = store::entry_names() else {
         return Ok(0);
     };
-    let entries = scan(names);
-    report_errors(&entries);
+    let listing = scan(names);
+    report_errors(&listing);
     if ctx.globals.json {
-        let objects: Vec<Vec<(&str, Value)>> = entries
+        let objects: Vec<Vec<(&str, Value)>> = listing
             .iter()
-            .map(|e| {
-                let mut o = vec![("name", Value::Str(&e.name))];
-                o.extend(id_of(e).map(|id| ("id", Value::Int(id.into()))));
+            .map(|(name, answer)| {
+                let mut o = vec![("name", Value::Str(name))];
+                o.extend(id_of(answer).map(|id| ("id", Value::Int(id.into()))));
                 o
             })
             .collect();
-        report_errors(&entries);
+        report_errors(&listing);
         ctx.out.write(&json::array(&objects, ctx.globals.pretty));
         return Ok(0);
     }
-    for e in &entries {
-        let mut line = e.name.clone();
-        if let Some(id) = id_of(e) {
+    let mut line = Vec::new();
+    for (name, answer) in listing.iter() {
+        line.clear();
+        line.extend_from_slice(name);
+        if let Some(id) = id_of(answer) {
             line.extend_from_slice(format!(" (id: {id})").as_bytes());
         }
         line.push(b'\n');
         ctx.out.write(&line);
-        if let Answer::Error(err) = &e.nsid {
+        if let Answer::Error(err) = answer {
             eprint_bytes(format!("{err}\n").as_bytes());
         }
     }

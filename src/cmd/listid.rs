@@ -57,10 +57,10 @@ struct Names {
 
 impl Names {
     fn build() -> Self {
-        let entries = scan(store::entries().unwrap_or_default());
-        report_errors(&entries);
+        let listing = scan(store::entry_names().unwrap_or_default());
+        report_errors(&listing);
         Names {
-            map: cache(&entries),
+            map: cache(&listing),
         }
     }
 
