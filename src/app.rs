@@ -105,6 +105,12 @@ fn batch(ctx: &mut Ctx, file: &[u8]) -> i32 {
         let _ = std::io::stdin().lock().read_to_end(&mut v);
         v
     } else {
+        // 6.1 holds its rtnetlink socket before it opens the file, so with
+        // a standard fd closed the socket takes that number, and
+        // `-b /dev/stdin <&-` opens a socket: "No such device or address"
+        // (case batch-file-stdin-closed). Not for `-b -`, which would then
+        // read the socket and hang as 6.1 does (D10).
+        let _rtnl = netlink_sys::Socket::new(netlink_sys::protocols::NETLINK_ROUTE);
         // Open errors are reported; a read error (a directory: EISDIR) ends
         // the input like end of file, as 6.1's getline does (hardening_inputs).
         match std::fs::File::open(Path::new(std::ffi::OsStr::from_bytes(file))) {
