@@ -65,6 +65,12 @@ pub fn ns_type(fd: std::os::fd::BorrowedFd<'_>) -> Option<i32> {
 /// following a final symlink): for a mount point, the mount on top of it.
 /// Matches the first field of /proc/self/mountinfo.
 pub fn mount_id(path: &std::path::Path) -> Option<u64> {
+    statx_mnt_id(path, libc::STATX_MNT_ID)
+}
+
+/// statx of `path` (not following a final symlink) for one mount-id kind
+/// (`STATX_MNT_ID` or `STATX_MNT_ID_UNIQUE`), when the kernel reports it.
+fn statx_mnt_id(path: &std::path::Path, mask: u32) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     // SAFETY: zeroed statx is a valid out-buffer of the right type.
@@ -75,11 +81,11 @@ pub fn mount_id(path: &std::path::Path) -> Option<u64> {
             libc::AT_FDCWD,
             c.as_ptr(),
             libc::AT_SYMLINK_NOFOLLOW,
-            libc::STATX_MNT_ID,
+            mask,
             &mut buf,
         )
     };
-    (rc == 0 && buf.stx_mask & libc::STATX_MNT_ID != 0).then_some(buf.stx_mnt_id)
+    (rc == 0 && buf.stx_mask & mask != 0).then_some(buf.stx_mnt_id)
 }
 
 /// How many CPUs this process may run on (its affinity mask), at least 1.
@@ -116,29 +122,13 @@ pub fn reserve_fds(n: i32) {
 /// from statx(STATX_MNT_ID_UNIQUE) and statmount(2) (Linux 6.8+); `None`
 /// where the kernel has neither. Two syscalls, however many mounts exist.
 pub fn mount_shared(path: &std::path::Path) -> Option<(u64, bool)> {
-    use std::os::unix::ffi::OsStrExt;
     const STATX_MNT_ID_UNIQUE: u32 = 0x4000;
     const SYS_STATMOUNT: libc::c_long = 457;
     const STATMOUNT_MNT_BASIC: u64 = 0x2;
     const MS_SHARED: u64 = 1 << 20;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    // SAFETY: zeroed statx is a valid out-buffer of the right type.
-    let mut st: libc::statx = unsafe { std::mem::zeroed() };
-    // SAFETY: c is NUL-terminated and st is a valid statx buffer.
-    let rc = unsafe {
-        libc::statx(
-            libc::AT_FDCWD,
-            c.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-            STATX_MNT_ID_UNIQUE,
-            &mut st,
-        )
-    };
-    if rc != 0 || st.stx_mask & STATX_MNT_ID_UNIQUE == 0 {
-        return None;
-    }
+    let id = statx_mnt_id(path, STATX_MNT_ID_UNIQUE)?;
     // struct mnt_id_req (MNT_ID_REQ_SIZE_VER0): size, spare, mnt_id, param.
-    let req: [u64; 3] = [24, st.stx_mnt_id, STATMOUNT_MNT_BASIC];
+    let req: [u64; 3] = [24, id, STATMOUNT_MNT_BASIC];
     // struct statmount: mask at byte 8, mnt_propagation at byte 72.
     let mut buf = [0u64; 64];
     // SAFETY: req is a valid 24-byte mnt_id_req; buf is writable for the
@@ -152,5 +142,5 @@ pub fn mount_shared(path: &std::path::Path) -> Option<(u64, bool)> {
             0,
         )
     };
-    (rc == 0 && buf[1] & STATMOUNT_MNT_BASIC != 0).then(|| (st.stx_mnt_id, buf[9] & MS_SHARED != 0))
+    (rc == 0 && buf[1] & STATMOUNT_MNT_BASIC != 0).then(|| (id, buf[9] & MS_SHARED != 0))
 }

@@ -83,7 +83,16 @@ impl Root {
         let how = OpenHow::new()
             .flags(flags | OFlag::O_CLOEXEC | OFlag::O_NOCTTY)
             .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-        openat2(self.dir.as_fd(), rel, how).map(File::from)
+        // EAGAIN: a mount or rename anywhere on the system raced with a
+        // `..` step, and the kernel could not prove the walk stayed
+        // beneath the root; openat2(2) says to retry.
+        let mut tries = 0;
+        loop {
+            match openat2(self.dir.as_fd(), rel, how) {
+                Err(Errno::EAGAIN) if tries < 16 => tries += 1,
+                done => return done.map(File::from),
+            }
+        }
     }
 
     /// Entry names of the directory `rel` beneath the root (`.` for the
