@@ -8,6 +8,7 @@ use crate::error::{eprint_bytes, NlError};
 use crate::nsid;
 use crate::output::json::{self, Value};
 use crate::store;
+use nix::errno::Errno;
 use std::collections::HashMap;
 use std::os::fd::AsRawFd;
 
@@ -123,21 +124,38 @@ fn scan_part(names: &store::NameList, first: usize, step: usize) -> Vec<Answer> 
     let mut query = (!mine.is_empty()).then(nsid::FdQuery::open);
     let dir = store::EntryDir::open();
     let mut answers = Vec::with_capacity(mine.len());
-    for part in mine.chunks((CHUNK / step).max(1)) {
-        answers.extend(scan_chunk(&dir, part, query.as_mut()));
+    let chunk = (CHUNK / step).max(1);
+    let mut rest = &mine[..];
+    while !rest.is_empty() {
+        let part = &rest[..rest.len().min(chunk)];
+        let taken = scan_chunk(&dir, part, query.as_mut(), &mut answers);
+        rest = &rest[taken..];
     }
     answers
 }
 
+/// Opens up to a chunk of entries, asks their nsids and appends the
+/// answers; returns how many entries it took. Running out of fds (a low
+/// RLIMIT_NOFILE, or other workers' chunks) ends the chunk early instead
+/// of failing the entry, so a listing never depends on the fd limit, as
+/// 6.1's one-entry-at-a-time listing does not (case list-low-fd-limit).
 fn scan_chunk(
-    dir: &Result<store::EntryDir, nix::errno::Errno>,
+    dir: &Result<store::EntryDir, Errno>,
     names: &[&[u8]],
     query: Option<&mut Result<nsid::FdQuery, NlError>>,
-) -> Vec<Answer> {
-    let files: Vec<Option<std::fs::File>> = names
-        .iter()
-        .map(|n| dir.as_ref().ok().and_then(|d| d.open_entry(n).ok()))
-        .collect();
+    out: &mut Vec<Answer>,
+) -> usize {
+    let mut files: Vec<Option<std::fs::File>> = Vec::with_capacity(names.len());
+    for name in names {
+        let opened = match dir {
+            Ok(d) => d.open_entry(name),
+            Err(e) => Err(*e),
+        };
+        match opened {
+            Err(Errno::EMFILE | Errno::ENFILE) if files.iter().any(Option::is_some) => break,
+            opened => files.push(opened.ok()),
+        }
+    }
     let fds: Vec<i32> = files.iter().flatten().map(|f| f.as_raw_fd()).collect();
     let answers = match query {
         Some(Ok(q)) if !fds.is_empty() => q.query(&fds),
@@ -148,13 +166,12 @@ fn scan_chunk(
         Ok(a) => a.into_iter(),
         Err(e) => vec![Err(e); fds.len()].into_iter(),
     };
-    files
-        .into_iter()
-        .map(|file| match file {
-            Some(_) => answers.next().map_or(Answer::Unopened, Answer::of),
-            None => Answer::Unopened,
-        })
-        .collect()
+    let taken = files.len();
+    out.extend(files.into_iter().map(|file| match file {
+        Some(_) => answers.next().map_or(Answer::Unopened, Answer::of),
+        None => Answer::Unopened,
+    }));
+    taken
 }
 
 /// Prints the kernel's complaint about each entry it rejected, as one pass
