@@ -90,25 +90,7 @@ pub fn entry_names() -> Result<NameList, Errno> {
 /// argument` and netlink `Peer netns reference is invalid`, as for any
 /// other entry that is not a namespace.
 pub fn open_entry(name: &[u8]) -> Result<File, Errno> {
-    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-    let path = entry_path(name);
-    let probe = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH)
-        .open(&path)
-        .map_err(errno_of)?;
-    let kind = probe.metadata().map_err(errno_of)?.file_type();
-    let special = kind.is_fifo() || kind.is_char_device() || kind.is_block_device();
-    let target = if special {
-        PathBuf::from(RUN_DIR)
-    } else {
-        path
-    };
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(target)
-        .map_err(errno_of)
+    EntryDir::open()?.open_entry(name)
 }
 
 /// The run dir opened once, for opening many entries relative to it (the
@@ -119,7 +101,8 @@ pub struct EntryDir(std::os::fd::OwnedFd);
 impl EntryDir {
     pub fn open() -> Result<Self, Errno> {
         use nix::fcntl::{open, OFlag};
-        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        // O_PATH: like a path walk, it needs search permission only.
+        let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
         open(RUN_DIR, flags, nix::sys::stat::Mode::empty()).map(EntryDir)
     }
 

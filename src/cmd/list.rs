@@ -68,10 +68,15 @@ const MAX_WORKERS: usize = 8;
 /// joined back in readdir order.
 pub fn scan(names: store::NameList) -> Listing {
     let lock = crate::mounts::lock_run_dir(false);
+    // Under a low fd limit one worker keeps every fd it needs to itself
+    // (case list-low-fd-limit); workers would starve each other.
+    let roomy = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .is_ok_and(|(soft, _)| soft >= 1024);
     let workers = crate::sys::cpus()
         .min(MAX_WORKERS)
         .min(names.len() / PER_WORKER)
         .max(1);
+    let workers = if roomy { workers } else { 1 };
     let answers = if workers == 1 {
         scan_part(&names, 0, 1)
     } else {
@@ -126,9 +131,10 @@ fn scan_part(names: &store::NameList, first: usize, step: usize) -> Vec<Answer> 
     let mut answers = Vec::with_capacity(mine.len());
     let chunk = (CHUNK / step).max(1);
     let mut rest = &mine[..];
+    let mut waits = 0;
     while !rest.is_empty() {
         let part = &rest[..rest.len().min(chunk)];
-        let taken = scan_chunk(&dir, part, query.as_mut(), &mut answers);
+        let taken = scan_chunk(&dir, part, query.as_mut(), &mut answers, &mut waits);
         rest = &rest[taken..];
     }
     answers
@@ -144,6 +150,7 @@ fn scan_chunk(
     names: &[&[u8]],
     query: Option<&mut Result<nsid::FdQuery, NlError>>,
     out: &mut Vec<Answer>,
+    waits: &mut u32,
 ) -> usize {
     let mut files: Vec<Option<std::fs::File>> = Vec::with_capacity(names.len());
     for name in names {
@@ -153,6 +160,13 @@ fn scan_chunk(
         };
         match opened {
             Err(Errno::EMFILE | Errno::ENFILE) if files.iter().any(Option::is_some) => break,
+            // Another worker holds the fds: it closes them when its chunk
+            // is answered; wait for that (bounded) rather than fail.
+            Err(Errno::EMFILE | Errno::ENFILE) if files.is_empty() && *waits < 2000 => {
+                *waits += 1;
+                std::thread::sleep(std::time::Duration::from_micros(100));
+                break;
+            }
             opened => files.push(opened.ok()),
         }
     }
