@@ -16,6 +16,8 @@ pub struct Mount {
     pub master: Option<u64>,
     pub fstype: Vec<u8>,
     pub source: Vec<u8>,
+    /// Per-superblock options (`rw,name=systemd` for a cgroup hierarchy).
+    pub super_opts: Vec<u8>,
 }
 
 impl Mount {
@@ -73,6 +75,7 @@ pub fn parse_line(line: &[u8]) -> Option<Mount> {
         master: None,
         fstype: fields[dash + 1].to_vec(),
         source: unescape(fields[dash + 2]),
+        super_opts: fields.get(dash + 3).map_or(Vec::new(), |o| o.to_vec()),
     };
     for opt in &fields[6..dash] {
         if let Some(v) = opt.strip_prefix(b"shared:") {

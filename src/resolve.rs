@@ -80,11 +80,11 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Vec<u8>> {
     if what.is_empty() {
         return Ok(None);
     }
-    let scan = runtimes::scan();
+    let mut scan = runtimes::scan();
     let Some(key) = find_container(&scan, runtime, what).map_err(|m| m.into_bytes())? else {
         return Ok(None);
     };
-    Ok(open_key(&scan, key).map(|file| Target {
+    Ok(open_key(&mut scan, key).map(|file| Target {
         file,
         label: word.to_vec(),
     }))
@@ -119,8 +119,8 @@ fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Op
     }
 }
 
-/// Opens namespace `key` through one of its paths or processes, checking
-/// the identity again after opening.
-fn open_key(scan: &runtimes::Scan, key: Key) -> Option<File> {
-    scan.find(key)?.open()
+/// Namespace `key`'s file: the one the scan left open, else opened through
+/// one of its paths or processes, checking the identity again after opening.
+fn open_key(scan: &mut runtimes::Scan, key: Key) -> Option<File> {
+    scan.held.remove(&key).or_else(|| scan.find(key)?.open())
 }

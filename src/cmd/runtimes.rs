@@ -13,8 +13,10 @@ use super::{Ctx, Status};
 use crate::error::{eprint_bytes, Error};
 use crate::nsid;
 use crate::output::json::{render, Node};
-use crate::runtimes::{self, state, Container, Namespace};
+use crate::runtimes::{self, state, Container, Key, Namespace};
 use crate::store::cat;
+use std::collections::HashMap;
+use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
@@ -22,9 +24,9 @@ use std::path::PathBuf;
 pub const FLAG: &[u8] = b"--all-runtimes";
 
 pub fn list(ctx: &mut Ctx) -> Status {
-    let scan = runtimes::scan();
+    let mut scan = runtimes::scan();
     let mut spaces = scan.namespaces;
-    fill_nsids(&mut spaces);
+    fill_nsids(&mut spaces, &mut scan.held);
     print(ctx, &spaces, &scan.notes);
     Ok(0)
 }
@@ -55,9 +57,9 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         }
         Err(e) => return Err(Error::sys("Cannot open network namespace", e)),
     };
-    let scan = runtimes::scan();
+    let mut scan = runtimes::scan();
     let mut spaces: Vec<Namespace> = scan.find(key).cloned().into_iter().collect();
-    fill_nsids(&mut spaces);
+    fill_nsids(&mut spaces, &mut scan.held);
     print(ctx, &spaces, &scan.notes);
     Ok(0)
 }
@@ -85,21 +87,34 @@ fn print(ctx: &mut Ctx, spaces: &[Namespace], notes: &[String]) {
 }
 
 /// Asks the kernel for each live namespace's NSID (in the caller's netns),
-/// through one of its paths or one of its processes.
-fn fill_nsids(spaces: &mut [Namespace]) {
-    let mut files = Vec::new();
-    for (i, n) in spaces.iter().enumerate() {
-        if let Some(f) = n.open() {
-            files.push((i, f));
+/// through the file a source left open, else one of its paths or
+/// processes; in chunks, so a host with thousands of namespaces never holds
+/// more than [`NSID_CHUNK`] more files open at once.
+fn fill_nsids(spaces: &mut [Namespace], held: &mut HashMap<Key, File>) {
+    let mut start = 0;
+    while start < spaces.len() {
+        let mut files = Vec::new();
+        let mut i = start;
+        while i < spaces.len() && files.len() < NSID_CHUNK {
+            let n = &spaces[i];
+            let file = n.key.and_then(|k| held.remove(&k)).or_else(|| n.open());
+            if let Some(f) = file {
+                files.push((i, f));
+            }
+            i += 1;
         }
-    }
-    let fds: Vec<i32> = files.iter().map(|(_, f)| f.as_raw_fd()).collect();
-    if let Ok(answers) = nsid::query_fds(&fds) {
-        for ((i, _), a) in files.iter().zip(answers) {
-            spaces[*i].nsid = a.ok().flatten();
+        start = i;
+        let fds: Vec<i32> = files.iter().map(|(_, f)| f.as_raw_fd()).collect();
+        if let Ok(answers) = nsid::query_fds(&fds) {
+            for ((i, _), a) in files.iter().zip(answers) {
+                spaces[*i].nsid = a.ok().flatten();
+            }
         }
     }
 }
+
+/// Files opened per NSID batch by [`fill_nsids`].
+const NSID_CHUNK: usize = 128;
 
 /// `name (shortid)`, `name (shortid, pod P)`, or the id alone.
 fn container_text(c: &Container) -> Vec<u8> {

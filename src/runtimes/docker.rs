@@ -25,12 +25,15 @@ pub fn scan(ev: &mut Evidence, procs: &Procs) {
             } else {
                 ("docker", Rank::Runtime)
             };
-            match root.netns(&rel) {
-                Ok(key) => ev.path(
-                    root.path().join(&rel).as_os_str().as_bytes().to_vec(),
-                    key,
-                    Some(owner),
-                ),
+            match root.netns_file(&rel) {
+                Ok(found) => {
+                    let key = found.map(|(k, f)| {
+                        ev.hold(k, f);
+                        k
+                    });
+                    let path = root.path().join(&rel).as_os_str().as_bytes().to_vec();
+                    ev.path(path, key, Some(owner));
+                }
                 Err(e) => ev.notes.errno(&root.path().join(&rel), e),
             }
         }

@@ -5,7 +5,7 @@
 //! iproute2. An entry that is not a live namespace (an empty placeholder, a
 //! dangling symlink) is listed as stale. Syscalls: getdents, open, ioctl, fstat.
 
-use super::state::netns_at;
+use super::state::netns_file_at;
 use super::{neutron, Evidence, PathHit, Rank};
 use crate::store::{self, entry_display, entry_path};
 use nix::errno::Errno;
@@ -48,8 +48,11 @@ pub fn scan(ev: &mut Evidence) {
         }
     };
     for name in names {
-        let key = match netns_at(&entry_path(&name)) {
-            Ok(k) => k,
+        let key = match netns_file_at(&entry_path(&name)) {
+            Ok(found) => found.map(|(k, f)| {
+                ev.hold(k, f);
+                k
+            }),
             Err(Errno::ENOENT | Errno::ELOOP) => None,
             Err(e) => {
                 ev.notes.errno(&entry_path(&name), e);

@@ -13,6 +13,7 @@
 //! seen inside it, else `process`. Whatever cannot be read becomes a note
 //! for stderr, never a guess.
 
+pub mod cgroups;
 pub mod containerd;
 pub mod crio;
 pub mod docker;
@@ -23,7 +24,7 @@ pub mod procs;
 pub mod state;
 
 use state::Notes;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A namespace's identity: (st_dev, st_ino) of its nsfs file.
 pub type Key = (u64, u64);
@@ -75,9 +76,22 @@ pub struct Evidence {
     /// Containers by id, so a cgroup path can be given a name.
     pub catalog: Vec<Container>,
     pub notes: Notes,
+    /// One open file per namespace a source opened anyway, kept for the
+    /// NSID query (at most [`HELD_MAX`], to stay far from the fd limit).
+    pub held: HashMap<Key, std::fs::File>,
 }
 
+/// How many namespace files [`Evidence::hold`] keeps open.
+pub const HELD_MAX: usize = 256;
+
 impl Evidence {
+    /// Keeps `file` (namespace `key`) open for the NSID query.
+    pub fn hold(&mut self, key: Key, file: std::fs::File) {
+        if self.held.len() < HELD_MAX {
+            self.held.entry(key).or_insert(file);
+        }
+    }
+
     pub fn path(&mut self, path: Vec<u8>, key: Option<Key>, owner: Option<(&'static str, Rank)>) {
         self.paths.push(PathHit {
             path,
@@ -126,6 +140,8 @@ impl Namespace {
 pub struct Scan {
     pub namespaces: Vec<Namespace>,
     pub notes: Vec<String>,
+    /// Namespace files the sources left open (see [`Evidence::held`]).
+    pub held: HashMap<Key, std::fs::File>,
 }
 
 impl Scan {
@@ -136,14 +152,15 @@ impl Scan {
 
 /// Reads every source and merges what they found.
 pub fn scan() -> Scan {
-    let procs = procs::Procs::scan();
+    let mounts = crate::mountinfo::read("self").unwrap_or_default();
+    let procs = procs::Procs::scan(&mounts);
     let mut ev = Evidence::default();
     iproute2::scan(&mut ev);
     docker::scan(&mut ev, &procs);
     podman::scan(&mut ev, &procs);
     containerd::scan(&mut ev, &procs);
     crio::scan(&mut ev, &procs);
-    procs::scan_mounts(&mut ev);
+    procs::scan_mounts(&mut ev, &mounts);
     procs.attach_cgroup_members(&mut ev);
     procs.note_unreadable(&mut ev.notes);
     merge(ev, &procs)
@@ -160,8 +177,8 @@ pub fn parse_state_bytes(data: &[u8]) -> usize {
     let mut found = usize::from(state::parse_pid(data).is_some());
     found += usize::from(podman::pod_name(data, ID) != ID[..12]);
     let text = String::from_utf8_lossy(data);
-    found += usize::from(procs::container_of_cgroup(&text).is_some());
-    found += usize::from(procs::container_of_path(&text).is_some());
+    found += usize::from(cgroups::container_of_cgroup(&text).is_some());
+    found += usize::from(cgroups::container_of_path(&text).is_some());
     let Some(v) = state::parse_json(data) else {
         return found;
     };
@@ -263,6 +280,7 @@ pub fn merge(ev: Evidence, procs: &procs::Procs) -> Scan {
     Scan {
         namespaces,
         notes: ev.notes.0,
+        held: ev.held,
     }
 }
 

@@ -154,7 +154,7 @@ pub fn libpod_pod(spec: &serde_json::Value) -> Option<Option<String>> {
     }
     Some(
         str_at(spec, "/linux/cgroupsPath")
-            .and_then(super::procs::container_of_path)
+            .and_then(super::cgroups::container_of_path)
             .and_then(|c| c.pod),
     )
 }

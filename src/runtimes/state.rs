@@ -177,8 +177,13 @@ impl Root {
 
     /// The network namespace at `rel`, never following a symlink.
     pub fn netns(&self, rel: &Path) -> Result<Option<Key>, Errno> {
+        Ok(self.netns_file(rel)?.map(|(k, _)| k))
+    }
+
+    /// The same, with the open file (kept for the NSID query).
+    pub fn netns_file(&self, rel: &Path) -> Result<Option<(Key, File)>, Errno> {
         let f = self.open_beneath(rel, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW)?;
-        Ok(netns_of(&f))
+        Ok(netns_of(&f).map(|k| (k, f)))
     }
 }
 
@@ -205,13 +210,18 @@ pub fn netns_of(f: &File) -> Option<Key> {
 /// Opens `path` (following symlinks, as iproute2 does for run-dir entries)
 /// and returns its netns identity: `Ok(None)` when it exists but is not one.
 pub fn netns_at(path: &Path) -> Result<Option<Key>, Errno> {
+    Ok(netns_file_at(path)?.map(|(k, _)| k))
+}
+
+/// The same, with the open file (kept for the NSID query).
+pub fn netns_file_at(path: &Path) -> Result<Option<(Key, File)>, Errno> {
     let f = nix::fcntl::open(
         path,
         OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
         Mode::empty(),
     )
     .map(File::from)?;
-    Ok(netns_of(&f))
+    Ok(netns_of(&f).map(|k| (k, f)))
 }
 
 /// A string field at `ptr` (JSON pointer) in `v`.

@@ -1,0 +1,142 @@
+//! `list --all-runtimes` places processes in containers by their cgroup
+//! (spec: netns-locations 2.3). rnetns walks the container hierarchy (the
+//! one a process's `0::` or `name=systemd` line names) and reads
+//! `cgroup.procs` in the directories a pattern matches; where that
+//! hierarchy is not mounted it reads each `/proc/PID/cgroup` instead. This
+//! test builds real cgroups with container names in that hierarchy (an LXC
+//! payload with a nested child, a docker scope beneath a slice, a conmon
+//! scope that must be skipped), moves processes with their own network
+//! namespaces into them, and checks that both ways give the same bytes and
+//! the expected owners. The cgroups are the host's (cgroupfs is not
+//! namespaced here): they carry this test's PID in their names and are
+//! removed when the sandbox ends.
+
+#[path = "support/sandbox.rs"]
+mod sandbox;
+
+const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
+const DOCKER_ID: &str = "d0c0000000000000000000000000000000000000000000000000000000000001";
+const CONMON_ID: &str = "c0c0000000000000000000000000000000000000000000000000000000000003";
+
+fn script() -> String {
+    format!(
+        r#"
+R={rnetns}
+T=rnetns-test-{me}
+mount -t tmpfs sbx-varlib /var/lib || exit 89
+# The hierarchy rnetns walks: the first `0::` or `name=systemd` line of our
+# cgroup file (else the first line), mounted at its root.
+ctl=$(awk -F: '$2=="" || $2=="name=systemd" {{print $2; exit}}' /proc/self/cgroup)
+mnt=$(awk -v want="$ctl" '{{
+  for (i = 7; i <= NF && $i != "-"; i++) ;
+  t = $(i+1); o = "," $(i+3) ",";
+  if ($4 != "/") next;
+  if (want == "" && t == "cgroup2") {{ print $5; exit }}
+  if (want != "" && t == "cgroup" && index(o, "," want ",")) {{ print $5; exit }}
+}}' /proc/self/mountinfo)
+[ -n "$mnt" ] && [ -d "$mnt" ] || {{ echo "no container hierarchy (ctl=$ctl)" >&2; exit 80; }}
+echo "FACT mnt $mnt"
+# Paths relative to the hierarchy, with the shell's cwd in it: they stay
+# reachable for the cleanup after the hierarchy is unmounted below.
+cd "$mnt" || exit 80
+dirs=("lxc.payload.$T/sub" "lxc.payload.$T" "$T.slice/docker-{docker}.scope" "$T.slice/libpod-conmon-{conmon}.scope" "$T.slice")
+pids=()
+cleanup() {{
+  kill "${{pids[@]}}" 2>/dev/null; wait 2>/dev/null
+  for d in "${{dirs[@]}}"; do rmdir "$d" || echo "cannot remove cgroup $d" >&2; done
+}}
+trap cleanup EXIT
+# hold DIR: a process with its own netns, moved into cgroup DIR.
+hold() {{
+  mkdir -p "$1" || exit 81
+  unshare -n sleep 1000 >/dev/null 2>&1 &
+  pids+=($!)
+  echo $! >"$1/cgroup.procs" || exit 82
+  echo "FACT $2 $!"
+}}
+hold "lxc.payload.$T" lxc
+hold "lxc.payload.$T/sub" lxcsub
+hold "$T.slice/docker-{docker}.scope" docker
+hold "$T.slice/libpod-conmon-{conmon}.scope" conmon
+sleep 0.3
+for p in "${{pids[@]}}"; do echo "FACT ino$p $(stat -L -c %i /proc/$p/ns/net)"; done
+echo "=== walk"; $R -j list --all-runtimes; echo "rc=$?"
+echo "=== walk-trace"; strace -f -e trace=openat -o "$SBX/trace" $R list --all-runtimes >/dev/null 2>&1
+grep -c 'cgroup.procs' "$SBX/trace"; grep -cE '"[0-9]+/cgroup"' "$SBX/trace"
+umount -l "$mnt" || exit 83
+echo "=== procs"; $R -j list --all-runtimes; echo "rc=$?"
+echo "=== procs-trace"; strace -f -e trace=openat -o "$SBX/trace" $R list --all-runtimes >/dev/null 2>&1
+grep -c 'cgroup.procs' "$SBX/trace"; grep -cE '"[0-9]+/cgroup"' "$SBX/trace"
+echo "=== end"
+"#,
+        rnetns = sandbox::shell_quote(RNETNS),
+        me = std::process::id(),
+        docker = DOCKER_ID,
+        conmon = CONMON_ID,
+    )
+}
+
+#[test]
+fn cgroup_walk_and_per_process_reads_place_the_same_containers() {
+    if let Some(why) = sandbox::unavailable() {
+        if sandbox::in_ci() {
+            panic!("sandbox unavailable under CI: {why}");
+        }
+        eprintln!("skipped: needs root or user namespaces ({why})");
+        return;
+    }
+    let dir = sandbox::scratch_root().join("runtimes-cgroups");
+    let _ = std::fs::create_dir_all(&dir);
+    let out = sandbox::run_script(&dir, &script()).expect("run sandbox");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "script failed: {:?}\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fact = |k: &str| -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("FACT {k} ")))
+            .unwrap_or_else(|| panic!("no fact {k}:\n{text}"))
+            .to_string()
+    };
+    let section = |name: &str| -> String {
+        let start = text.find(&format!("=== {name}\n")).expect(name) + name.len() + 5;
+        let end = text[start..].find("=== ").map_or(text.len(), |e| start + e);
+        text[start..end].to_string()
+    };
+    let walk = section("walk");
+    let procs = section("procs");
+    assert_eq!(walk, procs, "the walk and the per-process reads differ");
+    // The walk read cgroup.procs (one per container cgroup) and no
+    // /proc/PID/cgroup; without the hierarchy, the other way round.
+    let counts = |s: &str| -> Vec<u32> { s.lines().map(|l| l.trim().parse().unwrap()).collect() };
+    let walked = counts(&section("walk-trace"));
+    assert!(walked[0] >= 3 && walked[1] == 0, "walk trace: {walked:?}");
+    let read = counts(&section("procs-trace"));
+    assert!(read[0] == 0 && read[1] > 0, "per-process trace: {read:?}");
+
+    let me = std::process::id();
+    let entry = |who: &str, containers: &str| {
+        let pid = fact(who);
+        let ino = fact(&format!("ino{pid}"));
+        format!(r#"{{"inode":{ino},{containers}"pids":[{pid}],"stale":false}}"#)
+    };
+    let name = format!("rnetns-test-{me}");
+    let lxc = format!(
+        r#""runtime":"lxc","containers":[{{"id":"{name}","name":"{name}","runtime":"lxc"}}],"#
+    );
+    let docker =
+        format!(r#""runtime":"docker","containers":[{{"id":"{DOCKER_ID}","runtime":"docker"}}],"#);
+    for (who, containers) in [
+        ("lxc", lxc.as_str()),
+        ("lxcsub", lxc.as_str()),
+        ("docker", docker.as_str()),
+        ("conmon", r#""runtime":"process","#),
+    ] {
+        let want = entry(who, containers);
+        assert!(walk.contains(&want), "missing {want}\nin {walk}");
+    }
+    assert!(walk.ends_with("]\nrc=0\n"), "{walk}");
+}
