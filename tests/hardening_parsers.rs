@@ -190,6 +190,26 @@ fn runtime_state_parsers_never_panic() {
     }
     let depth = [vec![b'['; 100_000], vec![b']'; 100_000]].concat();
     assert_eq!(rnetns::runtimes::parse_state_bytes(&depth), 0);
+    // Shapes docker's fast field reader must hand to the whole-file parse.
+    const ID: &str = "c1c824d296376cab147979267602f5a1a0518d152d8ec6748a134c01309edcc9";
+    let state = r#""State":{"Running":true,"Pid":12},"NetworkSettings":{"SandboxKey":"/var/run/docker/netns/abc"}"#;
+    for case in [
+        format!(r#"{{"ID":"x","ID":"{ID}","Name":"/aé",{state}}}"#),
+        format!(
+            r#"{{"ID":"{ID}","Name":"/w"eb","State":{{"Running":true,"Pid":-3,"X":[1,{{}}]}}}}"#
+        ),
+        format!(r#"{{"ID":"{ID}","Name":7,{state}}}"#),
+        format!(r#"{{"ID":"{ID}","State":{{"Running":"true","Pid":1.0}}}}"#),
+        format!(r#"{{"ID":"{ID}","State":null,"NetworkSettings":{{"SandboxKey":null}}}}"#),
+        format!(r#"{{"ID":"{ID}","Name":"/a\/b",{state}}} "#),
+        format!(r#"["{ID}","/a",{{"Running":true,"Pid":4}},null]"#),
+        format!(r#"{{"ID":"{ID}"}} trailing"#),
+    ] {
+        assert!(
+            rnetns::runtimes::docker_parses_agree(case.as_bytes()),
+            "{case}"
+        );
+    }
     each_case(0x5eed_0004, |rng| {
         let mut text = seeds[rng.below(seeds.len())].clone();
         for _ in 0..rng.below(8) {
@@ -213,5 +233,10 @@ fn runtime_state_parsers_never_panic() {
             }
         }
         let _ = rnetns::runtimes::parse_state_bytes(&text);
+        assert!(
+            rnetns::runtimes::docker_parses_agree(&text),
+            "{}",
+            String::from_utf8_lossy(&text)
+        );
     });
 }

@@ -7,8 +7,10 @@
 //! while after a container stops are stale. Read-only: no API socket.
 
 use super::procs::Procs;
-use super::state::{is_hex_id, str_at, Root};
+use super::state::{self, is_hex_id, str_at, Root};
 use super::{Container, Evidence, Rank};
+use serde::Deserialize;
+use std::borrow::Cow;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -48,11 +50,16 @@ pub fn scan(ev: &mut Evidence, procs: &Procs) {
             continue;
         };
         let rel = Path::new("containers").join(id).join("config.v2.json");
-        let Some(cfg) = data.json(&rel, &mut ev.notes) else {
+        let Some(bytes) = data.read(&rel, &mut ev.notes) else {
             continue;
         };
-        let Some(config) = config_of(id, &cfg) else {
-            continue;
+        let config = match parse_config(id, &bytes) {
+            Ok(Some(config)) => config,
+            Ok(None) => continue,
+            Err(Malformed) => {
+                data.note_malformed(&rel, &mut ev.notes);
+                continue;
+            }
         };
         let c = config.container;
         ev.catalog.push(c.clone());
@@ -62,7 +69,7 @@ pub fn scan(ev: &mut Evidence, procs: &Procs) {
         let by_pid = config.pid.and_then(|p| procs.pid_runs(p, id));
         let by_key = || {
             let rel = config.sandbox?;
-            exec_root.as_ref()?.netns(Path::new(rel)).ok().flatten()
+            exec_root.as_ref()?.netns(Path::new(&rel)).ok().flatten()
         };
         if let Some(key) = by_pid.or_else(by_key) {
             ev.members.push((key, c));
@@ -71,32 +78,103 @@ pub fn scan(ev: &mut Evidence, procs: &Procs) {
 }
 
 /// What discovery takes from a container's `config.v2.json`.
-#[derive(Debug)]
-pub struct Config<'a> {
+#[derive(Debug, PartialEq, Eq)]
+pub struct Config {
     pub container: Container,
     pub running: bool,
     pub pid: Option<u32>,
     /// The sandbox key beneath the exec root (`netns/KEY`).
-    pub sandbox: Option<&'a str>,
+    pub sandbox: Option<String>,
 }
 
-/// Container `id`'s config (pure: the reader and the fuzz target share
-/// it); `None` when the file names another id, so never a wrong owner.
-pub fn config_of<'a>(id: &str, cfg: &'a serde_json::Value) -> Option<Config<'a>> {
+/// The bytes were not JSON.
+pub struct Malformed;
+
+/// Container `id`'s config from the bytes of its `config.v2.json` (pure).
+/// The fields discovery needs are read straight from the bytes, the rest
+/// skipped unparsed (docker's files are a few KiB of other settings);
+/// a file that does not fit that shape (a field of another type, a
+/// duplicate key, not an object) is read as a whole `serde_json::Value`
+/// by [`config_of`] instead, so the answer never depends on which way ran.
+pub fn parse_config(id: &str, bytes: &[u8]) -> Result<Option<Config>, Malformed> {
+    // Skipped strings are not checked for UTF-8 (the whole parse checks
+    // every string), so the bytes are checked first.
+    let text = std::str::from_utf8(bytes).ok();
+    let object = text.filter(|t| t.trim_start().starts_with('{'));
+    if let Some(Ok(f)) = object.map(serde_json::from_str::<Fields>) {
+        return Ok(f.config(id));
+    }
+    let v = state::parse_json(bytes).ok_or(Malformed)?;
+    Ok(config_of(id, &v))
+}
+
+/// The fields of `config.v2.json` discovery reads.
+#[derive(Deserialize)]
+struct Fields<'a> {
+    #[serde(rename = "ID", borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(rename = "Name", borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(rename = "State")]
+    state: Option<StateFields>,
+    #[serde(rename = "NetworkSettings", borrow)]
+    network: Option<NetworkFields<'a>>,
+}
+
+#[derive(Deserialize)]
+struct StateFields {
+    #[serde(rename = "Running")]
+    running: Option<bool>,
+    #[serde(rename = "Pid")]
+    pid: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct NetworkFields<'a> {
+    #[serde(rename = "SandboxKey", borrow)]
+    sandbox_key: Option<Cow<'a, str>>,
+}
+
+impl Fields<'_> {
+    fn config(&self, id: &str) -> Option<Config> {
+        if self.id.as_deref() != Some(id) {
+            return None;
+        }
+        let state = self.state.as_ref();
+        let key = self.network.as_ref().and_then(|n| n.sandbox_key.as_deref());
+        Some(Config {
+            container: container(id, self.name.as_deref()),
+            running: state.and_then(|s| s.running) == Some(true),
+            pid: state.and_then(|s| u32::try_from(s.pid?).ok()),
+            sandbox: key.and_then(sandbox_rel).map(str::to_string),
+        })
+    }
+}
+
+fn container(id: &str, name: Option<&str>) -> Container {
+    Container {
+        id: id.to_string(),
+        name: name.map(|n| n.trim_start_matches('/').to_string()),
+        runtime: "docker",
+        pod: None,
+    }
+}
+
+/// Container `id`'s config from the whole parsed file (pure: the reader
+/// and the fuzz target share it); `None` when the file names another id,
+/// so never a wrong owner.
+pub fn config_of(id: &str, cfg: &serde_json::Value) -> Option<Config> {
     if str_at(cfg, "/ID") != Some(id) {
         return None;
     }
     let pid = cfg.pointer("/State/Pid").and_then(|v| v.as_u64());
     Some(Config {
-        container: Container {
-            id: id.to_string(),
-            name: str_at(cfg, "/Name").map(|n| n.trim_start_matches('/').to_string()),
-            runtime: "docker",
-            pod: None,
-        },
+        container: container(id, str_at(cfg, "/Name")),
         running: cfg.pointer("/State/Running").and_then(|v| v.as_bool()) == Some(true),
         pid: pid.and_then(|p| u32::try_from(p).ok()),
-        sandbox: str_at(cfg, "/NetworkSettings/SandboxKey").and_then(sandbox_rel),
+        sandbox: str_at(cfg, "/NetworkSettings/SandboxKey")
+            .and_then(sandbox_rel)
+            .map(str::to_string),
     })
 }
 

@@ -194,6 +194,19 @@ pub fn parse_state_bytes(data: &[u8]) -> usize {
     found + usize::from(crio::spec_container(ID, &v).is_some())
 }
 
+/// Whether docker's two ways of reading `config.v2.json` (the fields read
+/// straight from the bytes, and the whole file as a `serde_json::Value`)
+/// give the same answer for `data`: for the `runtime_state` fuzz target and
+/// the seeded test in tests/hardening_parsers.rs.
+pub fn docker_parses_agree(data: &[u8]) -> bool {
+    const ID: &str = "c1c824d296376cab147979267602f5a1a0518d152d8ec6748a134c01309edcc9";
+    let whole = state::parse_json(data).map(|v| docker::config_of(ID, &v));
+    match docker::parse_config(ID, data) {
+        Ok(fast) => whole == Some(fast),
+        Err(docker::Malformed) => whole.is_none(),
+    }
+}
+
 #[derive(Default)]
 struct Acc {
     names: Vec<Vec<u8>>,

@@ -158,16 +158,19 @@ impl Root {
     /// File `rel` parsed as JSON.
     pub fn json(&self, rel: &Path, notes: &mut Notes) -> Option<serde_json::Value> {
         let bytes = self.read(rel, notes)?;
-        match parse_json(&bytes) {
-            Some(v) => Some(v),
-            None => {
-                notes.add(format!(
-                    "skipping {}: malformed JSON",
-                    self.path.join(rel).display()
-                ));
-                None
-            }
+        let v = parse_json(&bytes);
+        if v.is_none() {
+            self.note_malformed(rel, notes);
         }
+        v
+    }
+
+    /// Notes that file `rel` is not JSON.
+    pub fn note_malformed(&self, rel: &Path, notes: &mut Notes) {
+        notes.add(format!(
+            "skipping {}: malformed JSON",
+            self.path.join(rel).display()
+        ));
     }
 
     /// A small text file holding a decimal PID (`pidfile`, `init.pid`).
