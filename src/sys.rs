@@ -144,3 +144,60 @@ pub fn mount_shared(path: &std::path::Path) -> Option<(u64, bool)> {
     };
     (rc == 0 && buf[1] & STATMOUNT_MNT_BASIC != 0).then(|| (id, buf[9] & MS_SHARED != 0))
 }
+
+/// The unique ids of every mount in this mount namespace that is
+/// reachable from our root, in id order (listmount(2), Linux 6.8+);
+/// `None` where the kernel lacks it or refuses.
+pub fn list_mounts() -> Option<Vec<u64>> {
+    const SYS_LISTMOUNT: libc::c_long = 458;
+    const LSMT_ROOT: u64 = u64::MAX;
+    let mut ids = Vec::new();
+    let mut chunk = vec![0u64; 1024];
+    loop {
+        // struct mnt_id_req: size, spare, mnt_id (whose mounts), param
+        // (the last id already returned).
+        let last = ids.last().copied().unwrap_or(0);
+        let req: [u64; 3] = [24, LSMT_ROOT, last];
+        // SAFETY: req is a valid 24-byte mnt_id_req; chunk holds
+        // chunk.len() u64s and the kernel writes at most that many.
+        let n = unsafe {
+            libc::syscall(
+                SYS_LISTMOUNT,
+                req.as_ptr(),
+                chunk.as_mut_ptr(),
+                chunk.len(),
+                0,
+            )
+        };
+        let n = usize::try_from(n).ok()?;
+        ids.extend_from_slice(&chunk[..n]);
+        if n < chunk.len() {
+            return Some(ids);
+        }
+    }
+}
+
+/// statmount(2) of mount `id` (a unique id) for the fields in `mask`, into
+/// `buf` (grown when the strings do not fit); the caller reads `struct
+/// statmount` by offset (strings start at byte 512). Errno on failure.
+pub fn stat_mount(id: u64, mask: u64, buf: &mut Vec<u8>) -> Result<(), nix::errno::Errno> {
+    const SYS_STATMOUNT: libc::c_long = 457;
+    if buf.len() < 4096 {
+        buf.resize(4096, 0);
+    }
+    loop {
+        let req: [u64; 3] = [24, id, mask];
+        // SAFETY: req is a valid 24-byte mnt_id_req; buf is writable for
+        // the byte length passed.
+        let rc =
+            unsafe { libc::syscall(SYS_STATMOUNT, req.as_ptr(), buf.as_mut_ptr(), buf.len(), 0) };
+        match nix::errno::Errno::result(rc) {
+            Ok(_) => return Ok(()),
+            Err(nix::errno::Errno::EOVERFLOW) if buf.len() < 1 << 20 => {
+                let grown = buf.len() * 2;
+                buf.resize(grown, 0);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
