@@ -355,6 +355,9 @@ fn main() {
     if args.first().map(String::as_str) == Some(FLOOR_EXEC) {
         floor_exec(args.get(1).map_or("", String::as_str));
     }
+    if args.first().map(String::as_str) == Some(FLOOR_PROCS) {
+        floor_procs();
+    }
     let opts = match Opts::parse(&args) {
         Ok(o) => o,
         Err(e) => {
@@ -422,6 +425,30 @@ fn floor_exec(name: &str) -> ! {
         .unwrap_or_else(|e| die(&e.to_string()));
     let e = std::os::unix::process::CommandExt::exec(&mut Command::new("/bin/true"));
     die(&e.to_string())
+}
+
+/// Hidden mode (read-only, so it runs on the host): the kernel floor of
+/// `list --all-runtimes`'s /proc pass, what any tool listing the network
+/// namespace of every process must do: read /proc and readlink each
+/// `/proc/PID/ns/net`.
+const FLOOR_PROCS: &str = "--floor-procs";
+
+fn floor_procs() -> ! {
+    use nix::fcntl::{readlinkat, OFlag};
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let mut dir = nix::dir::Dir::open("/proc", flags, nix::sys::stat::Mode::empty())
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let pids: Vec<String> = dir
+        .iter()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().ok().map(str::to_string))
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    let links = pids
+        .iter()
+        .filter(|p| readlinkat(&dir, format!("{p}/ns/net").as_str()).is_ok())
+        .count();
+    std::process::exit(i32::from(links == 0))
 }
 
 /// The rnetns binary to measure: --rnetns, else the one cargo built for
@@ -1108,7 +1135,8 @@ mod docker {
 
     pub enum Result {
         Skipped(String),
-        Ran(Stats, Stats),
+        /// The pipeline, rnetns, and the /proc pass's kernel floor.
+        Ran(Stats, Stats, f64),
     }
 
     const PIPELINE: &str =
@@ -1118,8 +1146,8 @@ mod docker {
         pub fn encode(&self) -> String {
             match self {
                 Result::Skipped(why) => format!("skip\t{why}"),
-                Result::Ran(a, b) => format!(
-                    "ran\t{}\t{}\t{}\t{}\t{}\t{}",
+                Result::Ran(a, b, floor) => format!(
+                    "ran\t{}\t{}\t{}\t{}\t{}\t{}\t{floor}",
                     a.secs, a.rss_kb, a.n, b.secs, b.rss_kb, b.n
                 ),
             }
@@ -1136,9 +1164,10 @@ mod docker {
                     failures: 0,
                 })
             };
-            match (f.first(), st(1), st(4)) {
-                (Some(&"ran"), Some(a), Some(b)) => Result::Ran(a, b),
-                (Some(&"skip"), _, _) => Result::Skipped(f.get(1).unwrap_or(&"").to_string()),
+            let floor = f.get(7).and_then(|s| s.parse().ok());
+            match (f.first(), st(1), st(4), floor) {
+                (Some(&"ran"), Some(a), Some(b), Some(floor)) => Result::Ran(a, b, floor),
+                (Some(&"skip"), _, _, _) => Result::Skipped(f.get(1).unwrap_or(&"").to_string()),
                 _ => Result::Skipped("no result".into()),
             }
         }
@@ -1156,7 +1185,9 @@ mod docker {
             };
             match self {
                 Result::Skipped(why) => row.skipped = Some(why.clone()),
-                Result::Ran(a, b) => (row.base, row.rn) = (Some(*a), Some(*b)),
+                Result::Ran(a, b, floor) => {
+                    (row.base, row.rn, row.floor) = (Some(*a), Some(*b), Some(*floor));
+                }
             }
             row
         }
@@ -1241,9 +1272,13 @@ mod docker {
                 opts.containers
             );
         }
+        let floor_argv = vec![
+            std::env::current_exe().map_or_else(|e| die(&e.to_string()), |p| p.into_os_string()),
+            FLOOR_PROCS.into(),
+        ];
         measure(&pipe);
         measure(&argv);
-        let reps = (opts.reps / 2).max(3);
+        let reps = opts.reps.max(3);
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for r in 0..reps {
             if r % 2 == 0 {
@@ -1254,13 +1289,15 @@ mod docker {
                 a.push(measure(&pipe));
             }
         }
-        let (a, b) = (stats(&a), stats(&b));
+        let floor: Vec<Sample> = (0..reps).map(|_| measure(&floor_argv)).collect();
+        let (a, b, floor) = (stats(&a), stats(&b), stats(&floor).secs);
         println!(
-            "  docker: pipeline {} rnetns list --all-runtimes {}",
+            "  docker: pipeline {} rnetns list --all-runtimes {} floor of its /proc pass {}",
             fmt_ms(a.secs),
-            fmt_ms(b.secs)
+            fmt_ms(b.secs),
+            fmt_ms(floor)
         );
-        Result::Ran(a, b)
+        Result::Ran(a, b, floor)
     }
 
     /// Removes exactly the containers this benchmark labelled, and the

@@ -169,7 +169,10 @@ impl Root {
         }
         buf.truncate(got);
         if got == size + 1 {
-            if let Err(e) = (&mut f).take(MAX_STATE + 1 - got as u64).read_to_end(&mut buf) {
+            if let Err(e) = (&mut f)
+                .take(MAX_STATE + 1 - got as u64)
+                .read_to_end(&mut buf)
+            {
                 notes.errno(&full, crate::store::errno_of(e));
                 return None;
             }
