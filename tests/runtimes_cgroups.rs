@@ -78,23 +78,9 @@ echo "=== end"
 
 #[test]
 fn cgroup_walk_and_per_process_reads_place_the_same_containers() {
-    if let Some(why) = sandbox::unavailable() {
-        if sandbox::in_ci() {
-            panic!("sandbox unavailable under CI: {why}");
-        }
-        eprintln!("skipped: needs root or user namespaces ({why})");
+    let Some(text) = sandbox::run_checked("runtimes-cgroups", &script()) else {
         return;
-    }
-    let dir = sandbox::scratch_root().join("runtimes-cgroups");
-    let _ = std::fs::create_dir_all(&dir);
-    let out = sandbox::run_script(&dir, &script()).expect("run sandbox");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "script failed: {:?}\n{text}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    };
     let fact = |k: &str| -> String {
         text.lines()
             .find_map(|l| l.strip_prefix(&format!("FACT {k} ")))

@@ -144,23 +144,7 @@ struct Run {
 }
 
 fn run() -> Option<Run> {
-    if let Some(why) = sandbox::unavailable() {
-        if sandbox::in_ci() {
-            panic!("sandbox unavailable under CI: {why}");
-        }
-        eprintln!("skipped: needs root or user namespaces ({why})");
-        return None;
-    }
-    let dir = sandbox::scratch_root().join("runtimes");
-    let _ = std::fs::create_dir_all(&dir);
-    let out = sandbox::run_script(&dir, &script()).expect("run sandbox");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "script failed: {:?}\n{text}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = sandbox::run_checked("runtimes", &script())?;
     let mut facts = HashMap::new();
     let mut sections = HashMap::new();
     let mut current: Option<String> = None;

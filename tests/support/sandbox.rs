@@ -47,6 +47,30 @@ pub fn unavailable() -> Option<String> {
         .clone()
 }
 
+/// Runs `body` in a fresh sandbox with scratch directory `name` and
+/// returns its stdout, failing the test if the script fails. `None` (after
+/// saying "skipped") where no sandbox can be built; under CI that fails.
+pub fn run_checked(name: &str, body: &str) -> Option<String> {
+    if let Some(why) = unavailable() {
+        if in_ci() {
+            panic!("sandbox unavailable under CI: {why}");
+        }
+        eprintln!("skipped: needs root or user namespaces ({why})");
+        return None;
+    }
+    let dir = scratch_root().join(name);
+    let _ = std::fs::create_dir_all(&dir);
+    let out = run_script(&dir, body).expect("run sandbox");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "script failed: {:?}\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(text)
+}
+
 /// Where per-run scratch directories live: under cargo's target tmpdir, not
 /// /tmp, because the sandbox mounts its own tmpfs over /tmp.
 pub fn scratch_root() -> PathBuf {
