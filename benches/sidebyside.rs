@@ -427,10 +427,10 @@ fn floor_exec(name: &str) -> ! {
     die(&e.to_string())
 }
 
-/// Hidden mode (read-only, so it runs on the host): the kernel floor of
-/// `list --all-runtimes`'s /proc pass, what any tool listing the network
-/// namespace of every process must do: read /proc and readlink each
-/// `/proc/PID/ns/net`.
+/// Hidden mode (read-only, so it also runs on the host): the kernel floor
+/// of `pids NAME` and of `list --all-runtimes`'s /proc pass, what any tool
+/// matching every process's network namespace must do: read /proc and
+/// readlink each `/proc/PID/ns/net`.
 const FLOOR_PROCS: &str = "--floor-procs";
 
 fn floor_procs() -> ! {
@@ -928,11 +928,13 @@ impl Bench {
         self.row(&format!("identify PID, N={n}"), r, Some(0.6), None);
         self.same_output("pids", &[], &["pids", &mid]);
         let r = self.pair(cheap, None, &|b, t| b.argv(t, &[], &["pids", &mid]));
+        let me = std::env::current_exe().unwrap_or_else(|e| die(&e.to_string()));
+        let walk = self.floor(cheap, &[me.into_os_string(), FLOOR_PROCS.into()]);
         self.row(
             &format!("pids NAME, N={n}, {} procs", o.procs),
             r,
             Some(0.6),
-            None,
+            Some(walk),
         );
         let fl = nsenter_floor(self, &mid);
         let r = self.pair(cheap, None, &|b, t| b.argv(t, &[], &["exec", &mid, "true"]));
