@@ -118,77 +118,45 @@ pub fn of_fs_types(types: &[(&[u8], u64)]) -> Vec<Mount> {
         .collect()
 }
 
-/// `struct statmount`'s request bits and layout (linux/mount.h).
-const SB_BASIC: u64 = 0x1;
-const MNT_BASIC: u64 = 0x2;
-const MNT_ROOT: u64 = 0x8;
-const MNT_POINT: u64 = 0x10;
-const FS_TYPE: u64 = 0x20;
-const MNT_OPTS: u64 = 0x80;
-const STRINGS_AT: usize = 512;
-const MS_SHARED: u64 = 1 << 20;
-
 fn stat_mounts(ids: &[u64], types: &[(&[u8], u64)]) -> Option<Vec<Mount>> {
-    let mut buf = Vec::new();
+    use crate::sys::StatMount as S;
+    let mut sm = S::default();
     let mut out = Vec::new();
     for &id in ids {
-        match crate::sys::stat_mount(id, SB_BASIC, &mut buf) {
+        match sm.fetch(id, S::SB_BASIC) {
             Ok(()) => {}
             Err(nix::errno::Errno::ENOENT) => continue, // unmounted meanwhile
             Err(_) => return None,
         }
-        let magic = u64_at(&buf, 24);
+        let magic = sm.sb_magic();
         if !types.iter().any(|(_, m)| *m == magic) {
             continue;
         }
-        let mask = MNT_BASIC | MNT_ROOT | MNT_POINT | FS_TYPE | MNT_OPTS;
-        match crate::sys::stat_mount(id, mask, &mut buf) {
+        let needed = S::MNT_BASIC | S::MNT_ROOT | S::MNT_POINT | S::FS_TYPE;
+        match sm.fetch(id, needed | S::MNT_OPTS) {
             Ok(()) => {}
             Err(nix::errno::Errno::ENOENT) => continue,
             Err(_) => return None,
         }
-        let got = u64_at(&buf, 8);
-        let needed = MNT_BASIC | MNT_ROOT | MNT_POINT | FS_TYPE;
         // Before Linux 6.11 there are no options: a v1 cgroup hierarchy's
         // controllers would be missing, so mountinfo is read instead.
-        if got & needed != needed || (magic == CGROUP.1 && got & MNT_OPTS == 0) {
+        if !sm.has(needed) || (magic == CGROUP.1 && !sm.has(S::MNT_OPTS)) {
             return None;
         }
-        let text = |at: usize| -> Vec<u8> {
-            let off = STRINGS_AT + u32_at(&buf, at) as usize;
-            let s = buf.get(off..).unwrap_or_default();
-            s[..s.iter().position(|&b| b == 0).unwrap_or(s.len())].to_vec()
-        };
-        let propagation = u64_at(&buf, 72);
+        let (id, parent) = sm.ids();
         out.push(Mount {
-            id: u64::from(u32_at(&buf, 56)),
-            parent: u64::from(u32_at(&buf, 60)),
-            root: text(104),
-            mount_point: text(108),
-            shared: (propagation & MS_SHARED != 0).then(|| u64_at(&buf, 80)),
-            master: Some(u64_at(&buf, 88)).filter(|&m| m != 0),
-            fstype: text(36),
+            id,
+            parent,
+            root: sm.mnt_root(),
+            mount_point: sm.mnt_point(),
+            shared: sm.shared(),
+            master: sm.master(),
+            fstype: sm.fs_type(),
             source: Vec::new(),
-            super_opts: if got & MNT_OPTS != 0 {
-                text(4)
-            } else {
-                Vec::new()
-            },
+            super_opts: sm.mnt_opts(),
         });
     }
     Some(out)
-}
-
-fn u64_at(buf: &[u8], at: usize) -> u64 {
-    buf.get(at..at + 8)
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u64::from_ne_bytes)
-}
-
-fn u32_at(buf: &[u8], at: usize) -> u32 {
-    buf.get(at..at + 4)
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u32::from_ne_bytes)
 }
 
 /// Reads and parses `/proc/PID/mountinfo` (`self` for ours).

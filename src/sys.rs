@@ -123,26 +123,11 @@ pub fn reserve_fds(n: i32) {
 /// where the kernel has neither. Two syscalls, however many mounts exist.
 pub fn mount_shared(path: &std::path::Path) -> Option<(u64, bool)> {
     const STATX_MNT_ID_UNIQUE: u32 = 0x4000;
-    const SYS_STATMOUNT: libc::c_long = 457;
-    const STATMOUNT_MNT_BASIC: u64 = 0x2;
-    const MS_SHARED: u64 = 1 << 20;
     let id = statx_mnt_id(path, STATX_MNT_ID_UNIQUE)?;
-    // struct mnt_id_req (MNT_ID_REQ_SIZE_VER0): size, spare, mnt_id, param.
-    let req: [u64; 3] = [24, id, STATMOUNT_MNT_BASIC];
-    // struct statmount: mask at byte 8, mnt_propagation at byte 72.
-    let mut buf = [0u64; 64];
-    // SAFETY: req is a valid 24-byte mnt_id_req; buf is writable for the
-    // length passed; the kernel writes at most that many bytes.
-    let rc = unsafe {
-        libc::syscall(
-            SYS_STATMOUNT,
-            req.as_ptr(),
-            buf.as_mut_ptr(),
-            std::mem::size_of_val(&buf),
-            0,
-        )
-    };
-    (rc == 0 && buf[1] & STATMOUNT_MNT_BASIC != 0).then(|| (id, buf[9] & MS_SHARED != 0))
+    let mut sm = StatMount::default();
+    sm.fetch(id, StatMount::MNT_BASIC).ok()?;
+    sm.has(StatMount::MNT_BASIC)
+        .then(|| (id, sm.shared().is_some()))
 }
 
 /// The unique ids of every mount in this mount namespace that is
@@ -177,27 +162,130 @@ pub fn list_mounts() -> Option<Vec<u64>> {
     }
 }
 
-/// statmount(2) of mount `id` (a unique id) for the fields in `mask`, into
-/// `buf` (grown when the strings do not fit); the caller reads `struct
-/// statmount` by offset (strings start at byte 512). Errno on failure.
-pub fn stat_mount(id: u64, mask: u64, buf: &mut Vec<u8>) -> Result<(), nix::errno::Errno> {
-    const SYS_STATMOUNT: libc::c_long = 457;
-    if buf.len() < 4096 {
-        buf.resize(4096, 0);
-    }
-    loop {
-        let req: [u64; 3] = [24, id, mask];
-        // SAFETY: req is a valid 24-byte mnt_id_req; buf is writable for
-        // the byte length passed.
-        let rc =
-            unsafe { libc::syscall(SYS_STATMOUNT, req.as_ptr(), buf.as_mut_ptr(), buf.len(), 0) };
-        match nix::errno::Errno::result(rc) {
-            Ok(_) => return Ok(()),
-            Err(nix::errno::Errno::EOVERFLOW) if buf.len() < 1 << 20 => {
-                let grown = buf.len() * 2;
-                buf.resize(grown, 0);
+/// A `struct statmount` (linux/mount.h) as statmount(2) fills it, read
+/// by offset: the fixed fields, then strings from byte 512 on.
+#[derive(Default)]
+pub struct StatMount(Vec<u8>);
+
+impl StatMount {
+    pub const SB_BASIC: u64 = 0x1;
+    pub const MNT_BASIC: u64 = 0x2;
+    pub const MNT_ROOT: u64 = 0x8;
+    pub const MNT_POINT: u64 = 0x10;
+    pub const FS_TYPE: u64 = 0x20;
+    pub const MNT_OPTS: u64 = 0x80;
+
+    /// statmount(2) of mount `id` (a unique id) for the fields in `mask`,
+    /// growing the buffer when the strings do not fit.
+    pub fn fetch(&mut self, id: u64, mask: u64) -> Result<(), nix::errno::Errno> {
+        const SYS_STATMOUNT: libc::c_long = 457;
+        if self.0.len() < 4096 {
+            self.0.resize(4096, 0);
+        }
+        loop {
+            // struct mnt_id_req (MNT_ID_REQ_SIZE_VER0): size, spare,
+            // mnt_id, param.
+            let req: [u64; 3] = [24, id, mask];
+            let (buf, len) = (self.0.as_mut_ptr(), self.0.len());
+            // SAFETY: req is a valid 24-byte mnt_id_req; buf is writable
+            // for the byte length passed.
+            let rc = unsafe { libc::syscall(SYS_STATMOUNT, req.as_ptr(), buf, len, 0) };
+            match nix::errno::Errno::result(rc) {
+                Ok(_) => return Ok(()),
+                Err(nix::errno::Errno::EOVERFLOW) if len < 1 << 20 => self.0.resize(len * 2, 0),
+                Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Whether the kernel filled all of `mask`.
+    pub fn has(&self, mask: u64) -> bool {
+        self.u64_at(8) & mask == mask
+    }
+
+    pub fn sb_magic(&self) -> u64 {
+        self.u64_at(24)
+    }
+
+    /// The old-style (mountinfo) ids of the mount and its parent.
+    pub fn ids(&self) -> (u64, u64) {
+        (u64::from(self.u32_at(56)), u64::from(self.u32_at(60)))
+    }
+
+    /// The peer group, when the mount is shared.
+    pub fn shared(&self) -> Option<u64> {
+        const MS_SHARED: u64 = 1 << 20;
+        (self.u64_at(72) & MS_SHARED != 0).then(|| self.u64_at(80))
+    }
+
+    /// The peer group it receives propagation from, when a slave.
+    pub fn master(&self) -> Option<u64> {
+        Some(self.u64_at(88)).filter(|&m| m != 0)
+    }
+
+    pub fn fs_type(&self) -> Vec<u8> {
+        self.string(36)
+    }
+
+    pub fn mnt_root(&self) -> Vec<u8> {
+        self.string(104)
+    }
+
+    pub fn mnt_point(&self) -> Vec<u8> {
+        self.string(108)
+    }
+
+    /// Superblock options (a v1 cgroup's controllers), when filled.
+    pub fn mnt_opts(&self) -> Vec<u8> {
+        if self.has(Self::MNT_OPTS) {
+            self.string(4)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The NUL-terminated string whose offset is the u32 at `field`.
+    fn string(&self, field: usize) -> Vec<u8> {
+        let at = 512 + self.u32_at(field) as usize;
+        let s = self.0.get(at..).unwrap_or_default();
+        s[..s.iter().position(|&b| b == 0).unwrap_or(s.len())].to_vec()
+    }
+
+    fn u64_at(&self, at: usize) -> u64 {
+        let b = self.0.get(at..at + 8).and_then(|b| b.try_into().ok());
+        b.map_or(0, u64::from_ne_bytes)
+    }
+
+    fn u32_at(&self, at: usize) -> u32 {
+        let b = self.0.get(at..at + 4).and_then(|b| b.try_into().ok());
+        b.map_or(0, u32::from_ne_bytes)
+    }
+}
+
+/// Reads `fd` to its end with plain reads (`read_to_end` on a File would
+/// stat and seek it for a size hint, which /proc and cgroupfs do not give).
+/// With `one_record` (a file the kernel shows as a single seq_file record,
+/// like `/proc/PID/cgroup`), a read that leaves room in the buffer returned
+/// all of it, so no read is spent just to see EOF.
+pub fn read_all(fd: std::os::fd::BorrowedFd, one_record: bool) -> nix::Result<Vec<u8>> {
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(len * 2, 0);
+        }
+        match nix::unistd::read(fd, &mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                len += n;
+                if one_record && len < buf.len() {
+                    break;
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => {}
             Err(e) => return Err(e),
         }
     }
+    buf.truncate(len);
+    Ok(buf)
 }

@@ -68,15 +68,17 @@ const MAX_WORKERS: usize = 8;
 /// joined back in readdir order.
 pub fn scan(names: store::NameList) -> Listing {
     let lock = crate::mounts::lock_run_dir(false);
-    // Under a low fd limit one worker keeps every fd it needs to itself
-    // (case list-low-fd-limit); workers would starve each other.
-    let roomy = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .is_ok_and(|(soft, _)| soft >= 1024);
     let workers = crate::sys::cpus()
         .min(MAX_WORKERS)
         .min(names.len() / PER_WORKER)
         .max(1);
-    let workers = if roomy { workers } else { 1 };
+    // Under a low fd limit one worker keeps every fd it needs to itself
+    // (case list-low-fd-limit); workers would starve each other.
+    let roomy = || {
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .is_ok_and(|(soft, _)| soft >= 1024)
+    };
+    let workers = if workers > 1 && roomy() { workers } else { 1 };
     let answers = if workers == 1 {
         scan_part(&names, 0, 1)
     } else {

@@ -91,19 +91,15 @@ fn print(ctx: &mut Ctx, spaces: &[Namespace], notes: &[String]) {
 /// processes; in chunks, so a host with thousands of namespaces never holds
 /// more than [`NSID_CHUNK`] more files open at once.
 fn fill_nsids(spaces: &mut [Namespace], held: &mut HashMap<Key, File>) {
-    let mut start = 0;
-    while start < spaces.len() {
-        let mut files = Vec::new();
-        let mut i = start;
-        while i < spaces.len() && files.len() < NSID_CHUNK {
-            let n = &spaces[i];
-            let file = n.key.and_then(|k| held.remove(&k)).or_else(|| n.open());
-            if let Some(f) = file {
-                files.push((i, f));
-            }
-            i += 1;
-        }
-        start = i;
+    for start in (0..spaces.len()).step_by(NSID_CHUNK) {
+        let end = spaces.len().min(start + NSID_CHUNK);
+        let files: Vec<(usize, File)> = (start..end)
+            .filter_map(|i| {
+                let n = &spaces[i];
+                let file = n.key.and_then(|k| held.remove(&k)).or_else(|| n.open());
+                Some((i, file?))
+            })
+            .collect();
         let fds: Vec<i32> = files.iter().map(|(_, f)| f.as_raw_fd()).collect();
         if let Ok(answers) = nsid::query_fds(&fds) {
             for ((i, _), a) in files.iter().zip(answers) {

@@ -15,7 +15,6 @@ use super::state::is_hex_id;
 use super::Container;
 use crate::mountinfo::Mount;
 use nix::dir::{Dir, Type};
-use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::Mode;
 use std::collections::HashMap;
@@ -110,20 +109,10 @@ fn read_members(dir: BorrowedFd, name: &CStr, path: &str, c: Container, out: &mu
     let Ok(fd) = nix::fcntl::openat(dir, rel, flags, Mode::empty()) else {
         return;
     };
-    let mut buf = vec![0u8; 4096];
-    let mut len = 0;
-    loop {
-        if len == buf.len() {
-            buf.resize(len * 2, 0);
-        }
-        match nix::unistd::read(&fd, &mut buf[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(Errno::EINTR) => {}
-            Err(_) => return,
-        }
-    }
-    let pids = buf[..len]
+    let Ok(buf) = crate::sys::read_all(fd.as_fd(), false) else {
+        return;
+    };
+    let pids = buf
         .split(|&b| b == b'\n')
         .filter_map(|l| std::str::from_utf8(l).ok()?.parse::<u32>().ok())
         .filter(|&p| p != 0);

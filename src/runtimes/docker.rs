@@ -137,44 +137,56 @@ struct NetworkFields<'a> {
 
 impl Fields<'_> {
     fn config(&self, id: &str) -> Option<Config> {
-        if self.id.as_deref() != Some(id) {
-            return None;
-        }
         let state = self.state.as_ref();
         let key = self.network.as_ref().and_then(|n| n.sandbox_key.as_deref());
-        Some(Config {
-            container: container(id, self.name.as_deref()),
-            running: state.and_then(|s| s.running) == Some(true),
-            pid: state.and_then(|s| u32::try_from(s.pid?).ok()),
-            sandbox: key.and_then(sandbox_rel).map(str::to_string),
-        })
-    }
-}
-
-fn container(id: &str, name: Option<&str>) -> Container {
-    Container {
-        id: id.to_string(),
-        name: name.map(|n| n.trim_start_matches('/').to_string()),
-        runtime: "docker",
-        pod: None,
+        let (running, pid) = (state.and_then(|s| s.running), state.and_then(|s| s.pid));
+        config(
+            id,
+            self.id.as_deref(),
+            self.name.as_deref(),
+            running,
+            pid,
+            key,
+        )
     }
 }
 
 /// Container `id`'s config from the whole parsed file (pure: the reader
-/// and the fuzz target share it); `None` when the file names another id,
-/// so never a wrong owner.
+/// and the fuzz target share it).
 pub fn config_of(id: &str, cfg: &serde_json::Value) -> Option<Config> {
-    if str_at(cfg, "/ID") != Some(id) {
-        return None;
-    }
+    let running = cfg.pointer("/State/Running").and_then(|v| v.as_bool());
     let pid = cfg.pointer("/State/Pid").and_then(|v| v.as_u64());
-    Some(Config {
-        container: container(id, str_at(cfg, "/Name")),
-        running: cfg.pointer("/State/Running").and_then(|v| v.as_bool()) == Some(true),
+    let key = str_at(cfg, "/NetworkSettings/SandboxKey");
+    config(
+        id,
+        str_at(cfg, "/ID"),
+        str_at(cfg, "/Name"),
+        running,
+        pid,
+        key,
+    )
+}
+
+/// The config the fields describe, however they were read; `None` when the
+/// file names another id than its directory, so never a wrong owner.
+fn config(
+    id: &str,
+    file_id: Option<&str>,
+    name: Option<&str>,
+    running: Option<bool>,
+    pid: Option<u64>,
+    sandbox_key: Option<&str>,
+) -> Option<Config> {
+    (file_id == Some(id)).then(|| Config {
+        container: Container {
+            id: id.to_string(),
+            name: name.map(|n| n.trim_start_matches('/').to_string()),
+            runtime: "docker",
+            pod: None,
+        },
+        running: running == Some(true),
         pid: pid.and_then(|p| u32::try_from(p).ok()),
-        sandbox: str_at(cfg, "/NetworkSettings/SandboxKey")
-            .and_then(sandbox_rel)
-            .map(str::to_string),
+        sandbox: sandbox_key.and_then(sandbox_rel).map(str::to_string),
     })
 }
 

@@ -15,6 +15,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use std::collections::{HashMap, HashSet};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -24,9 +25,8 @@ pub struct Procs {
     /// /proc, open for the per-process reads.
     proc_dir: Option<nix::dir::Dir>,
     /// `/proc/PID/cgroup` of each process read so far (discovery asks for
-    /// some, membership for all), and the buffer they are read through.
+    /// some, membership for all).
     cgroups: std::cell::RefCell<HashMap<u32, Option<Box<[u8]>>>>,
-    scratch: std::cell::RefCell<Vec<u8>>,
     /// Every process in a container cgroup, when the hierarchy could be
     /// walked; `None`: read each `/proc/PID/cgroup` instead.
     walked: Option<Members>,
@@ -67,12 +67,7 @@ impl Procs {
             let rel = format!("{pid}/ns/net");
             match nix::fcntl::readlinkat(&dir, rel.as_str()) {
                 Ok(link) => {
-                    let ino = link
-                        .as_bytes()
-                        .strip_prefix(b"net:[")
-                        .and_then(|r| r.strip_suffix(b"]"))
-                        .and_then(|i| std::str::from_utf8(i).ok()?.parse().ok());
-                    if let (Some(dev), Some(ino)) = (nsfs_dev, ino) {
+                    if let (Some(dev), Some(ino)) = (nsfs_dev, net_ino(link.as_bytes())) {
                         p.by_pid.insert(pid, (dev, ino));
                     }
                 }
@@ -84,9 +79,7 @@ impl Procs {
         p
     }
 
-    /// `f` of `/proc/PID/cgroup`, read once through the open /proc fd with
-    /// plain reads (`read_to_end` on a File would stat and seek it for a
-    /// size hint, which /proc does not give).
+    /// `f` of `/proc/PID/cgroup`, read once through the open /proc fd.
     fn with_cgroup<T>(&self, pid: u32, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
         let mut cache = self.cgroups.borrow_mut();
         let text = cache.entry(pid).or_insert_with(|| self.read_cgroup(pid));
@@ -97,31 +90,8 @@ impl Procs {
         let dir = self.proc_dir.as_ref()?;
         let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
         let fd = nix::fcntl::openat(dir, format!("{pid}/cgroup").as_str(), flags, Mode::empty());
-        let fd = fd.ok()?;
-        let mut buf = self.scratch.borrow_mut();
-        if buf.is_empty() {
-            buf.resize(8192, 0);
-        }
-        let mut len = 0;
-        loop {
-            if len == buf.len() {
-                let grown = len * 2;
-                buf.resize(grown, 0);
-            }
-            match nix::unistd::read(&fd, &mut buf[len..]) {
-                Ok(0) => break,
-                // The file is one seq_file record: a read that does not
-                // fill the buffer returned all of it (no read for EOF).
-                Ok(n) if len + n < buf.len() => {
-                    len += n;
-                    break;
-                }
-                Ok(n) => len += n,
-                Err(Errno::EINTR) => {}
-                Err(_) => return None,
-            }
-        }
-        Some(buf[..len].into())
+        let text = crate::sys::read_all(fd.ok()?.as_fd(), true).ok()?;
+        Some(text.into_boxed_slice())
     }
 
     pub fn note_unreadable(&self, notes: &mut Notes) {
@@ -211,12 +181,7 @@ pub fn scan_mounts(ev: &mut Evidence, mounts: &[Mount]) {
         .collect();
     let mut found = Vec::new();
     for m in mounts.iter().filter(|m| m.is_nsfs()) {
-        let Some(ino) = m
-            .root
-            .strip_prefix(b"net:[")
-            .and_then(|r| r.strip_suffix(b"]"))
-            .and_then(|i| std::str::from_utf8(i).ok()?.parse::<u64>().ok())
-        else {
+        let Some(ino) = net_ino(&m.root) else {
             continue;
         };
         if known.contains(&(&m.mount_point[..], ino)) {
@@ -234,4 +199,11 @@ pub fn scan_mounts(ev: &mut Evidence, mounts: &[Mount]) {
         ev.hold(key, file);
         ev.path(path, Some(key), None);
     }
+}
+
+/// The inode in an nsfs name (`net:[4026531833]`: a `/proc/PID/ns/net`
+/// link, an nsfs mount's root).
+fn net_ino(name: &[u8]) -> Option<u64> {
+    let digits = name.strip_prefix(b"net:[")?.strip_suffix(b"]")?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }

@@ -146,19 +146,15 @@ impl Root {
             ));
             return None;
         }
-        // Sized from the stat, one byte more: a read that gets all the
-        // stat'd bytes without filling that byte has reached the end (no
-        // read just to see EOF); a file that grew meanwhile is read on.
+        // Sized from the stat, one byte more: the read that brings the
+        // stat'd size without the spare byte has reached the end (no read
+        // just to see EOF); a file that grew, or has no size, is read on.
         let size = meta.len() as usize;
         let mut buf = vec![0; size + 1];
         let mut got = 0;
-        while got < buf.len() {
+        while got < size {
             match f.read(&mut buf[got..]) {
                 Ok(0) => break,
-                Ok(n) if got + n >= size && got + n < buf.len() => {
-                    got += n;
-                    break;
-                }
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -168,11 +164,9 @@ impl Root {
             }
         }
         buf.truncate(got);
-        if got == size + 1 {
-            if let Err(e) = (&mut f)
-                .take(MAX_STATE + 1 - got as u64)
-                .read_to_end(&mut buf)
-            {
+        if size == 0 || got > size {
+            let rest = MAX_STATE + 1 - got as u64;
+            if let Err(e) = (&mut f).take(rest).read_to_end(&mut buf) {
                 notes.errno(&full, crate::store::errno_of(e));
                 return None;
             }
