@@ -18,7 +18,10 @@ BASHDIR = $(PREFIX)/share/bash-completion/completions
 ZSHDIR = $(PREFIX)/share/zsh/vendor-completions
 FISHDIR = $(PREFIX)/share/fish/vendor_completions.d
 
-BIN = target/release/rnetns
+# .cargo/config.toml builds for the host's tuple by name (static-pie; see
+# build.rs), so the binary lives under target/<tuple>/.
+TUPLE := $(shell rustc --print host-tuple)
+BIN = target/$(TUPLE)/release/rnetns
 
 .PHONY: all build install install-ip-shim uninstall deb
 
@@ -60,5 +63,7 @@ uninstall:
 		fi; \
 	done
 
+# cargo-deb ignores build.target: it is given the tuple so that it packs
+# target/<tuple>/release/rnetns, not a stale target/release/rnetns.
 deb:
-	$(CARGO) deb --locked
+	$(CARGO) deb --locked --target $(TUPLE)

@@ -452,29 +452,13 @@ fn floor_procs() -> ! {
 }
 
 /// The rnetns binary to measure: --rnetns, else the one cargo built for
-/// this bench, else target/release/rnetns (built if missing).
+/// this bench (with the bench profile, which is the release profile).
 fn locate_rnetns(opts: &Opts) -> PathBuf {
-    if let Some(p) = &opts.rnetns {
-        return fs::canonicalize(p).unwrap_or_else(|e| die(&format!("{}: {e}", p.display())));
-    }
-    if let Some(p) = option_env!("CARGO_BIN_EXE_rnetns") {
-        if Path::new(p).exists() {
-            return PathBuf::from(p);
-        }
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let p = manifest.join("target/release/rnetns");
-    if !p.exists() {
-        let ok = Command::new("cargo")
-            .args(["build", "--release", "--bin", "rnetns"])
-            .current_dir(manifest)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            die("cannot build target/release/rnetns");
-        }
-    }
-    p
+    let p = match &opts.rnetns {
+        Some(p) => p.as_path(),
+        None => Path::new(env!("CARGO_BIN_EXE_rnetns")),
+    };
+    fs::canonicalize(p).unwrap_or_else(|e| die(&format!("{}: {e}", p.display())))
 }
 
 fn netns_ino() -> u64 {
