@@ -20,6 +20,7 @@ const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
 const D_GOOD: &str = "d0000000000000000000000000000000000000000000000000000000000000d1";
 const D_EVIL: &str = "d0000000000000000000000000000000000000000000000000000000000000e1";
 const P_GOOD: &str = "a0000000000000000000000000000000000000000000000000000000000000d2";
+const P_POD: &str = "e0000000000000000000000000000000000000000000000000000000000000d6";
 const P_EVIL: &str = "a0000000000000000000000000000000000000000000000000000000000000e2";
 const C_GOOD: &str = "c0000000000000000000000000000000000000000000000000000000000000d3";
 const O_GOOD: &str = "b0000000000000000000000000000000000000000000000000000000000000d4";
@@ -213,7 +214,7 @@ fn table() -> Vec<Row> {
         (
             "podman bolt_state.db: FIFO",
             bolt.into(),
-            format!("mkdir -p /var/lib/containers/storage/libpod && mkfifo {bolt}"),
+            format!("rm -f {bolt} && mkfifo {bolt}"),
             NOT_FILE,
         ),
         (
@@ -267,7 +268,10 @@ echo '{{}}' >$C/{D_GOOD}/hostconfig.json
 ip netns add {PODMAN_NS}
 S=/var/lib/containers/storage/overlay-containers; mkdir -p $S/{P_GOOD}/userdata $S/{P_EVIL}/userdata
 echo '[{{"id":"{P_GOOD}","names":["good-podman"]}}]' >$S/containers.json
-echo '{{"annotations":{{"io.container.manager":"libpod"}},"linux":{{"namespaces":[{{"type":"network","path":"/run/netns/{PODMAN_NS}"}}]}}}}' >$S/{P_GOOD}/userdata/config.json
+# In a pod, so that libpod's bolt_state.db (read only for pod names) is read.
+echo '{{"annotations":{{"io.container.manager":"libpod"}},"linux":{{"cgroupsPath":"/libpod_parent/{P_POD}/libpod-{P_GOOD}","namespaces":[{{"type":"network","path":"/run/netns/{PODMAN_NS}"}}]}}}}' >$S/{P_GOOD}/userdata/config.json
+mkdir -p /var/lib/containers/storage/libpod
+printf 'xx{{"id":"{P_POD}","name":"goodpod","labels":{{}}}}xx' >/var/lib/containers/storage/libpod/bolt_state.db
 ip netns add {CNI_NS}
 T=/run/containerd/io.containerd.runtime.v2.task; mkdir -p $T/k8s.io/{C_GOOD} $T/k8s.io/evil
 echo '{{"annotations":{{"io.kubernetes.cri.container-type":"sandbox","io.kubernetes.cri.sandbox-id":"{C_GOOD}","io.kubernetes.cri.sandbox-name":"good-containerd","io.kubernetes.cri.sandbox-namespace":"default"}},"linux":{{"namespaces":[{{"type":"network","path":"/var/run/netns/{CNI_NS}"}}]}}}}' >$T/k8s.io/{C_GOOD}/config.json
@@ -382,6 +386,16 @@ fn check(i: usize, row: &Row) -> Result<(), String> {
         if ns["runtime"] != runtime || ids != [id] {
             return fail(&format!("{name}: want {runtime} with {id}"));
         }
+    }
+    // The pod's name comes from bolt_state.db, unless a row broke that file.
+    let pod = ns_named(&list, PODMAN_NS).map(|ns| ns["containers"][0]["pod"].clone());
+    let want = if row.path.ends_with("bolt_state.db") {
+        Value::from(&P_POD[..12])
+    } else {
+        Value::from("goodpod")
+    };
+    if pod != Some(want.clone()) {
+        return fail(&format!("{PODMAN_NS}: want pod {want}, got {pod:?}"));
     }
     match ns_named(&list, "victim") {
         Some(v) if v["runtime"] == "iproute2" && v.get("containers").is_none() => Ok(()),

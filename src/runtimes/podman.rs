@@ -3,7 +3,8 @@
 //! (`<storage>/{overlay,vfs}-containers/ID/userdata/config.json`) names its
 //! netns path, pod (from the cgroup path) and, with the storage's
 //! `containers.json`, its name; its PID is in the run root's `pidfile`.
-//! Pod names come from a best-effort scan of libpod's `bolt_state.db`.
+//! Pod names come from a best-effort scan of libpod's `bolt_state.db`,
+//! read only when a container is in a pod.
 //! Rootless namespaces are mounted only in the rootless pause process's
 //! mount namespace (PID in `/run/user/UID/libpod/tmp/pause.pid`), so they
 //! are read through `/proc/PAUSE/root/run/user/UID/netns/`.
@@ -45,7 +46,7 @@ fn scan_store(
         return;
     };
     let run = Root::open(run, &mut ev.notes);
-    let pods = Pods::read(&store, &mut ev.notes);
+    let mut pods = Pods::default();
     for driver in DRIVERS {
         let names = names(&store, driver, ev);
         for Stored {
@@ -58,7 +59,7 @@ fn scan_store(
             let Some(pod) = libpod_pod(&spec) else {
                 continue;
             };
-            let pod = pod.map(|p| pods.name(&p));
+            let pod = pod.map(|p| pods.name(&store, &p, &mut ev.notes));
             let c = Container {
                 id: id.to_string(),
                 name: names.iter().find(|(i, _)| i == id).map(|(_, n)| n.clone()),
@@ -172,20 +173,20 @@ pub fn names_of(list: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Pod names found in libpod's bolt database (`{"id":"…","name":"…"`).
-struct Pods(Vec<u8>);
+/// Pod names found in libpod's bolt database (`{"id":"…","name":"…"`),
+/// read when the first container in a pod asks (the file is hundreds of
+/// KiB, and most hosts' containers are in no pod).
+#[derive(Default)]
+struct Pods(Option<Vec<u8>>);
 
 impl Pods {
-    fn read(store: &Root, notes: &mut super::state::Notes) -> Pods {
-        Pods(
+    fn name(&mut self, store: &Root, id: &str, notes: &mut super::state::Notes) -> String {
+        let db = self.0.get_or_insert_with(|| {
             store
                 .read(Path::new("libpod/bolt_state.db"), notes)
-                .unwrap_or_default(),
-        )
-    }
-
-    fn name(&self, id: &str) -> String {
-        pod_name(&self.0, id)
+                .unwrap_or_default()
+        });
+        pod_name(db, id)
     }
 }
 
