@@ -7,7 +7,10 @@
 //! payload with a nested child, a docker scope beneath a slice, a conmon
 //! scope that must be skipped), moves processes with their own network
 //! namespaces into them, and checks that both ways give the same bytes and
-//! the expected owners. The cgroups are the host's (cgroupfs is not
+//! the expected owners. Then docker's own state is added for the docker
+//! scope's container: its cgroup must be read while some namespace is
+//! explained by no runtime's state, and only then (strace shows which). The
+//! cgroups are the host's (cgroupfs is not
 //! namespaced here): they carry this test's PID in their names and are
 //! removed when the sandbox ends.
 
@@ -36,8 +39,6 @@ mnt=$(awk -v want="$ctl" '{{
 }}' /proc/self/mountinfo)
 [ -n "$mnt" ] && [ -d "$mnt" ] || {{ echo "no container hierarchy (ctl=$ctl)" >&2; exit 80; }}
 echo "FACT mnt $mnt"
-# Paths relative to the hierarchy, with the shell's cwd in it: they stay
-# reachable for the cleanup after the hierarchy is unmounted below.
 cd "$mnt" || exit 80
 dirs=("lxc.payload.$T/sub" "lxc.payload.$T" "$T.slice/docker-{docker}.scope" "$T.slice/libpod-conmon-{conmon}.scope" "$T.slice")
 pids=()
@@ -53,6 +54,7 @@ hold() {{
   pids+=($!)
   echo $! >"$1/cgroup.procs" || exit 82
   echo "FACT $2 $!"
+  eval "pid_$2=$!"
 }}
 hold "lxc.payload.$T" lxc
 hold "lxc.payload.$T/sub" lxcsub
@@ -63,10 +65,30 @@ for p in "${{pids[@]}}"; do echo "FACT ino$p $(stat -L -c %i /proc/$p/ns/net)"; 
 echo "=== walk"; $R -j list --all-runtimes; echo "rc=$?"
 echo "=== walk-trace"; strace -f -e trace=openat -o "$SBX/trace" $R list --all-runtimes >/dev/null 2>&1
 grep -c 'cgroup.procs' "$SBX/trace"; grep -cE '"[0-9]+/cgroup"' "$SBX/trace"
-umount -l "$mnt" || exit 83
-echo "=== procs"; $R -j list --all-runtimes; echo "rc=$?"
-echo "=== procs-trace"; strace -f -e trace=openat -o "$SBX/trace" $R list --all-runtimes >/dev/null 2>&1
-grep -c 'cgroup.procs' "$SBX/trace"; grep -cE '"[0-9]+/cgroup"' "$SBX/trace"
+# Without the hierarchy (unmounted in a mount namespace of its own, so
+# that this script keeps it): each /proc/PID/cgroup is read instead.
+unshare -m --propagation private bash -c '
+umount -l "$1" || exit 83
+echo "=== procs"; "$2" -j list --all-runtimes; echo "rc=$?"
+echo "=== procs-trace"; strace -f -e trace=openat -o "$3/trace" "$2" list --all-runtimes >/dev/null 2>&1
+grep -c cgroup.procs "$3/trace"; grep -cE "\"[0-9]+/cgroup\"" "$3/trace"' - "$mnt" "$R" "$SBX" || exit 83
+# Docker's own state for the docker scope's container: its sandbox file
+# and PID agree, so its cgroup need not be read unless some process is in
+# a namespace no runtime's state explains.
+mkdir -p /run/docker/netns /var/lib/docker/containers/{docker} || exit 84
+touch /run/docker/netns/abcdef123456 && mount --bind /proc/$pid_docker/ns/net /run/docker/netns/abcdef123456 || exit 84
+printf '{{"ID":"{docker}","Name":"/dk","State":{{"Running":true,"Pid":%s}},"NetworkSettings":{{"SandboxKey":"/var/run/docker/netns/abcdef123456"}}}}' $pid_docker >/var/lib/docker/containers/{docker}/config.v2.json
+docker_read() {{
+  echo "=== $1"; strace -f -e trace=openat -o "$SBX/trace" $R -j list --all-runtimes; echo "rc=$?"
+  grep -c 'docker-{docker}.scope/cgroup.procs' "$SBX/trace"
+}}
+docker_read unexplained  # the lxc and conmon processes' namespaces
+kill $pid_lxc $pid_lxcsub $pid_conmon; wait $pid_lxc $pid_lxcsub $pid_conmon 2>/dev/null
+docker_read explained
+hold "$T.slice/docker-{docker}.scope" nested
+sleep 0.3
+echo "FACT ino$pid_nested $(stat -L -c %i /proc/$pid_nested/ns/net)"
+docker_read nested
 echo "=== end"
 "#,
         rnetns = sandbox::shell_quote(RNETNS),
@@ -92,9 +114,20 @@ fn cgroup_walk_and_per_process_reads_place_the_same_containers() {
         let end = text[start..].find("=== ").map_or(text.len(), |e| start + e);
         text[start..end].to_string()
     };
+    // The host's pids differ by the shell that runs the second way.
+    let hostless = |s: &str| -> String {
+        let key = r#""runtime":"host","pids":["#;
+        let at = s.find(key).expect("host entry") + key.len();
+        let end = at + s[at..].find(']').expect("pids end");
+        format!("{}{}", &s[..at], &s[end..])
+    };
     let walk = section("walk");
     let procs = section("procs");
-    assert_eq!(walk, procs, "the walk and the per-process reads differ");
+    assert_eq!(
+        hostless(&walk),
+        hostless(&procs),
+        "the walk and the per-process reads differ"
+    );
     // The walk read cgroup.procs (one per container cgroup) and no
     // /proc/PID/cgroup; without the hierarchy, the other way round.
     let counts = |s: &str| -> Vec<u32> { s.lines().map(|l| l.trim().parse().unwrap()).collect() };
@@ -125,4 +158,48 @@ fn cgroup_walk_and_per_process_reads_place_the_same_containers() {
         assert!(walk.contains(&want), "missing {want}\nin {walk}");
     }
     assert!(walk.ends_with("]\nrc=0\n"), "{walk}");
+
+    // Docker's state places the docker scope's container; its cgroup is
+    // read only while some namespace is unexplained (the lxc ones, then a
+    // second process of the container in a namespace of its own).
+    let dk = format!(r#""containers":[{{"id":"{DOCKER_ID}","name":"dk","runtime":"docker"}}],"#);
+    let sandbox = format!(
+        r#"{{"inode":{},"paths":["/run/docker/netns/abcdef123456"],"runtime":"docker",{dk}"pids":[{}],"stale":false}}"#,
+        fact(&format!("ino{}", fact("docker"))),
+        fact("docker")
+    );
+    for (part, reads) in [
+        ("unexplained", true),
+        ("explained", false),
+        ("nested", true),
+    ] {
+        let out = section(part);
+        let (json, count) = out
+            .split_once("rc=0\n")
+            .unwrap_or_else(|| panic!("{part}: {out}"));
+        assert!(
+            json.contains(&sandbox),
+            "{part}: missing {sandbox}\nin {json}"
+        );
+        let count: u32 = count
+            .lines()
+            .next()
+            .and_then(|l| l.parse().ok())
+            .expect(part);
+        assert_eq!(
+            count > 0,
+            reads,
+            "{part}: docker scope's cgroup.procs read {count} times"
+        );
+    }
+    let nested = fact("nested");
+    let want = format!(
+        r#"{{"inode":{},"runtime":"docker",{dk}"pids":[{nested}],"stale":false}}"#,
+        fact(&format!("ino{nested}"))
+    );
+    assert!(
+        section("nested").contains(&want),
+        "missing {want}\nin {}",
+        section("nested")
+    );
 }

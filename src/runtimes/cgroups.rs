@@ -57,18 +57,26 @@ pub fn container_hierarchy(own: &[u8], mounts: &[Mount]) -> Option<PathBuf> {
 }
 
 /// Walks the hierarchy mounted at `mount`; `None` if it cannot be opened.
-pub fn walk(mount: &std::path::Path) -> Option<Members> {
+/// The members of a container `skip` accepts are not read (its
+/// subdirectories still are).
+pub fn walk(mount: &std::path::Path, skip: &dyn Fn(&Container) -> bool) -> Option<Members> {
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
     let root = Dir::open(mount, flags, Mode::empty()).ok()?;
     let mut out = Members::new();
     let mut path = String::new();
-    visit(root, &mut path, 0, &mut out);
+    visit(root, &mut path, 0, skip, &mut out);
     Some(out)
 }
 
 /// Visits the cgroup `dir` at `path` ("" for the root): reads its members
 /// if a pattern matches, then its subdirectories.
-fn visit(mut dir: Dir, path: &mut String, depth: usize, out: &mut Members) {
+fn visit(
+    mut dir: Dir,
+    path: &mut String,
+    depth: usize,
+    skip: &dyn Fn(&Container) -> bool,
+    out: &mut Members,
+) {
     let names: Vec<Box<CStr>> = dir
         .iter()
         .flatten()
@@ -84,13 +92,13 @@ fn visit(mut dir: Dir, path: &mut String, depth: usize, out: &mut Members) {
         let flags = AtFlags::AT_SYMLINK_NOFOLLOW;
         if let Ok(st) = nix::sys::stat::fstatat(fd, name.as_ref(), flags) {
             if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-                if let Some(c) = container_of_path(path) {
+                if let Some(c) = container_of_path(path).filter(|c| !skip(c)) {
                     read_members(fd, &name, path, c, out);
                 }
                 if st.st_nlink > 2 && depth < MAX_DEPTH {
                     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
                     if let Ok(sub) = Dir::openat(fd, name.as_ref(), flags, Mode::empty()) {
-                        visit(sub, path, depth + 1, out);
+                        visit(sub, path, depth + 1, skip, out);
                     }
                 }
             }

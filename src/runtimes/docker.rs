@@ -11,6 +11,7 @@ use super::state::{self, is_hex_id, str_at, Root};
 use super::{Container, Evidence, Rank};
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -19,6 +20,8 @@ pub const DATA_ROOT: &str = "/var/lib/docker";
 
 pub fn scan(ev: &mut Evidence, procs: &Procs) {
     let exec_root = Root::open(EXEC_ROOT, &mut ev.notes);
+    // Sandbox name -> namespace, as listed (not opened twice).
+    let mut listed = HashMap::new();
     if let Some(root) = &exec_root {
         for name in root.list(Path::new("netns"), &mut ev.notes) {
             let rel = Path::new("netns").join(&name);
@@ -33,6 +36,7 @@ pub fn scan(ev: &mut Evidence, procs: &Procs) {
                         ev.hold(k, f);
                         k
                     });
+                    listed.insert(name.clone(), key);
                     let path = root.path().join(&rel).as_os_str().as_bytes().to_vec();
                     ev.path(path, key, Some(owner));
                 }
@@ -66,12 +70,23 @@ pub fn scan(ev: &mut Evidence, procs: &Procs) {
         if !config.running {
             continue;
         }
-        let by_pid = config.pid.and_then(|p| procs.pid_runs(p, id));
-        let by_key = || {
-            let rel = config.sandbox?;
-            exec_root.as_ref()?.netns(Path::new(&rel)).ok().flatten()
+        let by_key = config.sandbox.as_deref().and_then(|rel| {
+            let name = rel.strip_prefix("netns/").map(std::ffi::OsStr::new);
+            match name.and_then(|n| listed.get(n)) {
+                Some(key) => *key,
+                None => exec_root.as_ref()?.netns(Path::new(rel)).ok().flatten(),
+            }
+        });
+        // The PID in its sandbox: placed, whoever the PID now is. Else the
+        // PID counts only if its cgroup names the container.
+        let by_pid = config.pid.and_then(|p| procs.by_pid.get(&p));
+        let key = if by_key.is_some() && by_pid == by_key.as_ref() {
+            ev.settled.push(("docker", id.to_string()));
+            by_key
+        } else {
+            config.pid.and_then(|p| procs.pid_runs(p, id)).or(by_key)
         };
-        if let Some(key) = by_pid.or_else(by_key) {
+        if let Some(key) = key {
             ev.members.push((key, c));
         }
     }

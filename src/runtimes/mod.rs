@@ -79,6 +79,9 @@ pub struct Evidence {
     /// One open file per namespace a source opened anyway, kept for the
     /// NSID query (at most [`HELD_MAX`], to stay far from the fd limit).
     pub held: HashMap<Key, std::fs::File>,
+    /// (runtime, id) of containers whose namespace their runtime's state
+    /// settled on its own (docker: the sandbox file and the PID agree).
+    pub settled: Vec<(&'static str, String)>,
 }
 
 /// How many namespace files [`Evidence::hold`] keeps open.
