@@ -1289,7 +1289,8 @@ mod docker {
                 opts.containers
             );
         }
-        let me = std::env::current_exe().map_or_else(|e| die(&e.to_string()), |p| p.into_os_string());
+        let me =
+            std::env::current_exe().map_or_else(|e| die(&e.to_string()), |p| p.into_os_string());
         let floor_argv = vec![me.clone(), FLOOR_PROCS.into()];
         let floor_docker_argv = vec![me, FLOOR_DOCKER.into()];
         measure(&pipe);
