@@ -19,7 +19,8 @@ ZSHDIR = $(PREFIX)/share/zsh/vendor-completions
 FISHDIR = $(PREFIX)/share/fish/vendor_completions.d
 
 # .cargo/config.toml builds for the host's tuple by name (static-pie; see
-# build.rs), so the binary lives under target/<tuple>/.
+# build.rs), so the binary lives under target/<tuple>/ (target/release/rnetns
+# is a link to it).
 TUPLE := $(shell rustc --print host-tuple)
 BIN = target/$(TUPLE)/release/rnetns
 
@@ -63,7 +64,8 @@ uninstall:
 		fi; \
 	done
 
-# cargo-deb ignores build.target: it is given the tuple so that it packs
-# target/<tuple>/release/rnetns, not a stale target/release/rnetns.
+# cargo-deb ignores build.target: it is given the tuple so that it reads
+# target/<tuple>/release/rnetns itself (build.rs also links
+# target/release/rnetns there).
 deb:
 	$(CARGO) deb --locked --target $(TUPLE)

@@ -264,3 +264,35 @@ fn fish_parses_and_runs_its_completion() {
     assert!(lines(&got).contains(&"blue"), "{got:?}");
     assert!(lines(&got).contains(&"--all-runtimes"), "{got:?}");
 }
+
+/// The binary is built static-pie for the host tuple named explicitly
+/// (.cargo/config.toml), so cargo puts it in `target/<tuple>/<profile>/`;
+/// build.rs links the usual `target/<profile>/rnetns` to it, and that
+/// path must run this very binary. (Built without the config, the binary
+/// is already at the usual path.)
+#[test]
+fn usual_target_path_runs_the_built_binary() {
+    let exe = Path::new(RNETNS);
+    let profile_dir = exe.parent().expect("profile dir");
+    let tuple_dir = profile_dir.parent().expect("tuple dir");
+    let host = text(&run(Command::new("rustc").args(["--print", "host-tuple"])).stdout);
+    if tuple_dir.file_name().and_then(|n| n.to_str()) != Some(host.trim()) {
+        return;
+    }
+    let usual = tuple_dir
+        .parent()
+        .expect("target dir")
+        .join(profile_dir.file_name().expect("profile"))
+        .join("rnetns");
+    let link = std::fs::read_link(&usual).unwrap_or_else(|e| panic!("{}: {e}", usual.display()));
+    assert!(
+        link.is_relative(),
+        "{} -> {}",
+        usual.display(),
+        link.display()
+    );
+    assert_eq!(
+        std::fs::canonicalize(&usual).expect("usual path resolves"),
+        std::fs::canonicalize(exe).expect("binary"),
+    );
+}
