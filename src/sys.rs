@@ -163,7 +163,7 @@ pub fn list_mounts() -> Option<Vec<u64>> {
 }
 
 /// A `struct statmount` (linux/mount.h) as statmount(2) fills it, read
-/// by offset: the fixed fields, then strings from byte 512 on.
+/// by offset: the fixed fields, then strings from byte [`Self::FIXED`] on.
 #[derive(Default)]
 pub struct StatMount(Vec<u8>);
 
@@ -174,13 +174,23 @@ impl StatMount {
     pub const MNT_POINT: u64 = 0x10;
     pub const FS_TYPE: u64 = 0x20;
     pub const MNT_OPTS: u64 = 0x80;
+    /// The fields that are strings, stored after the fixed part.
+    const STRINGS: u64 = Self::MNT_ROOT | Self::MNT_POINT | Self::FS_TYPE | Self::MNT_OPTS;
+    /// Size of the fixed part (the strings' offsets count from its end).
+    const FIXED: usize = 512;
 
     /// statmount(2) of mount `id` (a unique id) for the fields in `mask`,
-    /// growing the buffer when the strings do not fit.
+    /// growing the buffer when the strings do not fit (a mask without
+    /// strings, as every batch `add` line asks, needs the fixed part only).
     pub fn fetch(&mut self, id: u64, mask: u64) -> Result<(), nix::errno::Errno> {
         const SYS_STATMOUNT: libc::c_long = 457;
-        if self.0.len() < 4096 {
-            self.0.resize(4096, 0);
+        let want = if mask & Self::STRINGS == 0 {
+            Self::FIXED
+        } else {
+            4096
+        };
+        if self.0.len() < want {
+            self.0.resize(want, 0);
         }
         loop {
             // struct mnt_id_req (MNT_ID_REQ_SIZE_VER0): size, spare,
@@ -246,7 +256,7 @@ impl StatMount {
 
     /// The NUL-terminated string whose offset is the u32 at `field`.
     fn string(&self, field: usize) -> Vec<u8> {
-        let at = 512 + self.u32_at(field) as usize;
+        let at = Self::FIXED + self.u32_at(field) as usize;
         let s = self.0.get(at..).unwrap_or_default();
         s[..s.iter().position(|&b| b == 0).unwrap_or(s.len())].to_vec()
     }
