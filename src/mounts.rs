@@ -115,16 +115,26 @@ pub fn make_shared() -> Result<(), Error> {
 }
 
 /// Takes the run dir's lock, exclusive (delete) or shared (readers that
-/// open entries), following a symlinked run dir as `add` does; `None` when
-/// there is no run dir. Readers hold it only while opening entries, so they
-/// never see the placeholder of an `add` in progress or an entry that a
-/// `delete` has unmounted but not yet unlinked (issue 7, storm test).
-pub fn lock_run_dir(exclusive: bool) -> Option<Flock<File>> {
-    let dir = OpenOptions::new()
+/// open entries), following a symlinked run dir as `add` does. Readers
+/// hold it only while opening entries, so they never see the placeholder
+/// of an `add` in progress or an entry that a `delete` has unmounted but
+/// not yet unlinked (issue 7, storm test).
+///
+/// `Err(ENOENT)`: there is no run dir, so there is no entry at this
+/// instant; the caller answers from that instead of going on unlocked,
+/// which could meet the placeholder of an `add` that creates the run dir
+/// meanwhile. `Ok(None)`: the run dir could not be opened for another
+/// reason, or the lock stayed taken; the caller goes on without it.
+pub fn lock_run_dir(exclusive: bool) -> Result<Option<Flock<File>>, Errno> {
+    let dir = match OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECTORY)
         .open(RUN_DIR)
-        .ok()?;
+    {
+        Ok(dir) => dir,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Errno::ENOENT),
+        Err(_) => return Ok(None),
+    };
     let arg = if exclusive {
         FlockArg::LockExclusiveNonblock
     } else {
@@ -136,15 +146,15 @@ pub fn lock_run_dir(exclusive: bool) -> Option<Flock<File>> {
     let mut dir = dir;
     for _ in 0..100 {
         match Flock::lock(dir, arg) {
-            Ok(lock) => return Some(lock),
+            Ok(lock) => return Ok(Some(lock)),
             Err((back, Errno::EWOULDBLOCK)) => {
                 dir = back;
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            Err(_) => return None,
+            Err(_) => return Ok(None),
         }
     }
-    None
+    Ok(None)
 }
 
 /// Gives an existing run-dir mount a peer group of its own (D3): private,

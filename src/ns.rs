@@ -16,10 +16,7 @@ use std::path::PathBuf;
 /// Switches the calling process into netns NAME with a private view of
 /// mounts, as `ip netns exec` does before running the command.
 pub fn switch_to(name: &[u8]) -> Result<(), Error> {
-    let lock = crate::mounts::lock_run_dir(false);
-    let opened = crate::store::open_entry(name);
-    drop(lock);
-    let file = opened.map_err(|e| {
+    let file = crate::store::open_entry_locked(name).map_err(|e| {
         Error::Setup(cat(&[
             b"Cannot open network namespace \"",
             name,

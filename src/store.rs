@@ -93,6 +93,15 @@ pub fn open_entry(name: &[u8]) -> Result<File, Errno> {
     EntryDir::open()?.open_entry(name)
 }
 
+/// [`open_entry`] under the run dir's shared lock (issue 7): never a
+/// placeholder of an `add` in progress, never an entry half deleted.
+pub fn open_entry_locked(name: &[u8]) -> Result<File, Errno> {
+    let lock = crate::mounts::lock_run_dir(false)?;
+    let opened = open_entry(name);
+    drop(lock);
+    opened
+}
+
 /// The run dir opened once, for opening many entries relative to it (the
 /// `list` scan): one `fstatat` and one `openat` per entry, with the same
 /// rules as [`open_entry`].

@@ -43,13 +43,24 @@ fn unlink_error(name: &[u8], e: std::io::Error) -> Error {
 pub fn delete(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     // Under the run dir's lock: never between another add's placeholder
     // and its mount, and readers never see a half-deleted entry (issue 7).
-    let _lock = crate::mounts::lock_run_dir(true);
+    // No run dir: nothing to delete at this instant. Going on unlocked
+    // could unlink the placeholder of an add that creates the run dir now.
+    let lock = crate::mounts::lock_run_dir(true);
     if ctx.globals.all {
-        return delete_all();
+        return match lock {
+            Err(Errno::ENOENT) => Ok(0),
+            _ => delete_all(),
+        };
     }
     let name = args
         .first()
         .ok_or(Error::Plain("No netns name specified", 1))?;
+    if let Err(Errno::ENOENT) = lock {
+        return Err(unlink_error(
+            name,
+            std::io::Error::from_raw_os_error(libc::ENOENT),
+        ));
+    }
     remove_entry(name, true)?;
     Ok(0)
 }

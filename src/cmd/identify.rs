@@ -74,12 +74,7 @@ pub fn pids(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     }
     let file = match crate::resolve::resolve(name) {
         Ok(Some(t)) => t.file,
-        Ok(None) => {
-            let lock = crate::mounts::lock_run_dir(false);
-            let opened = store::open_entry(name);
-            drop(lock);
-            opened.map_err(cannot_open)?
-        }
+        Ok(None) => store::open_entry_locked(name).map_err(cannot_open)?,
         Err(msg) => return Err(Error::Text(msg, 1)),
     };
     let st = file

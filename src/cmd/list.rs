@@ -67,7 +67,8 @@ const MAX_WORKERS: usize = 8;
 /// each asked on its own netlink socket by its own thread; the parts are
 /// joined back in readdir order.
 pub fn scan(names: store::NameList) -> Listing {
-    let lock = crate::mounts::lock_run_dir(false);
+    // Without a run dir the names were read from nothing: no entry to open.
+    let lock = crate::mounts::lock_run_dir(false).ok().flatten();
     let workers = crate::sys::cpus()
         .min(MAX_WORKERS)
         .min(names.len() / PER_WORKER)

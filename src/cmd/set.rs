@@ -35,14 +35,8 @@ pub fn set(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let file = match crate::resolve::resolve(name) {
         Ok(Some(t)) => t.file,
         Err(msg) => return Err(Error::Text(msg, 1)),
-        Ok(None) => {
-            let lock = crate::mounts::lock_run_dir(false);
-            let opened = crate::store::open_entry(name);
-            drop(lock);
-            opened.map_err(|e| {
-                Error::sys(cat(&[b"Cannot open network namespace \"", name, b"\""]), e)
-            })?
-        }
+        Ok(None) => crate::store::open_entry_locked(name)
+            .map_err(|e| Error::sys(cat(&[b"Cannot open network namespace \"", name, b"\""]), e))?,
     };
     nsid::set(file.as_raw_fd(), id).map_err(Error::Netlink)?;
     Ok(0)

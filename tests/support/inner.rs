@@ -255,14 +255,15 @@ pub fn show(b: &[u8]) -> String {
 }
 
 /// Takes the run dir's flock (as rnetns's writers do) while `f` runs, so a
-/// check sees no half-made rnetns entry. Without a run dir, no lock.
-pub fn with_run_dir_lock<T>(f: impl FnOnce() -> T) -> T {
-    let lock = std::fs::File::open("/run/netns")
-        .ok()
-        .and_then(|d| nix::fcntl::Flock::lock(d, nix::fcntl::FlockArg::LockExclusive).ok());
+/// check sees no half-made rnetns entry. `None` when there is no run dir to
+/// lock (yet): `f` does not run then, as it would judge without the lock
+/// while the first `add` creates the run dir and its first placeholder.
+pub fn with_run_dir_lock<T>(f: impl FnOnce() -> T) -> Option<T> {
+    let dir = std::fs::File::open("/run/netns").ok()?;
+    let lock = nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusive).ok()?;
     let r = f();
     drop(lock);
-    r
+    Some(r)
 }
 
 /// A listing of what lies outside the run dir and could be touched by

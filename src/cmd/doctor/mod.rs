@@ -70,7 +70,7 @@ pub fn doctor(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
             ))
         }
     };
-    let _lock = crate::mounts::lock_run_dir(true);
+    let _lock = crate::mounts::lock_run_dir(true).ok().flatten();
     let mut findings = checks::run();
     if fix {
         let actions = fix::apply(&findings);
