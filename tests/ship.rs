@@ -268,8 +268,8 @@ fn fish_parses_and_runs_its_completion() {
 /// The binary is built static-pie for the host tuple named explicitly
 /// (.cargo/config.toml), so cargo puts it in `target/<tuple>/<profile>/`;
 /// build.rs links the usual `target/<profile>/rnetns` to it, and that
-/// path must run this very binary. (Built without the config, the binary
-/// is already at the usual path.)
+/// path must run this very binary. Built without the config (`RUSTFLAGS`
+/// set, say), the binary must be at the usual path itself.
 #[test]
 fn usual_target_path_runs_the_built_binary() {
     let exe = Path::new(RNETNS);
@@ -277,6 +277,12 @@ fn usual_target_path_runs_the_built_binary() {
     let tuple_dir = profile_dir.parent().expect("tuple dir");
     let host = text(&run(Command::new("rustc").args(["--print", "host-tuple"])).stdout);
     if tuple_dir.file_name().and_then(|n| n.to_str()) != Some(host.trim()) {
+        // No tuple directory: the usual path is this binary.
+        assert!(
+            !exe.is_symlink() && exe.is_file(),
+            "{} is not the built binary",
+            exe.display()
+        );
         return;
     }
     let usual = tuple_dir
