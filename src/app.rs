@@ -5,7 +5,7 @@
 use crate::cli::{self, Action, Invocation};
 use crate::cmd::{self, Ctx};
 use crate::error::{self, eprint_bytes, Error};
-use crate::{ns, output, store, sys};
+use crate::{ns, store, sys};
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -65,11 +65,7 @@ fn run(inv: Invocation, argv: &[OsString]) -> i32 {
             return 255;
         }
     }
-    let mut ctx = Ctx {
-        globals: inv.globals.clone(),
-        in_batch: false,
-        out: output::Out::new(),
-    };
+    let mut ctx = Ctx::new(inv.globals.clone(), false);
     let code = match &inv.action {
         Action::Netns(words) => {
             let r = cmd::netns(&mut ctx, words);

@@ -11,6 +11,7 @@ pub mod mounts;
 pub mod ns;
 pub mod nsid;
 pub mod output;
+pub mod pool;
 pub mod procscan;
 pub mod resolve;
 pub mod runtimes;

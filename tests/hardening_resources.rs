@@ -322,3 +322,71 @@ fn many_namespaces_and_entries_stay_bounded() {
         print!("{out}");
     }
 }
+
+/// Batch `add` makes namespaces ahead on worker threads (src/pool.rs).
+/// A batch with three runs of adds (20, 2 and 1) with `exec` lines between
+/// them: each run makes at most 4 namespaces more than it binds (counted
+/// with `strace -f`), the workers are gone when an `exec` line runs (the
+/// command counts the batch process's threads) and the 23 entries are 23
+/// distinct namespaces.
+fn batch_pool() {
+    let threads = "sh -c 'ls /proc/$PPID/task | wc -l >> /tmp/pool.threads'";
+    let mut lines: Vec<String> = (1..=20).map(|i| format!("netns add a{i}")).collect();
+    lines.push(format!("netns exec a1 {threads}"));
+    lines.extend(["netns add b1".into(), "netns add b2".into()]);
+    lines.push(format!("netns exec b1 {threads}"));
+    lines.push("netns add c1".into());
+    std::fs::write("/tmp/pool.batch", lines.join("\n") + "\n").unwrap();
+    let rn = inner::rnetns();
+    let r = inner::run(
+        "strace",
+        &[
+            "-f",
+            "-qq",
+            "-o",
+            "/tmp/pool.st",
+            "-e",
+            "trace=unshare",
+            rn.to_str().unwrap(),
+            "-b",
+            "/tmp/pool.batch",
+        ],
+    );
+    assert_eq!(r.rc, 0, "batch: {}", r.err_text());
+    let threads = std::fs::read_to_string("/tmp/pool.threads").unwrap();
+    assert_eq!(
+        threads, "1\n1\n",
+        "threads of the batch process at the exec lines"
+    );
+    // Each call's start is printed once, whole or as `<unfinished ...>`.
+    let trace = std::fs::read_to_string("/tmp/pool.st").unwrap();
+    let unshares = trace.matches("unshare(CLONE_NEWNET").count();
+    assert!(
+        (23..=23 + 4 + 1).contains(&unshares),
+        "{unshares} namespaces made for 23 adds (runs of 20, 2, 1)"
+    );
+    let distinct: std::collections::BTreeSet<u64> = std::fs::read_dir("/run/netns")
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(e.path()).unwrap().ino()
+        })
+        .collect();
+    assert_eq!(distinct.len(), 23, "distinct namespaces");
+    report(&format!(
+        "batch pool: 23 adds in runs of 20, 2, 1: {unshares} namespaces made, workers stopped at the exec lines"
+    ));
+}
+
+#[test]
+fn batch_add_pool_is_bounded_and_stopped_between_runs() {
+    let me = "batch_add_pool_is_bounded_and_stopped_between_runs";
+    if inner::is_inner(me) {
+        batch_pool();
+        return;
+    }
+    if let Some(out) = inner::run_in_sandbox(me) {
+        print!("{out}");
+    }
+}
