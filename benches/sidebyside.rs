@@ -350,7 +350,11 @@ fn render(rows: &[Row]) -> String {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(FLOOR_NETNS) {
-        floor_netns(args.get(1).and_then(|k| k.parse().ok()).unwrap_or(1));
+        let threads = args.get(2).and_then(|t| t.parse().ok()).unwrap_or(1);
+        floor_netns(
+            args.get(1).and_then(|k| k.parse().ok()).unwrap_or(1),
+            threads,
+        );
     }
     if args.first().map(String::as_str) == Some(FLOOR_EXEC) {
         floor_exec(args.get(1).map_or("", String::as_str));
@@ -383,24 +387,38 @@ fn main() {
 /// alive by an open fd (no placeholder, no mount), then back home.
 const FLOOR_NETNS: &str = "--floor-netns";
 
-fn floor_netns(k: usize) -> ! {
+fn floor_netns(k: usize, threads: usize) -> ! {
     if std::env::var_os(ENV_SANDBOX).is_none() {
         die("--floor-netns runs only inside the sandbox");
     }
-    let home = fs::File::open("/proc/self/ns/net").unwrap_or_else(|e| die(&e.to_string()));
-    let mut keep = Vec::with_capacity(k);
-    for _ in 0..k {
-        // SAFETY: unshare has no memory-safety preconditions.
-        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-            die(&format!("unshare: {}", std::io::Error::last_os_error()));
+    let make = move |k: usize| -> Vec<fs::File> {
+        let home =
+            fs::File::open("/proc/thread-self/ns/net").unwrap_or_else(|e| die(&e.to_string()));
+        let mut keep = Vec::with_capacity(k);
+        for _ in 0..k {
+            // SAFETY: unshare has no memory-safety preconditions.
+            if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+                die(&format!("unshare: {}", std::io::Error::last_os_error()));
+            }
+            keep.push(
+                fs::File::open("/proc/thread-self/ns/net").unwrap_or_else(|e| die(&e.to_string())),
+            );
         }
-        keep.push(fs::File::open("/proc/self/ns/net").unwrap_or_else(|e| die(&e.to_string())));
-    }
-    use std::os::fd::AsRawFd;
-    // SAFETY: HOME is an open netns fd.
-    if unsafe { libc::setns(home.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-        die("setns back failed");
-    }
+        use std::os::fd::AsRawFd;
+        // SAFETY: HOME is an open netns fd.
+        if unsafe { libc::setns(home.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            die("setns back failed");
+        }
+        keep
+    };
+    // THREADS > 1: the same K split over that many threads (rnetns's batch
+    // `add` makes namespaces on two workers, src/pool.rs).
+    let threads = threads.max(1);
+    let handles: Vec<_> = (0..threads)
+        .map(|t| std::thread::spawn(move || make(k / threads + usize::from(t < k % threads))))
+        .collect();
+    let kept: Vec<Vec<fs::File>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    drop(kept);
     std::process::exit(0);
 }
 
@@ -1019,12 +1037,24 @@ impl Bench {
                 s
             })
             .collect();
+        fl.push("2".into());
+        let batch_floor2: Vec<Sample> = (0..o.heavy_reps)
+            .map(|_| {
+                let s = measure(&fl);
+                settle(k);
+                s
+            })
+            .collect();
         fl.clear();
         self.row(
             &format!("batch add ({k} lines, -b), N={n}"),
             r,
             Some(0.6),
             Some(stats(&batch_floor).secs),
+        );
+        self.info(
+            &format!("  floor of batch add on 2 threads (rnetns's pool: {k} unshare split over 2)"),
+            stats(&batch_floor2).secs,
         );
 
         // -all delete: the fixture is rebuilt before every run, and the

@@ -1,138 +1,203 @@
-//! New network namespaces made ahead on worker threads, for the `add`
+//! New network namespaces made ahead by helper processes, for the `add`
 //! lines of a batch (issue 6). `unshare(CLONE_NEWNET)` is nearly all of an
 //! `add`'s time (the kernel registers the namespace's sysctl tables, proc
-//! entries and loopback device), and two threads make namespaces about
-//! 1.5 times as fast as one; the main thread only binds each one onto its
-//! entry, in batch order, as a single `add` would.
+//! entries and loopback device), and two processes make namespaces about
+//! 1.5 times as fast as one. rnetns itself stays single-threaded and does
+//! each `add` synchronously, in batch order, as a single `add` would: it
+//! only binds onto the entry a namespace a helper made, which the helper
+//! passes over a socket (SCM_RIGHTS).
 //!
-//! The pool makes at most as many namespaces ahead as it has handed out,
-//! and never more than [`AHEAD`], so a run of adds wastes at most that
-//! many (closed, so torn down by the kernel, when the pool is dropped). It lives only while consecutive `add` lines run:
-//! the dispatcher drops it before any other line, so `exec`, `-n` and the
-//! rest still run single-threaded. Syscalls per namespace, on a worker:
-//! unshare, open(/proc/thread-self/ns/net), setns back.
+//! Helpers are forks of the single-threaded batch process that close every
+//! fd but their socket (so they hold no run-dir lock), and exit on the
+//! socket's end of file. They make at most as many namespaces ahead as the
+//! batch has taken, and never more than [`AHEAD`], so a run of adds wastes
+//! at most that many (closed, so torn down by the kernel, when the pool is
+//! dropped). The pool lives only while consecutive `add` lines run: the
+//! dispatcher drops it before any other line.
+//!
+//! Syscalls: socketpair, fork, waitpid; per namespace, in a helper: read,
+//! unshare, open(/proc/self/ns/net), sendmsg, setns back; in rnetns: write,
+//! recvmsg.
 
 use nix::errno::Errno;
 use nix::sched::{setns, unshare, CloneFlags};
+use nix::sys::socket::{
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
+    SockFlag, SockType,
+};
+use nix::unistd::Pid;
 use std::fs::File;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-/// Namespaces made beyond those taken: enough to keep two workers busy.
+/// Namespaces made beyond those taken: enough to keep two helpers busy.
 pub const AHEAD: usize = 4;
 
-struct Shared {
-    /// Namespaces the workers may still make.
-    credits: Mutex<usize>,
-    cv: Condvar,
-    stop: AtomicBool,
+struct Helper {
+    sock: OwnedFd,
+    pid: Pid,
+    /// Namespaces asked of it and not yet received.
+    asked: usize,
 }
 
 pub struct Pool {
-    /// Namespaces granted beyond those taken.
+    helpers: Vec<Helper>,
+    /// The helper the next namespace is received from (round robin).
+    next: usize,
+    /// How many namespaces may be asked beyond the one being taken.
     ahead: usize,
-    rx: Option<Receiver<Result<File, Errno>>>,
-    shared: Arc<Shared>,
-    workers: Vec<JoinHandle<()>>,
 }
 
 impl Pool {
-    /// Starts `workers` threads (in the calling thread's netns, which the
-    /// new namespaces are made from); `None` when no thread could start.
-    pub fn start(workers: usize) -> Option<Pool> {
-        let shared = Arc::new(Shared {
-            credits: Mutex::new(0),
-            cv: Condvar::new(),
-            stop: AtomicBool::new(false),
-        });
-        let (tx, rx) = sync_channel(AHEAD + workers);
+    /// Forks `n` helpers; `None` when the process is not single-threaded or
+    /// no helper could start.
+    pub fn start(n: usize) -> Option<Pool> {
+        if !crate::sys::single_threaded() {
+            return None;
+        }
         let mut pool = Pool {
+            helpers: Vec::new(),
+            next: 0,
             ahead: 0,
-            rx: Some(rx),
-            shared: shared.clone(),
-            workers: Vec::new(),
         };
-        for _ in 0..workers {
-            let (tx, shared) = (tx.clone(), shared.clone());
-            let Ok(h) = std::thread::Builder::new()
-                .name("rnetns-pool".into())
-                .stack_size(64 * 1024)
-                .spawn(move || work(&shared, &tx))
-            else {
+        for _ in 0..n {
+            let Ok((ours, theirs)) = socketpair(
+                AddressFamily::Unix,
+                SockType::SeqPacket,
+                None,
+                SockFlag::SOCK_CLOEXEC,
+            ) else {
                 break;
             };
-            pool.workers.push(h);
+            match crate::sys::fork() {
+                Ok(crate::sys::Forked::Child) => {
+                    drop(ours);
+                    helper(theirs)
+                }
+                Ok(crate::sys::Forked::Parent(pid)) => pool.helpers.push(Helper {
+                    sock: ours,
+                    pid,
+                    asked: 0,
+                }),
+                Err(_) => break,
+            }
         }
-        (!pool.workers.is_empty()).then_some(pool)
+        (!pool.helpers.is_empty()).then_some(pool)
     }
 
-    /// The next new namespace (an open nsfs file), or the error a worker's
+    /// The next new namespace (an open nsfs file), or the error a helper's
     /// `unshare` met (the caller then drops the pool and makes one itself,
     /// so the message is the one a single `add` gives).
     pub fn take(&mut self) -> Result<File, Errno> {
-        let grant = if self.ahead < AHEAD {
-            self.ahead += 1;
-            2
-        } else {
-            1
-        };
-        *self
-            .shared
-            .credits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) += grant;
-        self.shared.cv.notify_all();
-        match self.rx.as_ref().map(Receiver::recv) {
-            Some(Ok(r)) => r,
-            _ => Err(Errno::EAGAIN),
+        let h = self.next;
+        self.next = (h + 1) % self.helpers.len();
+        if self.helpers[h].asked == 0 {
+            self.ask(h)?;
         }
+        // Keep the helpers busy: up to `ahead` more asked, growing by one
+        // per take, to whichever helper has the fewest outstanding.
+        self.ahead = (self.ahead + 1).min(AHEAD);
+        while self.helpers.iter().map(|x| x.asked).sum::<usize>() < self.ahead + 1 {
+            let least = (0..self.helpers.len())
+                .map(|i| (i + self.next) % self.helpers.len())
+                .min_by_key(|&i| self.helpers[i].asked)
+                .unwrap_or(h);
+            self.ask(least)?;
+        }
+        let got = receive(&self.helpers[h].sock);
+        self.helpers[h].asked -= 1;
+        got
+    }
+
+    fn ask(&mut self, h: usize) -> Result<(), Errno> {
+        nix::unistd::write(&self.helpers[h].sock, &[1])?;
+        self.helpers[h].asked += 1;
+        Ok(())
     }
 }
 
 impl Drop for Pool {
-    /// Stops the workers (each finishes the namespace it is making) and
-    /// closes the namespaces nobody took.
+    /// Closes the sockets (each helper finishes the namespace it is making
+    /// and exits; namespaces nobody took are closed with them) and reaps
+    /// the helpers.
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        self.shared.cv.notify_all();
-        drop(self.rx.take());
-        for h in self.workers.drain(..) {
-            let _ = h.join();
+        let pids: Vec<Pid> = self.helpers.iter().map(|h| h.pid).collect();
+        self.helpers.clear();
+        for pid in pids {
+            let _ = nix::sys::wait::waitpid(pid, None);
         }
     }
 }
 
-fn work(shared: &Shared, tx: &std::sync::mpsc::SyncSender<Result<File, Errno>>) {
-    let Ok(home) = File::open("/proc/thread-self/ns/net") else {
-        let _ = tx.send(Err(Errno::EAGAIN));
-        return;
-    };
-    loop {
-        {
-            let mut credits = shared.credits.lock().unwrap_or_else(|e| e.into_inner());
-            while *credits == 0 && !shared.stop.load(Ordering::SeqCst) {
-                credits = shared.cv.wait(credits).unwrap_or_else(|e| e.into_inner());
+/// One namespace from a helper: a 4-byte errno (0: an fd comes with it).
+fn receive(sock: &OwnedFd) -> Result<File, Errno> {
+    let mut word = [0u8; 4];
+    let mut iov = [IoSliceMut::new(&mut word)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    let mut fd = None;
+    for c in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            for raw in fds {
+                let owned = crate::sys::own_received_fd(raw);
+                if fd.is_none() {
+                    fd = Some(owned);
+                }
             }
-            if shared.stop.load(Ordering::SeqCst) {
-                return;
-            }
-            *credits -= 1;
-        }
-        let made = unshare(CloneFlags::CLONE_NEWNET).and_then(|()| {
-            File::open("/proc/thread-self/ns/net")
-                .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
-        });
-        // Back home, so the thread pins no namespace it handed out.
-        let home_again = setns(&home, CloneFlags::CLONE_NEWNET);
-        let failed = made.is_err() || home_again.is_err();
-        let sent = match home_again {
-            Ok(()) => made,
-            Err(e) => Err(e),
-        };
-        if tx.send(sent).is_err() || failed {
-            return;
         }
     }
+    if msg.bytes != 4 {
+        return Err(Errno::EPIPE);
+    }
+    match (i32::from_ne_bytes(word), fd) {
+        (0, Some(fd)) => Ok(File::from(fd)),
+        (0, None) => Err(Errno::EPROTO),
+        (e, _) => Err(Errno::from_raw(e)),
+    }
+}
+
+/// A helper's life: one namespace per byte read, until end of file.
+fn helper(sock: OwnedFd) -> ! {
+    crate::sys::close_fds_except(sock.as_raw_fd());
+    let Ok(home) = File::open("/proc/self/ns/net") else {
+        crate::sys::exit_now(1)
+    };
+    let mut byte = [0u8; 1];
+    while let Ok(1) = nix::unistd::read(&sock, &mut byte) {
+        let made = unshare(CloneFlags::CLONE_NEWNET).and_then(|()| {
+            File::open("/proc/self/ns/net")
+                .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+        });
+        let sent = match &made {
+            Ok(f) => {
+                let fds = [f.as_raw_fd()];
+                let cmsg = [ControlMessage::ScmRights(&fds)];
+                sendmsg::<()>(
+                    sock.as_raw_fd(),
+                    &[IoSlice::new(&0i32.to_ne_bytes())],
+                    &cmsg,
+                    MsgFlags::empty(),
+                    None,
+                )
+            }
+            Err(e) => sendmsg::<()>(
+                sock.as_raw_fd(),
+                &[IoSlice::new(&(*e as i32).to_ne_bytes())],
+                &[],
+                MsgFlags::empty(),
+                None,
+            ),
+        };
+        drop(made);
+        // Back home, so the helper pins no namespace it handed out.
+        if sent.is_err() || setns(&home, CloneFlags::CLONE_NEWNET).is_err() {
+            break;
+        }
+    }
+    crate::sys::exit_now(0)
 }

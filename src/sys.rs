@@ -36,6 +36,33 @@ pub fn fork() -> nix::Result<Forked> {
     }
 }
 
+/// Takes ownership of an fd the kernel just installed in this process's
+/// table (SCM_RIGHTS), so it is closed when dropped.
+pub fn own_received_fd(raw: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: RAW came from recvmsg's SCM_RIGHTS: open, and owned by nobody.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) }
+}
+
+/// Closes every fd of this process but KEEP (a forked helper, which must
+/// not hold the run dir's lock or anything else of its parent's).
+pub fn close_fds_except(keep: std::os::fd::RawFd) {
+    let keep = keep as libc::c_uint;
+    // SAFETY: close_range has no memory-safety preconditions; the fds it
+    // closes are not used again by this process (the caller owns only KEEP).
+    unsafe {
+        if keep > 0 {
+            libc::close_range(0, keep - 1, 0);
+        }
+        libc::close_range(keep + 1, libc::c_uint::MAX, 0);
+    }
+}
+
+/// Whether this process has one thread (/proc/self/task).
+pub fn single_threaded() -> bool {
+    std::fs::read_dir("/proc/self/task").is_ok_and(|d| d.take(2).count() == 1)
+}
+
 /// Terminates the process at once without running destructors or flushing
 /// Rust buffers (a forked child that failed its setup, spec D2).
 pub fn exit_now(code: i32) -> ! {

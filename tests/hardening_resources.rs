@@ -323,14 +323,15 @@ fn many_namespaces_and_entries_stay_bounded() {
     }
 }
 
-/// Batch `add` makes namespaces ahead on worker threads (src/pool.rs).
+/// Batch `add` makes namespaces ahead in helper processes (src/pool.rs).
 /// A batch with three runs of adds (20, 2 and 1) with `exec` lines between
 /// them: each run makes at most 4 namespaces more than it binds (counted
-/// with `strace -f`), the workers are gone when an `exec` line runs (the
-/// command counts the batch process's threads) and the 23 entries are 23
-/// distinct namespaces.
+/// with `strace -f`), the batch process is single-threaded and the helpers
+/// are gone when an `exec` line runs (the command lists the batch
+/// process's threads and children: one, and itself), and the 23 entries
+/// are 23 distinct namespaces.
 fn batch_pool() {
-    let threads = "sh -c 'ls /proc/$PPID/task | wc -l >> /tmp/pool.threads'";
+    let threads = "sh -c 'echo $(ls /proc/$PPID/task | wc -l) $(cat /proc/$PPID/task/$PPID/children) $$ >> /tmp/pool.threads'";
     let mut lines: Vec<String> = (1..=20).map(|i| format!("netns add a{i}")).collect();
     lines.push(format!("netns exec a1 {threads}"));
     lines.extend(["netns add b1".into(), "netns add b2".into()]);
@@ -354,10 +355,18 @@ fn batch_pool() {
     );
     assert_eq!(r.rc, 0, "batch: {}", r.err_text());
     let threads = std::fs::read_to_string("/tmp/pool.threads").unwrap();
-    assert_eq!(
-        threads, "1\n1\n",
-        "threads of the batch process at the exec lines"
-    );
+    let seen: Vec<Vec<&str>> = threads
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(seen.len(), 2, "{threads:?}");
+    for s in &seen {
+        // threads, then children (only the exec'd command), then its pid
+        assert!(
+            s.len() == 3 && s[0] == "1" && s[1] == s[2],
+            "batch process at an exec line: {threads:?}"
+        );
+    }
     // Each call's start is printed once, whole or as `<unfinished ...>`.
     let trace = std::fs::read_to_string("/tmp/pool.st").unwrap();
     let unshares = trace.matches("unshare(CLONE_NEWNET").count();
@@ -375,7 +384,7 @@ fn batch_pool() {
         .collect();
     assert_eq!(distinct.len(), 23, "distinct namespaces");
     report(&format!(
-        "batch pool: 23 adds in runs of 20, 2, 1: {unshares} namespaces made, workers stopped at the exec lines"
+        "batch pool: 23 adds in runs of 20, 2, 1: {unshares} namespaces made, helpers gone at the exec lines"
     ));
 }
 

@@ -48,7 +48,7 @@ fn made_ahead(ctx: &mut Ctx) -> Option<std::fs::File> {
     }
     ctx.batch_adds += 1;
     if ctx.pool.is_none() && ctx.batch_adds >= 2 {
-        // Two workers: on 2 vCPUs three were no faster (the kernel
+        // Two helpers: on 2 vCPUs three were no faster (the kernel
         // registers each namespace's sysctls under one global lock).
         let cpus = crate::sys::cpus();
         ctx.pool = (cpus >= 2).then(|| crate::pool::Pool::start(2)).flatten();
@@ -91,7 +91,7 @@ pub fn add(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     create_placeholder(name)?;
     if let Some(made) = made_ahead(ctx) {
         // The same bind as below, from the open namespace instead of the
-        // thread's own, under the same name in messages.
+        // process's own, under the same name in messages.
         let src = format!("/proc/self/fd/{}", made.as_raw_fd());
         if let Err(e) = bind_labelled(&src, b"/proc/self/ns/net", name) {
             crate::error::eprint_bytes(&e.message());

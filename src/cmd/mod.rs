@@ -54,11 +54,12 @@ pub type Status = Result<i32, Error>;
 pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
     let Some(sub_word) = words.first() else {
         ctx.pool = None;
+        ctx.batch_adds = 0;
         return list::list(ctx);
     };
     let sub = lookup_subcommand(sub_word);
     // Namespaces made ahead serve consecutive `add` lines only: every
-    // other line runs with the worker threads stopped (crate::pool).
+    // other line runs with the helper processes gone (crate::pool).
     if sub != Some(Sub::Add) {
         ctx.pool = None;
         ctx.batch_adds = 0;
