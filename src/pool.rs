@@ -109,8 +109,17 @@ impl Pool {
         got
     }
 
+    /// The helpers' PIDs (tests kill them to check the fallback).
+    pub fn helper_pids(&self) -> Vec<i32> {
+        self.helpers.iter().map(|h| h.pid.as_raw()).collect()
+    }
+
     fn ask(&mut self, h: usize) -> Result<(), Errno> {
-        nix::unistd::write(&self.helpers[h].sock, &[1])?;
+        // A helper that died is EPIPE here (a SEQPACKET peer raises no
+        // SIGPIPE; MSG_NOSIGNAL says so, as rnetns keeps SIGPIPE's default
+        // action for the commands it runs).
+        let sock = self.helpers[h].sock.as_raw_fd();
+        nix::sys::socket::send(sock, &[1], MsgFlags::MSG_NOSIGNAL)?;
         self.helpers[h].asked += 1;
         Ok(())
     }
@@ -181,7 +190,7 @@ fn helper(sock: OwnedFd) -> ! {
                     sock.as_raw_fd(),
                     &[IoSlice::new(&0i32.to_ne_bytes())],
                     &cmsg,
-                    MsgFlags::empty(),
+                    MsgFlags::MSG_NOSIGNAL,
                     None,
                 )
             }
@@ -189,7 +198,7 @@ fn helper(sock: OwnedFd) -> ! {
                 sock.as_raw_fd(),
                 &[IoSlice::new(&(*e as i32).to_ne_bytes())],
                 &[],
-                MsgFlags::empty(),
+                MsgFlags::MSG_NOSIGNAL,
                 None,
             ),
         };

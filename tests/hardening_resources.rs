@@ -388,6 +388,126 @@ fn batch_pool() {
     ));
 }
 
+/// Helpers killed in the middle of a batch of 300 adds: the batch goes on
+/// making its own namespaces (no SIGPIPE from writing to a dead helper, no
+/// error), and every line's entry is a distinct live namespace.
+fn batch_pool_helpers_killed() {
+    let lines: Vec<String> = (1..=300).map(|i| format!("netns add k{i}")).collect();
+    std::fs::write("/tmp/kill.batch", lines.join("\n") + "\n").unwrap();
+    let child = Command::new(inner::rnetns())
+        .args(["-b", "/tmp/kill.batch"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let children = format!("/proc/{pid}/task/{pid}/children");
+    let mut killed = 0;
+    let t = Instant::now();
+    while killed < 2 && t.elapsed() < Duration::from_secs(20) {
+        let kids = std::fs::read_to_string(&children).unwrap_or_default();
+        for k in kids.split_whitespace() {
+            let k: i32 = k.parse().unwrap();
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(k),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            killed += 1;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(killed >= 1, "no helper seen to kill");
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        ),
+        (Some(0), String::new()),
+        "batch with helpers killed ({killed})"
+    );
+    let distinct: std::collections::BTreeSet<u64> = (1..=300)
+        .map(|i| {
+            use std::os::unix::fs::MetadataExt;
+            let p = format!("/run/netns/k{i}");
+            let m = std::fs::metadata(&p).unwrap_or_else(|e| panic!("{p}: {e}"));
+            assert_eq!(
+                m.dev(),
+                std::fs::metadata("/proc/self/ns/net").unwrap().dev()
+            );
+            m.ino()
+        })
+        .collect();
+    assert_eq!(distinct.len(), 300, "distinct namespaces");
+    report(&format!(
+        "batch pool: {killed} helpers killed mid-batch, 300 adds made"
+    ));
+}
+
+/// The pool itself, with both helpers dead before takes that ask them for
+/// namespaces and receive from them: an error back each time (the caller
+/// then makes its own), and the process lives on with SIGPIPE's default
+/// action as rnetns has it (a SEQPACKET write to a dead peer is EPIPE
+/// without a signal; rnetns also passes MSG_NOSIGNAL).
+fn pool_with_dead_helpers() {
+    let mut pool = rnetns::pool::Pool::start(2).expect("pool");
+    let first = pool.take().expect("a namespace from a live helper");
+    drop(first);
+    for pid in pool.helper_pids() {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        // Dead (a zombie until the pool reaps it) before the next take.
+        let stat = format!("/proc/{pid}/stat");
+        while !std::fs::read_to_string(&stat)
+            .unwrap_or_default()
+            .contains(") Z ")
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let mut errors = 0;
+    for _ in 0..3 {
+        errors += usize::from(pool.take().is_err());
+    }
+    assert_eq!(errors, 3, "takes from dead helpers");
+    drop(pool);
+}
+
+#[test]
+fn batch_add_survives_killed_helpers() {
+    let me = "batch_add_survives_killed_helpers";
+    if inner::is_inner(me) {
+        // The pool forks only from a single-threaded process: a fork of
+        // this (multi-threaded) test runs it, with SIGPIPE's default action
+        // as rnetns has it.
+        match rnetns::sys::fork().unwrap() {
+            rnetns::sys::Forked::Child => {
+                // As in rnetns (own C main), not as in a Rust test binary.
+                // SAFETY: resetting a disposition to its default.
+                unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+                let ok = std::panic::catch_unwind(pool_with_dead_helpers).is_ok();
+                rnetns::sys::exit_now(i32::from(!ok));
+            }
+            rnetns::sys::Forked::Parent(pid) => {
+                let st = nix::sys::wait::waitpid(pid, None).unwrap();
+                assert!(
+                    matches!(st, nix::sys::wait::WaitStatus::Exited(_, 0)),
+                    "pool with dead helpers: {st:?}"
+                );
+            }
+        }
+        batch_pool_helpers_killed();
+        return;
+    }
+    if let Some(out) = inner::run_in_sandbox(me) {
+        print!("{out}");
+    }
+}
+
 #[test]
 fn batch_add_pool_is_bounded_and_stopped_between_runs() {
     let me = "batch_add_pool_is_bounded_and_stopped_between_runs";
