@@ -213,9 +213,13 @@ fn real_daemons() -> Result<(), Failed> {
     let t0 = Instant::now();
     let mounts_before = nsfs_mounts();
     let run_dir_before = list_run_dir();
+    let run_dir_existed = std::path::Path::new("/run/netns").exists();
     let mut guard = Guard { dockerd: None };
     let result = setup(&mut guard).and_then(|()| check());
     drop(guard);
+    if !run_dir_existed {
+        undo_run_dir();
+    }
     // Nothing of ours is left: no new nsfs mount, no new run-dir entry.
     // dockerd mounts its `default` sandbox itself, lazily: a daemon this
     // test did not start may do so while it runs (the one it starts is
@@ -238,6 +242,31 @@ fn real_daemons() -> Result<(), Failed> {
     }
     println!("real-daemon test took {:?}", t0.elapsed());
     Ok(())
+}
+
+/// podman makes `/run/netns` (a self-bind mount) for its rootful
+/// containers and leaves it when they are gone. When the test brought it
+/// and it is empty again, it goes: its bind mounts (only mounts whose mount
+/// point is exactly `/run/netns`), then the directory.
+fn undo_run_dir() {
+    if !list_run_dir().is_empty() {
+        return;
+    }
+    let self_bound = || {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.split(' ').nth(4) == Some("/run/netns"))
+    };
+    for _ in 0..8 {
+        if !self_bound() {
+            break;
+        }
+        let _ = nix::mount::umount2("/run/netns", nix::mount::MntFlags::MNT_DETACH);
+    }
+    if !self_bound() {
+        let _ = std::fs::remove_dir("/run/netns");
+    }
 }
 
 fn list_run_dir() -> BTreeSet<String> {
