@@ -65,7 +65,7 @@ fn run(inv: Invocation, argv: &[OsString]) -> i32 {
             return 255;
         }
     }
-    let mut ctx = Ctx::new(inv.globals.clone(), false);
+    let mut ctx = Ctx::new(inv.globals.clone());
     let code = match &inv.action {
         Action::Netns(words) => {
             let r = cmd::netns(&mut ctx, words);

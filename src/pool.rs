@@ -33,6 +33,48 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 /// Namespaces made beyond those taken: enough to keep two helpers busy.
 pub const AHEAD: usize = 4;
 
+/// A batch's runs of `add` lines and the pool serving the current one.
+#[derive(Default)]
+pub struct Ahead {
+    /// `add` lines in the current run so far.
+    run: usize,
+    pool: Option<Pool>,
+    /// A pool failed (or could not start) once: every later `add` of the
+    /// batch makes its own namespace.
+    off: bool,
+}
+
+impl Ahead {
+    /// For an `add` line: from the second of a run on, a namespace a
+    /// helper made; `None`: the line makes its own. A pool that fails is
+    /// dropped for the rest of the batch, so this line and the next make
+    /// their own namespace and report any error as a single `add` does.
+    pub fn take(&mut self) -> Option<File> {
+        if self.off {
+            return None;
+        }
+        self.run += 1;
+        if self.pool.is_none() && self.run >= 2 {
+            // Two helpers: on 2 vCPUs three were no faster (the kernel
+            // registers each namespace's sysctls under one global lock).
+            self.pool = (crate::sys::cpus() >= 2).then(|| Pool::start(2)).flatten();
+            self.off = self.pool.is_none();
+        }
+        let taken = self.pool.as_mut()?.take();
+        if taken.is_err() {
+            self.pool = None;
+            self.off = true;
+        }
+        taken.ok()
+    }
+
+    /// A line other than `add`: the run ends, the helpers go.
+    pub fn end_run(&mut self) {
+        self.run = 0;
+        self.pool = None;
+    }
+}
+
 struct Helper {
     sock: OwnedFd,
     pid: Pid,

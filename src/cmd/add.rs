@@ -38,32 +38,6 @@ fn bind(src: &str, name: &[u8]) -> Result<(), Error> {
     bind_labelled(src, src.as_bytes(), name)
 }
 
-/// From the second `add` of a batch on (and while the lines are `add`s),
-/// a namespace the pool made ahead; `None`: make one here. A pool that
-/// fails is dropped for the rest of the batch, so this line and the next
-/// make their own namespace and report any error as a single `add` does.
-fn made_ahead(ctx: &mut Ctx) -> Option<std::fs::File> {
-    if !ctx.in_batch || ctx.pool_failed {
-        return None;
-    }
-    ctx.batch_adds += 1;
-    if ctx.pool.is_none() && ctx.batch_adds >= 2 {
-        // Two helpers: on 2 vCPUs three were no faster (the kernel
-        // registers each namespace's sysctls under one global lock).
-        let cpus = crate::sys::cpus();
-        ctx.pool = (cpus >= 2).then(|| crate::pool::Pool::start(2)).flatten();
-        ctx.pool_failed = ctx.pool.is_none();
-    }
-    match ctx.pool.as_mut()?.take() {
-        Ok(f) => Some(f),
-        Err(_) => {
-            ctx.pool = None;
-            ctx.pool_failed = true;
-            None
-        }
-    }
-}
-
 /// Binds `src` onto the entry; messages name `label` (a runtime reference
 /// bound through `/proc/self/fd/N`).
 fn bind_labelled(src: &str, label: &[u8], name: &[u8]) -> Result<(), Error> {
@@ -89,7 +63,7 @@ pub fn add(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         .ok_or(Error::Plain("No netns name specified", 1))?;
     let _lock = prepare_run_dir()?;
     create_placeholder(name)?;
-    if let Some(made) = made_ahead(ctx) {
+    if let Some(made) = ctx.in_batch.then(|| ctx.ahead.take()).flatten() {
         // The same bind as below, from the open namespace instead of the
         // process's own, under the same name in messages.
         let src = format!("/proc/self/fd/{}", made.as_raw_fd());

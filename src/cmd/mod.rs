@@ -25,25 +25,17 @@ pub struct Ctx {
     /// Inside a batch: `exec` forks (spec 2.7).
     pub in_batch: bool,
     pub out: Out,
-    /// Batch `add` lines: namespaces made ahead (crate::pool); only while
-    /// consecutive `add` lines run.
-    pub pool: Option<crate::pool::Pool>,
-    /// Consecutive `add` lines of this batch so far, and whether the pool
-    /// failed once
-    /// (then every later `add` makes its own namespace).
-    pub batch_adds: usize,
-    pub pool_failed: bool,
+    /// Namespaces made ahead for a batch's consecutive `add` lines.
+    pub ahead: crate::pool::Ahead,
 }
 
 impl Ctx {
-    pub fn new(globals: Globals, in_batch: bool) -> Ctx {
+    pub fn new(globals: Globals) -> Ctx {
         Ctx {
             globals,
-            in_batch,
+            in_batch: false,
             out: Out::new(),
-            pool: None,
-            batch_adds: 0,
-            pool_failed: false,
+            ahead: crate::pool::Ahead::default(),
         }
     }
 }
@@ -52,18 +44,15 @@ pub type Status = Result<i32, Error>;
 
 /// Runs `netns WORDS`.
 pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
-    let Some(sub_word) = words.first() else {
-        ctx.pool = None;
-        ctx.batch_adds = 0;
-        return list::list(ctx);
-    };
-    let sub = lookup_subcommand(sub_word);
+    let sub = words.first().and_then(|w| lookup_subcommand(w));
     // Namespaces made ahead serve consecutive `add` lines only: every
     // other line runs with the helper processes gone (crate::pool).
     if sub != Some(Sub::Add) {
-        ctx.pool = None;
-        ctx.batch_adds = 0;
+        ctx.ahead.end_run();
     }
+    let Some(sub_word) = words.first() else {
+        return list::list(ctx);
+    };
     // spec 3.3: the word after the subcommand is validated before dispatch,
     // whatever the subcommand. 6.1 skips this under `-all`; rnetns (D1)
     // still validates it wherever it is used as a path.
