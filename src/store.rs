@@ -95,6 +95,12 @@ pub fn open_entry(name: &[u8]) -> Result<File, Errno> {
 
 /// [`open_entry`] under the run dir's shared lock (issue 7): never a
 /// placeholder of an `add` in progress, never an entry half deleted.
+///
+/// The entry is looked up by path again, not relative to the lock's fd:
+/// that fd may be the run dir from before the first `add` bound it onto
+/// itself, where the entries' mounts (made under the bind) do not show,
+/// so an entry would open as its bare placeholder (the first-add race
+/// test fails 55 rounds in 300 that way).
 pub fn open_entry_locked(name: &[u8]) -> Result<File, Errno> {
     let lock = crate::mounts::lock_run_dir(false)?;
     let opened = open_entry(name);
