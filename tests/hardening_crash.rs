@@ -126,12 +126,10 @@ fn crash_trials() {
 
 #[test]
 fn sigkill_at_random_points_leaves_only_what_doctor_repairs() {
-    let me = "sigkill_at_random_points_leaves_only_what_doctor_repairs";
-    if inner::is_inner(me) {
-        crash_trials();
-        return;
-    }
-    if let Some(out) = inner::run_in_sandbox(me) {
-        print!("{out}");
-    }
+    inner::sandboxed(
+        "sigkill_at_random_points_leaves_only_what_doctor_repairs",
+        || {
+            crash_trials();
+        },
+    );
 }

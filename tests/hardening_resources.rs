@@ -313,14 +313,9 @@ fn resources() {
 
 #[test]
 fn many_namespaces_and_entries_stay_bounded() {
-    let me = "many_namespaces_and_entries_stay_bounded";
-    if inner::is_inner(me) {
+    inner::sandboxed("many_namespaces_and_entries_stay_bounded", || {
         resources();
-        return;
-    }
-    if let Some(out) = inner::run_in_sandbox(me) {
-        print!("{out}");
-    }
+    });
 }
 
 /// Batch `add` makes namespaces ahead in helper processes (src/pool.rs).
@@ -479,8 +474,7 @@ fn pool_with_dead_helpers() {
 
 #[test]
 fn batch_add_survives_killed_helpers() {
-    let me = "batch_add_survives_killed_helpers";
-    if inner::is_inner(me) {
+    inner::sandboxed("batch_add_survives_killed_helpers", || {
         // The pool forks only from a single-threaded process: a fork of
         // this (multi-threaded) test runs it, with SIGPIPE's default action
         // as rnetns has it.
@@ -501,21 +495,12 @@ fn batch_add_survives_killed_helpers() {
             }
         }
         batch_pool_helpers_killed();
-        return;
-    }
-    if let Some(out) = inner::run_in_sandbox(me) {
-        print!("{out}");
-    }
+    });
 }
 
 #[test]
 fn batch_add_pool_is_bounded_and_stopped_between_runs() {
-    let me = "batch_add_pool_is_bounded_and_stopped_between_runs";
-    if inner::is_inner(me) {
+    inner::sandboxed("batch_add_pool_is_bounded_and_stopped_between_runs", || {
         batch_pool();
-        return;
-    }
-    if let Some(out) = inner::run_in_sandbox(me) {
-        print!("{out}");
-    }
+    });
 }

@@ -219,7 +219,7 @@ fn judge(op: &str, name: &str, r: &inner::Run) -> Result<i64, String> {
 
 #[test]
 fn storm_rnetns_keeps_every_invariant() {
-    if inner::is_inner("storm_rnetns_keeps_every_invariant") {
+    inner::sandboxed("storm_rnetns_keeps_every_invariant", || {
         let (ops, anomalies) = storm("rnetns", vec![inner::rnetns().into()]);
         assert!(ops > 100, "too few operations ({ops})");
         assert!(
@@ -228,24 +228,16 @@ fn storm_rnetns_keeps_every_invariant() {
             anomalies.len(),
             &anomalies[..anomalies.len().min(10)]
         );
-        return;
-    }
-    if let Some(out) = inner::run_in_sandbox("storm_rnetns_keeps_every_invariant") {
-        print!("{out}");
-    }
+    });
 }
 
 /// For the record only: iproute2 6.1 under the same storm.
 #[test]
 fn storm_iproute2_for_the_record() {
-    if inner::is_inner("storm_iproute2_for_the_record") {
+    inner::sandboxed("storm_iproute2_for_the_record", || {
         let (ops, _) = storm("iproute2", vec![sandbox::real_ip().into(), "netns".into()]);
         assert!(ops > 100, "too few operations ({ops})");
-        return;
-    }
-    if let Some(out) = inner::run_in_sandbox("storm_iproute2_for_the_record") {
-        print!("{out}");
-    }
+    });
 }
 
 /// The first `add` of a sandbox creates the run dir while an `exec`, a
@@ -258,7 +250,7 @@ fn storm_iproute2_for_the_record() {
 /// only (the code before: 15 anomalies in 2,000 rounds on a 2-vCPU VM).
 #[test]
 fn first_add_races_readers_and_delete() {
-    if inner::is_inner("first_add_races_readers_and_delete") {
+    inner::sandboxed("first_add_races_readers_and_delete", || {
         let rn = inner::rnetns();
         let rounds = if inner::long_mode() { 2000 } else { 300 };
         let mut anomalies = Vec::new();
@@ -309,9 +301,5 @@ fn first_add_races_readers_and_delete() {
             "{:?}",
             &anomalies[..anomalies.len().min(10)]
         );
-        return;
-    }
-    if let Some(out) = inner::run_in_sandbox("first_add_races_readers_and_delete") {
-        print!("{out}");
-    }
+    });
 }

@@ -15,6 +15,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+/// The whole of a sandboxed test `name`: `body` in the inner run; in the
+/// outer one, the inner run in a fresh sandbox, its output printed.
+pub fn sandboxed(name: &str, body: impl FnOnce()) {
+    if is_inner(name) {
+        body();
+    } else if let Some(out) = run_in_sandbox(name) {
+        print!("{out}");
+    }
+}
+
 /// Whether this process is the inner (sandboxed) run of test `name`.
 pub fn is_inner(name: &str) -> bool {
     std::env::var("HARDENING_INNER").is_ok_and(|v| v == name)
