@@ -2,6 +2,7 @@
 //! glibc's stdio (full buffering to pipes and files, line buffering on a
 //! tty), so output interleaves with stderr and child processes as `ip`'s does.
 
+pub mod escape;
 pub mod json;
 
 use std::io::{IsTerminal, Write};
