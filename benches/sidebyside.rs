@@ -1,4 +1,4 @@
-//! Side-by-side benchmark: iproute2's `ip netns` against rnetns (issue 6).
+//! Side-by-side benchmark: iproute2's `ip netns` against rnetns (targets and results: benches/RESULTS.md).
 //!
 //! `cargo bench --bench sidebyside -- [--n N] [--reps R] [--quick] [--docker]`
 //!

@@ -118,7 +118,7 @@ pub fn make_shared() -> Result<(), Error> {
 /// open entries), following a symlinked run dir as `add` does. Readers
 /// hold it only while opening entries, so they never see the placeholder
 /// of an `add` in progress or an entry that a `delete` has unmounted but
-/// not yet unlinked (issue 7, storm test).
+/// not yet unlinked (tests/hardening_storm.rs).
 ///
 /// `Err(ENOENT)`: there is no run dir, so there is no entry at this
 /// instant; the caller answers from that instead of going on unlocked,

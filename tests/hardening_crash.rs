@@ -1,4 +1,4 @@
-//! Crashes (issue 7): SIGKILL rnetns at random timing during `add`,
+//! Crashes: SIGKILL rnetns at random timing during `add`,
 //! `attach`, `delete`, `set` and `exec`'s setup; 200 trials by default,
 //! 1000 with `HARDENING_LONG=1`. The kill delay is drawn uniformly from
 //! zero to 1.5 times the operation's measured duration, so kills land

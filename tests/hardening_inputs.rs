@@ -1,4 +1,4 @@
-//! Hostile inputs (issue 7): a table of bad inputs, each run in the same
+//! Hostile inputs: a table of bad inputs, each run in the same
 //! sandbox on a fresh /run (a tmpfs stacked for the row) and a clean
 //! /etc/netns. For each row: stdout, stderr, exit status and the state
 //! afterwards (run-dir listing and the mountinfo lines under /run and /etc)

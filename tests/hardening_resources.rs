@@ -1,4 +1,4 @@
-//! Resources (issue 7): with many named namespaces (1,200 by default,
+//! Resources: with many named namespaces (1,200 by default,
 //! 10,000 with `HARDENING_LONG=1`, made fast with one `rnetns -b` batch) and
 //! with a run dir of many plain entries (10,000 / 100,000), every
 //! subcommand finishes in bounded time, memory stays proportional (peak RSS

@@ -1,4 +1,4 @@
-//! Hostile runtime state files (issue 7): a table of rows, each in its own
+//! Hostile runtime state files: a table of rows, each in its own
 //! sandbox (tests/support/sandbox.rs, plus a tmpfs over /var/lib) holding
 //! one good container per runtime and one state file replaced by something
 //! hostile: truncated, 100 MiB (sparse), wrongly typed, 100,000 nested

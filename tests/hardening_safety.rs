@@ -1,4 +1,4 @@
-//! Safety rules (issue 7), one test each, in throwaway sandboxes:
+//! Safety rules, one test each, in throwaway sandboxes:
 //! - `delete` never unmounts or unlinks anything outside the run dir and
 //!   never follows a symlink entry to its target;
 //! - `exec` and `set` refuse an entry that is not a namespace with

@@ -1,4 +1,4 @@
-//! Storm (issue 7, concurrency): 16 processes at a time doing add, delete,
+//! Storm (concurrency): 16 processes at a time doing add, delete,
 //! set, exec and list on an overlapping set of 20 names in one sandbox,
 //! 5 s by default, 20 s with `HARDENING_LONG=1`. Invariants, checked
 //! continuously under the run dir's lock and at the end:

@@ -57,7 +57,7 @@ impl<R: BufRead> Reader<R> {
                 buf.pop();
             }
             // 6.1 handles each line as a C string: a NUL byte ends it
-            // (issue 7, hardening_inputs).
+            // (tests/hardening_inputs.rs).
             if let Some(i) = buf.iter().position(|&b| b == 0) {
                 buf.truncate(i);
             }
