@@ -19,8 +19,8 @@ ZSHDIR = $(PREFIX)/share/zsh/vendor-completions
 FISHDIR = $(PREFIX)/share/fish/vendor_completions.d
 
 # .cargo/config.toml builds for the host's tuple by name (static-pie; see
-# build.rs), so the binary lives under target/<tuple>/ (target/release/rnetns
-# is a link to it).
+# build.rs), so the binary lives under target/<tuple>/; `make build` also
+# links the usual target/release/rnetns to it.
 TUPLE := $(shell rustc --print host-tuple)
 BIN = target/$(TUPLE)/release/rnetns
 
@@ -31,6 +31,7 @@ all: build
 # cargo decides whether anything needs rebuilding.
 build:
 	$(CARGO) build --release --locked
+	@mkdir -p target/release && ln -sfn ../$(TUPLE)/release/rnetns target/release/rnetns
 
 install: build
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN8DIR) \
@@ -65,7 +66,6 @@ uninstall:
 	done
 
 # cargo-deb ignores build.target: it is given the tuple so that it reads
-# target/<tuple>/release/rnetns itself (build.rs also links
-# target/release/rnetns there).
+# target/<tuple>/release/rnetns itself.
 deb:
 	$(CARGO) deb --locked --target $(TUPLE)

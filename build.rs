@@ -14,7 +14,9 @@
 //!   object is a third of a `-V` run.
 //!
 //! Each is probed with the C compiler first and skipped where the toolchain
-//! lacks it: the binary is then only a little slower to start.
+//! lacks it: the binary is then only a little slower to start. Like every
+//! build script, this one writes only inside `OUT_DIR` (the probe); the
+//! convenience link `target/release/rnetns` is made by `make build`.
 
 use std::path::Path;
 use std::process::Command;
@@ -22,7 +24,6 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=CC");
-    link_default_path();
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
     let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
@@ -46,50 +47,6 @@ fn main() {
     let crt = if static_crt { "-static-pie" } else { "-pie" };
     if links_and_runs(&cc, &[crt, "-Wl,-z,pack-relative-relocs"]) {
         println!("cargo:rustc-link-arg-bin=rnetns=-Wl,-z,pack-relative-relocs");
-    }
-}
-
-/// `.cargo/config.toml` names the target, so cargo puts the binary in
-/// `target/<tuple>/<profile>/`; scripts and people expect
-/// `target/<profile>/rnetns`, the directory where cargo keeps this script's
-/// own build. A relative link there points to the real binary (it dangles
-/// until the binary is linked, moments after this script).
-fn link_default_path() {
-    use std::ffi::OsStr;
-    let (Some(out), Ok(target), Ok(host)) = (
-        std::env::var_os("OUT_DIR").map(std::path::PathBuf::from),
-        std::env::var("TARGET"),
-        std::env::var("HOST"),
-    ) else {
-        return;
-    };
-    // OUT_DIR is <target dir>/<tuple>/<profile>/build/rnetns-HASH/out.
-    let Some(profile_dir) = out.ancestors().nth(3) else {
-        return;
-    };
-    let (Some(profile), Some(tuple_dir)) = (profile_dir.file_name(), profile_dir.parent()) else {
-        return;
-    };
-    // Without a named target the binary is already at the usual path; a
-    // cross build's binary is not one to run here.
-    if target != host || tuple_dir.file_name() != Some(OsStr::new(&target)) {
-        return;
-    }
-    let Some(host_dir) = tuple_dir.parent().map(|root| root.join(profile)) else {
-        return;
-    };
-    if !host_dir.is_dir() {
-        return;
-    }
-    let link = host_dir.join("rnetns");
-    let dest = Path::new("..").join(&target).join(profile).join("rnetns");
-    if std::fs::read_link(&link).is_ok_and(|d| d == dest) {
-        return;
-    }
-    // A binary of a build without the config, or another link.
-    let _ = std::fs::remove_file(&link);
-    if let Err(e) = std::os::unix::fs::symlink(&dest, &link) {
-        println!("cargo:warning=cannot link {}: {e}", link.display());
     }
 }
 

@@ -16,10 +16,16 @@ fn repo(path: &str) -> PathBuf {
 /// citation can live in.
 fn cited_files() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let mut stack: Vec<PathBuf> = ["src", "tests", "benches", "compat/cases", "fuzz/fuzz_targets"]
-        .iter()
-        .map(|d| repo(d))
-        .collect();
+    let mut stack: Vec<PathBuf> = [
+        "src",
+        "tests",
+        "benches",
+        "compat/cases",
+        "fuzz/fuzz_targets",
+    ]
+    .iter()
+    .map(|d| repo(d))
+    .collect();
     stack.push(repo("build.rs"));
     stack.push(repo("compat/ledger.tsv"));
     while let Some(p) = stack.pop() {
@@ -45,7 +51,10 @@ fn sections(doc: &str) -> BTreeSet<String> {
     let mut set = BTreeSet::new();
     let mut top: Option<String> = None;
     for line in doc.lines() {
-        if let Some(rest) = line.strip_prefix("## ").or_else(|| line.strip_prefix("### ")) {
+        if let Some(rest) = line
+            .strip_prefix("## ")
+            .or_else(|| line.strip_prefix("### "))
+        {
             let num: String = rest
                 .chars()
                 .take_while(|c| c.is_ascii_digit() || *c == '.')
@@ -91,9 +100,7 @@ fn rows(doc: &str, ledger: &str) -> BTreeSet<String> {
 
 fn is_row_id(w: &str) -> bool {
     let mut c = w.chars();
-    matches!(c.next(), Some('D' | 'R'))
-        && w.len() > 1
-        && c.all(|c| c.is_ascii_digit())
+    matches!(c.next(), Some('D' | 'R')) && w.len() > 1 && c.all(|c| c.is_ascii_digit())
 }
 
 /// Words of `text` split on anything but alphanumerics and `.`/`§`.
@@ -128,16 +135,26 @@ fn every_citation_resolves_in_the_repo() {
     let mut bad = Vec::new();
     for file in cited_files() {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
-        let name = file.strip_prefix(repo("")).unwrap_or(&file).display().to_string();
+        let name = file
+            .strip_prefix(repo(""))
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         for (i, line) in text.lines().enumerate() {
             for n in spec_citations(line) {
                 if !sections.contains(&n) {
-                    bad.push(format!("{name}:{}: spec {n} is no section of docs/ip-netns-6.1.md", i + 1));
+                    bad.push(format!(
+                        "{name}:{}: spec {n} is no section of docs/ip-netns-6.1.md",
+                        i + 1
+                    ));
                 }
             }
             for w in line.split(|c: char| !c.is_ascii_alphanumeric()) {
                 if is_row_id(w) && !rows.contains(w) {
-                    bad.push(format!("{name}:{}: {w} is no row of compat/ledger.tsv or the doc", i + 1));
+                    bad.push(format!(
+                        "{name}:{}: {w} is no row of compat/ledger.tsv or the doc",
+                        i + 1
+                    ));
                 }
             }
             let lower = line.to_ascii_lowercase();
@@ -151,7 +168,12 @@ fn every_citation_resolves_in_the_repo() {
             }
         }
     }
-    assert!(bad.is_empty(), "{} unresolved citations:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} unresolved citations:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }
 
 #[test]
