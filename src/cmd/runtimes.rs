@@ -12,6 +12,7 @@
 use super::{Ctx, Status};
 use crate::error::{eprint_bytes, Error};
 use crate::nsid;
+use crate::output::escape::escape;
 use crate::output::json::{render, Node};
 use crate::runtimes::{self, state, Container, Key, Namespace};
 use crate::store::cat;
@@ -82,6 +83,8 @@ fn print(ctx: &mut Ctx, spaces: &[Namespace], notes: &[String]) {
     ctx.out.write(&bytes);
     ctx.out.flush();
     for n in notes {
+        // Notes quote paths and names a user can write: escaped.
+        let n = escape(n.as_bytes());
         eprint_bytes(format!("{}: note: {n}\n", crate::cli::prog()).as_bytes());
     }
 }
@@ -112,25 +115,44 @@ fn fill_nsids(spaces: &mut [Namespace], held: &mut HashMap<Key, File>) {
 /// Files opened per NSID batch by [`fill_nsids`].
 const NSID_CHUNK: usize = 128;
 
-/// `name (shortid)`, `name (shortid, pod P)`, or the id alone.
+/// `name (shortid)`, `name (shortid, pod P)`, or the id alone, escaped
+/// (names, pods and ids come from state files a user may write).
 fn container_text(c: &Container) -> Vec<u8> {
-    let mut inner = c.short_id().to_string();
+    let e = |s: &str| escape(s.as_bytes()).into_owned();
+    let mut inner = e(c.short_id());
     if let Some(p) = &c.pod {
-        inner.push_str(&format!(", pod {p}"));
+        inner.push_str(&format!(", pod {}", e(p)));
     }
     match &c.name {
-        Some(n) if n == &c.id && c.pod.is_none() => n.clone().into_bytes(),
-        Some(n) => format!("{n} ({inner})").into_bytes(),
+        Some(n) if n == &c.id && c.pod.is_none() => e(n).into_bytes(),
+        Some(n) => format!("{} ({inner})", e(n)).into_bytes(),
         None if c.pod.is_some() => format!("({inner})").into_bytes(),
         None => inner.into_bytes(),
     }
 }
 
+/// The items joined with `, `, each escaped ([`escape`]), or `-`.
 fn join(items: Vec<Vec<u8>>) -> Vec<u8> {
     if items.is_empty() {
         return b"-".to_vec();
     }
     items.join(&b", "[..])
+}
+
+fn escaped(items: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    items
+        .iter()
+        .map(|i| escape(i).into_owned().into_bytes())
+        .collect()
+}
+
+/// The runtime column: `podman (uid 1000)` for a namespace that only a
+/// user's tree reached.
+fn runtime_text(n: &Namespace) -> Vec<u8> {
+    match n.owner_uid {
+        Some(u) => format!("{} (uid {u})", n.runtime).into_bytes(),
+        None => n.runtime.as_bytes().to_vec(),
+    }
 }
 
 /// The cells of one row.
@@ -142,7 +164,7 @@ fn row(n: &Namespace) -> [Vec<u8>; 6] {
             .filter(|p| !is_run_dir_path(p, &n.names))
             .cloned(),
     );
-    let mut where_ = join(where_);
+    let mut where_ = join(escaped(&where_));
     if n.stale {
         where_.extend_from_slice(b" (stale)");
     }
@@ -150,7 +172,7 @@ fn row(n: &Namespace) -> [Vec<u8>; 6] {
         n.key
             .map_or(b"-".to_vec(), |k| k.1.to_string().into_bytes()),
         n.nsid.map_or(b"-".to_vec(), |i| i.to_string().into_bytes()),
-        n.runtime.as_bytes().to_vec(),
+        runtime_text(n),
         n.pids.len().to_string().into_bytes(),
         where_,
         join(n.containers.iter().map(container_text).collect()),
@@ -162,7 +184,9 @@ fn is_run_dir_path(path: &[u8], names: &[Vec<u8>]) -> bool {
     names.iter().any(|n| crate::store::entry_display(n) == path)
 }
 
-/// Aligned columns, a header first, two spaces between columns.
+/// Aligned columns, a header first, two spaces between columns; every
+/// cell is already escaped, so widths are those of the escaped text
+/// (counted in characters, so a UTF-8 name does not skew its column).
 pub fn plain(spaces: &[Namespace]) -> Vec<u8> {
     let header: [Vec<u8>; 6] = [
         "INODE",
@@ -176,10 +200,11 @@ pub fn plain(spaces: &[Namespace]) -> Vec<u8> {
     let rows: Vec<[Vec<u8>; 6]> = std::iter::once(header)
         .chain(spaces.iter().map(row))
         .collect();
+    let chars = |cell: &[u8]| String::from_utf8_lossy(cell).chars().count();
     let mut widths = [0usize; 6];
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.len());
+            *w = (*w).max(chars(cell));
         }
     }
     let mut out = Vec::new();
@@ -187,7 +212,7 @@ pub fn plain(spaces: &[Namespace]) -> Vec<u8> {
         for (i, cell) in r.iter().enumerate() {
             out.extend_from_slice(cell);
             if i + 1 < r.len() {
-                out.resize(out.len() + widths[i] - cell.len() + 2, b' ');
+                out.resize(out.len() + widths[i] - chars(cell) + 2, b' ');
             }
         }
         out.push(b'\n');
@@ -230,6 +255,9 @@ pub fn json(spaces: &[Namespace], pretty: bool) -> Vec<u8> {
                 o.push(("paths", strs(&n.paths)));
             }
             o.push(("runtime", Node::Str(n.runtime.as_bytes().to_vec())));
+            if let Some(u) = n.owner_uid {
+                o.push(("owner_uid", Node::Int(u.into())));
+            }
             if !n.containers.is_empty() {
                 o.push((
                     "containers",
@@ -263,6 +291,7 @@ mod tests {
                 containers: vec![],
                 pids: vec![1, 2],
                 stale: false,
+                owner_uid: None,
             },
             Namespace {
                 key: Some((4, 4026532300)),
@@ -279,16 +308,19 @@ mod tests {
                         name: Some("d-bridge".into()),
                         runtime: "docker",
                         pod: None,
+                        owner: None,
                     },
                     Container {
                         id: id.into(),
                         name: None,
                         runtime: "podman",
                         pod: Some("p-pod".into()),
+                        owner: None,
                     },
                 ],
                 pids: vec![7],
                 stale: false,
+                owner_uid: None,
             },
             Namespace {
                 key: None,
@@ -299,6 +331,7 @@ mod tests {
                 containers: vec![],
                 pids: vec![],
                 stale: true,
+                owner_uid: None,
             },
         ]
     }

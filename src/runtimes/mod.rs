@@ -22,6 +22,7 @@ pub mod neutron;
 pub mod podman;
 pub mod procs;
 pub mod state;
+pub mod trust;
 
 use state::Notes;
 use std::collections::{BTreeMap, HashMap};
@@ -36,6 +37,8 @@ pub struct Container {
     pub name: Option<String>,
     pub runtime: &'static str,
     pub pod: Option<String>,
+    /// The uid whose tree this came from (see [`trust`]); `None`: root's.
+    pub owner: Option<u32>,
 }
 
 impl Container {
@@ -48,6 +51,9 @@ impl Container {
 /// How strongly a source's word on the owner counts (higher wins).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Rank {
+    /// A path found only in a user's tree (their pause-process view): it
+    /// never outranks the host's or root's own word (see [`trust`]).
+    User,
     /// A run-dir name matching no runtime's pattern.
     Named,
     /// The caller's own namespace.
@@ -66,6 +72,8 @@ pub struct PathHit {
     pub owner: Option<(&'static str, Rank)>,
     /// The iproute2 run-dir name, for entries of the run dir.
     pub name: Option<Vec<u8>>,
+    /// The uid whose tree this path was found in; `None`: root's.
+    pub uid: Option<u32>,
 }
 
 /// Everything the sources found, before merging.
@@ -82,6 +90,8 @@ pub struct Evidence {
     /// (runtime, id) of containers whose namespace their runtime's state
     /// settled on its own (docker: the sandbox file and the PID agree).
     pub settled: Vec<(&'static str, String)>,
+    /// Containers of a user's state that were not believed ([`trust`]).
+    pub ignored: Vec<Container>,
 }
 
 /// How many namespace files [`Evidence::hold`] keeps open.
@@ -101,6 +111,19 @@ impl Evidence {
             key,
             owner,
             name: None,
+            uid: None,
+        });
+    }
+
+    /// A path found in user `uid`'s tree, already checked to reach a
+    /// namespace that user owns.
+    pub fn user_path(&mut self, path: Vec<u8>, key: Key, uid: u32) {
+        self.paths.push(PathHit {
+            path,
+            key: Some(key),
+            owner: Some(("podman", Rank::User)),
+            name: None,
+            uid: Some(uid),
         });
     }
 }
@@ -116,6 +139,8 @@ pub struct Namespace {
     pub containers: Vec<Container>,
     pub pids: Vec<u32>,
     pub stale: bool,
+    /// The user whose tree alone reached this namespace (see [`trust`]).
+    pub owner_uid: Option<u32>,
 }
 
 impl Namespace {
@@ -145,6 +170,11 @@ pub struct Scan {
     pub notes: Vec<String>,
     /// Namespace files the sources left open (see [`Evidence::held`]).
     pub held: HashMap<Key, std::fs::File>,
+    /// Every container the runtimes' state describes, running or not
+    /// (for the messages of references that match none).
+    pub catalog: Vec<Container>,
+    /// Containers of a user's state that were not believed ([`trust`]).
+    pub ignored: Vec<Container>,
 }
 
 impl Scan {
@@ -218,6 +248,27 @@ struct Acc {
     owner: Option<(&'static str, Rank)>,
     containers: Vec<Container>,
     pids: Vec<u32>,
+    /// Whether a root-owned source reached it, and which users' did.
+    root_seen: bool,
+    users: Vec<u32>,
+}
+
+impl Acc {
+    fn seen(&mut self, uid: Option<u32>) {
+        match uid {
+            None => self.root_seen = true,
+            Some(u) if !self.users.contains(&u) => self.users.push(u),
+            Some(_) => {}
+        }
+    }
+
+    /// The user whose tree alone reached this namespace.
+    fn owner_uid(&self) -> Option<u32> {
+        match self.users[..] {
+            [u] if !self.root_seen => Some(u),
+            _ => None,
+        }
+    }
 }
 
 fn claim(acc: &mut Acc, owner: Option<(&'static str, Rank)>) {
@@ -250,10 +301,12 @@ pub fn merge(ev: Evidence, procs: &procs::Procs) -> Scan {
         if !acc.paths.contains(&hit.path) {
             acc.paths.push(hit.path);
         }
+        acc.seen(hit.uid);
         claim(acc, hit.owner);
     }
     for (key, c) in ev.members {
         let acc = map.entry(key).or_default();
+        acc.seen(c.owner);
         if !acc
             .containers
             .iter()
@@ -270,9 +323,11 @@ pub fn merge(ev: Evidence, procs: &procs::Procs) -> Scan {
                 Some((r, _)) => r,
                 None => acc.containers.first().map_or("process", |c| c.runtime),
             };
+            let owner_uid = acc.owner_uid();
             Namespace {
                 key: Some(key),
                 nsid: None,
+                owner_uid,
                 names: acc.names,
                 paths: acc.paths,
                 runtime,
@@ -293,11 +348,14 @@ pub fn merge(ev: Evidence, procs: &procs::Procs) -> Scan {
         containers: Vec::new(),
         pids: Vec::new(),
         stale: true,
+        owner_uid: hit.uid,
     }));
     Scan {
         namespaces,
         notes: ev.notes.0,
         held: ev.held,
+        catalog: ev.catalog,
+        ignored: ev.ignored,
     }
 }
 
@@ -311,6 +369,7 @@ mod tests {
             name: None,
             runtime: rt,
             pod: None,
+            owner: None,
         }
     }
 
@@ -327,6 +386,7 @@ mod tests {
             key: Some((4, 2)),
             owner: Some(("iproute2", Rank::Named)),
             name: Some(b"a".to_vec()),
+            uid: None,
         });
         ev.path(
             b"/run/docker/netns/abc".to_vec(),

@@ -145,6 +145,7 @@ impl Procs {
         });
         let mut pids: Vec<_> = self.by_pid.iter().collect();
         pids.sort_unstable();
+        let mut users: std::collections::BTreeMap<u32, super::trust::User> = Default::default();
         for (pid, key) in pids {
             let found = match walked {
                 Some(w) => w.get(pid).map(|(_, c)| c.clone()),
@@ -155,13 +156,26 @@ impl Procs {
             let Some(found) = found else {
                 continue;
             };
+            if let Some(uid) = found.owner {
+                let user = users
+                    .entry(uid)
+                    .or_insert_with(|| super::trust::User::new(uid));
+                if !user.owns(*pid, *key) {
+                    user.ignore(&format!("PID {pid} in {}", found.short_id()));
+                    continue;
+                }
+            }
+            // Named only from the same owner's state.
             let c = ev
                 .catalog
                 .iter()
-                .find(|c| c.id == found.id && c.runtime == found.runtime)
+                .find(|c| c.id == found.id && c.runtime == found.runtime && c.owner == found.owner)
                 .cloned()
                 .unwrap_or(found);
             ev.members.push((*key, c));
+        }
+        for user in users.values() {
+            user.note("cgroup", &mut ev.notes);
         }
     }
 
