@@ -408,3 +408,61 @@ rc=0
 ";
     assert_eq!(text, want);
 }
+
+/// Issue 16, fuzzing: the `runtime_state` seeds with hostile names (and
+/// seeded mutations of every seed) render a plain table with no control
+/// byte, as the fuzz target asserts for any input.
+#[test]
+fn trust_hostile_state_names_render_escaped() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/runtime_state");
+    let mut seeds: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (p.display().to_string(), std::fs::read(&p).unwrap())
+        })
+        .collect();
+    seeds.sort();
+    let hostile: Vec<_> = seeds
+        .iter()
+        .filter(|(p, _)| p.ends_with("-hostile"))
+        .collect();
+    assert_eq!(hostile.len(), 3);
+    for (p, s) in &hostile {
+        // Each hostile seed really names something with control bytes.
+        assert!(rnetns::runtimes::parse_state_bytes(s) > 0, "{p}");
+        assert!(
+            rnetns::cmd::runtimes::table_of_state_bytes_is_clean(s),
+            "{p}"
+        );
+    }
+    // Control bytes spliced into JSON strings of every seed.
+    let mut x: u64 = 0x7275_7374;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let pieces: [&[u8]; 6] = [
+        b"\\u001b", b"\\u0007", b"\\u007f", b"\\n", b"\\u0000", b"\x1b",
+    ];
+    for i in 0..3000 {
+        let (_, s) = &seeds[i % seeds.len()];
+        let mut text = s.clone();
+        for _ in 0..4 {
+            let quotes: Vec<usize> = (0..text.len()).filter(|&j| text[j] == b'"').collect();
+            if quotes.is_empty() {
+                break;
+            }
+            let at = quotes[next() as usize % quotes.len()] + 1;
+            let p = pieces[next() as usize % pieces.len()];
+            text.splice(at..at, p.iter().copied()).for_each(drop);
+        }
+        assert!(
+            rnetns::cmd::runtimes::table_of_state_bytes_is_clean(&text),
+            "{}",
+            String::from_utf8_lossy(&text).escape_debug()
+        );
+    }
+}

@@ -11,7 +11,7 @@ mod identify;
 mod list;
 mod listid;
 mod monitor;
-mod runtimes;
+pub mod runtimes;
 mod set;
 
 use crate::cli::grammar::{lookup_subcommand, valid_name, Sub};

@@ -220,6 +220,46 @@ pub fn plain(spaces: &[Namespace]) -> Vec<u8> {
     out
 }
 
+/// Whether the plain table of whatever containers (names, ids, pods) and
+/// paths `data` describes, as `containers.json`, a podman spec or a docker
+/// `config.v2.json`, is free of control bytes but `\n` (issue 16): for
+/// the `runtime_state` fuzz target and tests/trust.rs.
+pub fn table_of_state_bytes_is_clean(data: &[u8]) -> bool {
+    use crate::runtimes::{docker, podman};
+    const ID: &str = "c1c824d296376cab147979267602f5a1a0518d152d8ec6748a134c01309edcc9";
+    let Some(v) = state::parse_json(data) else {
+        return true;
+    };
+    let mut containers: Vec<Container> = podman::names_of(&v)
+        .into_iter()
+        .map(|(id, name)| Container {
+            id,
+            name: Some(name),
+            runtime: "podman",
+            pod: podman::libpod_pod(&v).flatten(),
+            owner: Some(1000),
+        })
+        .collect();
+    containers.extend(docker::config_of(ID, &v).map(|c| c.container));
+    let paths: Vec<Vec<u8>> = state::oci_netns_path(&v)
+        .map(|p| p.as_bytes().to_vec())
+        .into_iter()
+        .collect();
+    let n = Namespace {
+        key: Some((4, 1)),
+        nsid: None,
+        names: paths.clone(),
+        paths,
+        runtime: "podman",
+        containers,
+        pids: vec![],
+        stale: false,
+        owner_uid: Some(1000),
+    };
+    let table = plain(&[n]);
+    !table.iter().any(|&b| (b < 0x20 && b != b'\n') || b == 0x7f)
+}
+
 fn strs(items: &[Vec<u8>]) -> Node {
     Node::Array(items.iter().map(|s| Node::Str(s.clone())).collect())
 }
@@ -370,5 +410,22 @@ INODE       NSID  RUNTIME  PIDS  NAME/PATH                               CONTAIN
             plain(&[]),
             b"INODE  NSID  RUNTIME  PIDS  NAME/PATH  CONTAINERS\n"
         );
+    }
+
+    #[test]
+    fn plain_escapes_and_measures_the_escaped_text() {
+        let mut n = sample().remove(1);
+        n.names = vec![b"a\x1b[2Jb".to_vec()];
+        n.paths = vec![b"/run/user/1000/netns/\x07\xff".to_vec()];
+        n.containers.truncate(1);
+        n.containers[0].name = Some("\u{1b}]0;t\u{7}".into());
+        n.owner_uid = Some(1000);
+        let want = "\
+INODE       NSID  RUNTIME            PIDS  NAME/PATH                                 CONTAINERS
+4026532300  0     docker (uid 1000)  1     a\\x1b[2Jb, /run/user/1000/netns/\\x07\\xff  \\x1b]0;t\\x07 (1a1e71f525f9)
+";
+        assert_eq!(String::from_utf8(plain(&[n.clone()])).unwrap(), want);
+        let j = String::from_utf8_lossy(&json(&[n], false)).into_owned();
+        assert!(j.contains(r#""runtime":"docker","owner_uid":1000,"#), "{j}");
     }
 }

@@ -284,7 +284,9 @@ pub fn merge(ev: Evidence, procs: &procs::Procs) -> Scan {
     let mut map: BTreeMap<Key, Acc> = BTreeMap::new();
     let mut stale = Vec::new();
     if let Some(host) = procs.own {
-        claim(map.entry(host).or_default(), Some(("host", Rank::Host)));
+        let acc = map.entry(host).or_default();
+        acc.seen(None);
+        claim(acc, Some(("host", Rank::Host)));
     }
     for (pid, key) in &procs.by_pid {
         map.entry(*key).or_default().pids.push(*pid);
@@ -408,5 +410,38 @@ mod tests {
         assert_eq!(s.namespaces[1].paths.len(), 2);
         assert_eq!(s.namespaces[2].containers.len(), 1);
         assert!(s.namespaces[3].stale && s.namespaces[3].key.is_none());
+    }
+
+    #[test]
+    fn a_users_path_never_outranks_roots_and_labels_only_its_own() {
+        let mut procs = procs::Procs::default();
+        procs.own = Some((4, 1));
+        let mut ev = Evidence::default();
+        // A user's path to a namespace a run-dir name also reaches.
+        ev.paths.push(PathHit {
+            path: b"/run/netns/a".to_vec(),
+            key: Some((4, 2)),
+            owner: Some(("iproute2", Rank::Named)),
+            name: Some(b"a".to_vec()),
+            uid: None,
+        });
+        ev.user_path(b"/proc/9/root/run/user/1000/netns/x".to_vec(), (4, 2), 1000);
+        // The host's namespace, reached by a user's path too.
+        ev.user_path(b"/proc/9/root/run/user/1000/netns/h".to_vec(), (4, 1), 1000);
+        // Only the user's tree reached this one.
+        ev.user_path(b"/proc/9/root/run/user/1000/netns/y".to_vec(), (4, 3), 1000);
+        let mut mine = c("m", "podman");
+        mine.owner = Some(1000);
+        ev.members.push(((4, 3), mine));
+        let s = merge(ev, &procs);
+        let got: Vec<_> = s
+            .namespaces
+            .iter()
+            .map(|n| (n.runtime, n.owner_uid))
+            .collect();
+        assert_eq!(
+            got,
+            [("host", None), ("iproute2", None), ("podman", Some(1000))]
+        );
     }
 }
