@@ -259,7 +259,7 @@ fn trust_a_users_state_speaks_only_for_that_user() {
     let err = &s["json-err"];
     assert!(
         err.contains(
-            "rnetns: note: ignoring uid 1001's podman state for 4 containers (evil\\x1b]0;pwned\\x07, web, db, kt) and 1 namespace file in its run dir: their processes or namespaces are not that user's\n"
+            "rnetns: note: ignoring uid 1001's podman state for 4 containers (evil\\x1b]0;pwned\\x07, web, db, kt) and 1 namespace path: their processes or namespaces are not that user's\n"
         ),
         "{err}"
     );
@@ -465,4 +465,47 @@ fn trust_hostile_state_names_render_escaped() {
             String::from_utf8_lossy(&text).escape_debug()
         );
     }
+}
+
+/// Ownership follows the tree's owner, not its path: docker state in a
+/// `/var/lib/docker` that a user owns (the first owner other than root on
+/// the way there) speaks only for that user, so its container placed on a
+/// root namespace is ignored, with a note, and `exec docker:web` refuses.
+#[test]
+fn trust_a_root_path_that_a_user_owns_is_that_users() {
+    let body = format!(
+        r#"
+R={rnetns}
+mount -t tmpfs sbx-varlib /var/lib || exit 89
+echo 'mallory:x:1001:1001::/home/mallory:/bin/sh' >>/etc/passwd
+ip netns add prod
+C=/var/lib/docker/containers
+mkdir -p $C/{web} /run/docker/netns
+touch /run/docker/netns/0123456789ab /run/docker/netns/default
+mount --bind /run/netns/prod /run/docker/netns/0123456789ab
+mount --bind /proc/self/ns/net /run/docker/netns/default
+echo '{{"ID":"{web}","Name":"/web","State":{{"Running":true,"Pid":1}},"NetworkSettings":{{"SandboxKey":"/var/run/docker/netns/0123456789ab"}}}}' >$C/{web}/config.v2.json
+echo "=== root"; $R -j list --all-runtimes 2>&1 | grep -c '"name":"web"'
+chown 1001 /var/lib/docker
+echo "=== user"; $R -j list --all-runtimes 2>$SBX/err | grep -c '"name":"web"'; cat $SBX/err
+echo "=== exec"; $R exec docker:web echo RAN 2>&1; echo "rc=$?"
+"#,
+        rnetns = sandbox::shell_quote(RNETNS),
+        web = WEB,
+    );
+    let Some(text) = sandbox::run_checked("trust-tree", &body) else {
+        return;
+    };
+    let want = "\
+=== root
+1
+=== user
+0
+rnetns: note: ignoring uid 1001's docker state for 1 container (web) and 2 namespace paths: their processes or namespaces are not that user's
+=== exec
+rnetns: note: ignoring uid 1001's docker state for 1 container (web) and 2 namespace paths: their processes or namespaces are not that user's
+rnetns: docker container \"web\" of uid 1001 (mallory) is not believed: its process or namespace is not that user's
+rc=255
+";
+    assert_eq!(text, want);
 }

@@ -190,10 +190,12 @@ pub fn scan() -> Scan {
     let procs = procs::Procs::scan(&mounts);
     let mut ev = Evidence::default();
     iproute2::scan(&mut ev);
-    docker::scan(&mut ev, &procs);
+    let roots = [docker::EXEC_ROOT, docker::DATA_ROOT];
+    trust::scan_tree(&mut ev, &procs, &roots, "docker", docker::scan);
     podman::scan(&mut ev, &procs);
-    containerd::scan(&mut ev, &procs);
-    crio::scan(&mut ev, &procs);
+    let roots = [containerd::STATE];
+    trust::scan_tree(&mut ev, &procs, &roots, "containerd", containerd::scan);
+    trust::scan_tree(&mut ev, &procs, &[crio::RUN_ROOT], "cri-o", crio::scan);
     procs::scan_mounts(&mut ev, &mounts);
     procs.attach_cgroup_members(&mut ev);
     procs.note_unreadable(&mut ev.notes);

@@ -17,10 +17,13 @@
 //! ioctl(NS_GET_USERNS, NS_GET_PARENT, NS_GET_OWNER_UID), fstat, reads of
 //! /proc/PID/status, /etc/passwd and /etc/subuid.
 
-use super::state::{netns_of, Notes};
-use super::Key;
+use super::procs::Procs;
+use super::state::{netns_file_at, netns_of, Notes};
+use super::{Evidence, Key, Rank};
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -175,7 +178,7 @@ impl User {
         }
         if self.paths > 0 {
             let s = if self.paths == 1 { "" } else { "s" };
-            parts.push(format!("{} namespace file{s} in its run dir", self.paths));
+            parts.push(format!("{} namespace path{s}", self.paths));
         }
         if parts.is_empty() {
             return;
@@ -203,6 +206,117 @@ pub fn tree_owner(path: &Path) -> u32 {
         }
     }
     0
+}
+
+/// Runs `scan`, the reader of a root-owned runtime whose state lives in
+/// `roots`, as it is when root owns those trees; when a user owns one
+/// (see [`tree_owner`]), into evidence of its own, of which only what
+/// that user owns is kept (README "Trust": ownership by the tree's
+/// owner, not its path).
+pub fn scan_tree(
+    ev: &mut Evidence,
+    procs: &Procs,
+    roots: &[&str],
+    what: &str,
+    scan: impl FnOnce(&mut Evidence, &Procs),
+) {
+    let owner = roots.iter().map(|r| tree_owner(Path::new(r))).max();
+    let Some(uid) = owner.filter(|&u| u != 0) else {
+        scan(ev, procs);
+        return;
+    };
+    let mut sub = Evidence::default();
+    scan(&mut sub, procs);
+    let mut user = User::new(uid);
+    admit(&mut user, sub, ev, procs);
+    user.note(what, &mut ev.notes);
+}
+
+/// Moves into `ev` what of `sub` (one user's evidence) that user owns,
+/// labelled as theirs; the rest is counted in `user` and dropped.
+fn admit(user: &mut User, sub: Evidence, ev: &mut Evidence, procs: &Procs) {
+    let mut verdict: HashMap<Key, bool> = HashMap::new();
+    let mut owns = |key: Key, path: Option<&[u8]>| -> bool {
+        *verdict
+            .entry(key)
+            .or_insert_with(|| key_is_users(user.uid, key, &sub.held, procs, path))
+    };
+    let mut ignored_paths = 0;
+    let mut ignored = Vec::new();
+    for mut hit in sub.paths {
+        if let Some(k) = hit.key {
+            if !owns(k, Some(&hit.path)) {
+                ignored_paths += 1;
+                continue;
+            }
+        }
+        hit.uid = Some(user.uid);
+        hit.owner = hit.owner.map(|(r, _)| (r, Rank::User));
+        ev.paths.push(hit);
+    }
+    for (k, mut c) in sub.members {
+        c.owner = Some(user.uid);
+        if owns(k, None) {
+            ev.members.push((k, c));
+        } else {
+            ignored.push(c);
+        }
+    }
+    for (k, f) in sub.held {
+        if verdict.get(&k) == Some(&true) {
+            ev.hold(k, f);
+        }
+    }
+    for mut c in sub.catalog {
+        c.owner = Some(user.uid);
+        ev.catalog.push(c);
+    }
+    for n in sub.notes.0 {
+        ev.notes.add(n);
+    }
+    for c in &ignored {
+        user.ignore(c.name.as_deref().unwrap_or(c.short_id()));
+    }
+    for _ in 0..ignored_paths {
+        user.ignore_path();
+    }
+    ev.ignored.extend(ignored);
+    ev.ignored.extend(sub.ignored);
+    ev.settled.extend(sub.settled);
+}
+
+/// Whether namespace `key` is `uid`'s, judged on a file of it: one the
+/// reader held, one of its processes', or `path`.
+fn key_is_users(
+    uid: u32,
+    key: Key,
+    held: &HashMap<Key, File>,
+    procs: &Procs,
+    path: Option<&[u8]>,
+) -> bool {
+    let by_pid = || {
+        procs
+            .by_pid
+            .iter()
+            .filter(|(_, k)| **k == key)
+            .find_map(|(p, _)| {
+                let f = File::open(format!("/proc/{p}/ns/net")).ok()?;
+                (netns_of(&f) == Some(key)).then_some(f)
+            })
+    };
+    let by_path = || {
+        let p = Path::new(std::ffi::OsStr::from_bytes(path?));
+        netns_file_at(p)
+            .ok()
+            .flatten()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, f)| f)
+    };
+    let owner = match held.get(&key) {
+        Some(f) => userns_owner(f),
+        None => by_pid().or_else(by_path).and_then(|f| userns_owner(&f)),
+    };
+    owner == Some(uid)
 }
 
 #[cfg(test)]
