@@ -1,10 +1,14 @@
 //! Runtime references where `ip netns` expects a NAME (exec, pids,
 //! identify, set) or a PID (attach's source): `docker:NAME-or-ID-prefix`,
-//! `podman:NAME-or-ID-prefix`, `pid:PID`, and (as `rnetns` only, see
-//! [`path_allowed`]) an absolute path to an nsfs file. A run-dir entry with
-//! the exact word as its name always wins, so iproute2 behaviour never
-//! changes for existing names; a reference that matches nothing falls back
-//! to the ordinary iproute2 path and its messages. The result is an open
+//! `podman:[USER/]NAME-or-ID-prefix`, `pid:PID`, and (as `rnetns` only,
+//! see [`path_allowed`] and [`qualified_allowed`]) an absolute path to an
+//! nsfs file and the `USER/` qualifier. A run-dir entry with the exact word
+//! as its name always wins, so iproute2 behaviour never changes for
+//! existing names. A name that containers of several owners share is an
+//! error listing them (README "Trust"). A reference that matches nothing
+//! says why as `rnetns` (stopped, no state, none of N, near misses: issue
+//! 18); as `ip` it falls back to the ordinary iproute2 path and its
+//! messages, with their exit status either way. The result is an open
 //! netns file checked to be the namespace the scan found (no PID race).
 //! Syscalls: lstat, open, ioctl(NS_GET_NSTYPE), fstat, and the scan's.
 
@@ -111,7 +115,10 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
             ])
         })?;
         if state::netns_of(&f).is_none() {
-            return Err(cat(&[b"\"", word, b"\" is not a network namespace"]).into());
+            let shown = escape(word);
+            return Err(format!("\"{shown}\" is not a network namespace")
+                .into_bytes()
+                .into());
         }
         return target(f);
     }

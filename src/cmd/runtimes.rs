@@ -3,9 +3,12 @@
 //! NSID, owner, names and paths, containers and processes, from
 //! [`crate::runtimes::scan`]. Plain output is aligned columns for people;
 //! `-j` is an array of objects with the keys `inode`, `id`, `names`,
-//! `paths`, `runtime`, `containers`, `pids`, `stale` (`id`, `inode`,
-//! `names`, `paths` and `containers` absent when unknown or empty), laid out
-//! as iproute2's JSON. rnetns leaves itself out of `pids`. Notes about what
+//! `paths`, `runtime`, `owner_uid`, `containers`, `pids`, `stale` (`id`,
+//! `inode`, `names`, `paths`, `owner_uid` and `containers` absent when
+//! unknown or empty), laid out as iproute2's JSON. Plain cells and notes
+//! are escaped ([`escape`]): names, paths and ids come from files users
+//! may write (issue 16); a namespace only a user's tree reached shows as
+//! `podman (uid N)`. rnetns leaves itself out of `pids`. Notes about what
 //! could not be read go to stderr as `rnetns: note: …`; the exit status is 0.
 //! Syscalls: those of the scan, open of one path per namespace, RTM_GETNSID.
 

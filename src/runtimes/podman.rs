@@ -8,6 +8,8 @@
 //! Rootless namespaces are mounted only in the rootless pause process's
 //! mount namespace (PID in `/run/user/UID/libpod/tmp/pause.pid`), so they
 //! are read through `/proc/PAUSE/root/run/user/UID/netns/`.
+//! A user's state (and a rootful store a user owns) is believed only for
+//! that user's processes and namespaces ([`super::trust`]).
 
 use super::procs::Procs;
 use super::state::{annotation, is_hex_id, oci_netns_path, str_at, Root};
