@@ -31,6 +31,7 @@ const DUP_ROOT: &str = "e0e00000000000000000000000000000000000000000000000000000
 const DUP_USER: &str = "f0f0000000000000000000000000000000000000000000000000000000000006";
 const ESC: &str = "1e1e000000000000000000000000000000000000000000000000000000000007";
 const EVIL: &str = "2e2e000000000000000000000000000000000000000000000000000000000008";
+const CACHE: &str = "3c3c000000000000000000000000000000000000000000000000000000000009";
 
 fn script() -> String {
     format!(
@@ -55,7 +56,7 @@ mnt=$(awk -v want="$ctl" '{{
 }}' /proc/self/mountinfo)
 [ -n "$mnt" ] && [ -d "$mnt" ] || {{ echo "no container hierarchy" >&2; exit 80; }}
 CG="$mnt/rnetns-trust-$$"
-cleanup() {{ kill $PROOT $KTP $PAUSE 2>/dev/null; wait 2>/dev/null; sleep 0.2; rmdir "$CG/docker-{web}.scope" "$CG" 2>/dev/null; }}
+cleanup() {{ kill $PROOT $KTP $PAUSE $M2 2>/dev/null; wait 2>/dev/null; sleep 0.2; rmdir "$CG/docker-{web}.scope" "$CG/libpod-{cache}.scope" "$CG" 2>/dev/null; }}
 trap cleanup EXIT
 
 # Root's namespace `prod`, and a root process in it whose cgroup path
@@ -81,6 +82,15 @@ S=/var/lib/containers/storage/overlay-containers
 mkdir -p $S/{dup_root}/userdata
 echo '[{{"id":"{dup_root}","names":["dup"]}}]' >$S/containers.json
 echo '{{"annotations":{{"io.container.manager":"libpod"}},"linux":{{"namespaces":[{{"type":"network","path":"/run/netns/rootdup"}}]}}}}' >$S/{dup_root}/userdata/config.json
+# ... and `cache`, stopped, whose id a process of mallory's, in a
+# namespace of hers, carries in its cgroup's name.
+mkdir -p $S/{cache}/userdata
+echo '[{{"id":"{dup_root}","names":["dup"]}},{{"id":"{cache}","names":["cache"]}}]' >$S/containers.json
+echo '{{"annotations":{{"io.container.manager":"libpod"}}}}' >$S/{cache}/userdata/config.json
+setpriv --reuid 1001 --regid 1001 --clear-groups unshare -Urn sleep 1000 >/dev/null 2>&1 & M2=$!
+for i in $(seq 50); do [ "$(readlink /proc/$M2/exe)" = "$(command -v sleep)" ] && break; sleep 0.1; done
+mkdir -p "$CG/libpod-{cache}.scope" && echo $M2 >"$CG/libpod-{cache}.scope/cgroup.procs" || exit 86
+fact m2ino "$(ino /proc/$M2/ns/net)"
 
 # mallory's run dir (as logind makes it) and her pause process: her own
 # user, mount and network namespaces, made by her, unprivileged. In its
@@ -131,6 +141,7 @@ echo "=== json-err"; cat $SBX/json.err
 for ref in web db kt; do
   echo "=== exec-$ref"; $R exec podman:$ref sh -c 'echo RAN; stat -L -c %i /proc/self/ns/net' 2>&1; echo "rc=$?"
 done
+echo "=== exec-cache"; $R exec podman:cache sh -c 'echo RAN' 2>&1; echo "rc=$?"
 echo "=== exec-mine"; $R exec podman:mine sh -c 'stat -L -c %i /proc/self/ns/net' 2>/dev/null; echo "rc=$?"
 echo "=== exec-dup"; $R exec podman:dup sh -c 'echo RAN' 2>&1; echo "rc=$?"
 echo "=== exec-user-dup"; $R exec podman:mallory/dup sh -c 'stat -L -c %i /proc/self/ns/net' 2>/dev/null; echo "rc=$?"
@@ -159,6 +170,7 @@ echo "=== near"; cat $SBX/views/near.err
         dup_user = DUP_USER,
         esc = ESC,
         evil = EVIL,
+        cache = CACHE,
     )
 }
 
@@ -250,6 +262,19 @@ fn trust_a_users_state_speaks_only_for_that_user() {
             .iter()
             .any(|p| p == &format!("/proc/{pause}/root/run/user/1001/netns/netns-mine")),
         "{mine}"
+    );
+    // A process of hers in a cgroup named after root's stopped `cache`
+    // is hers: not named `cache`, and `podman:cache` does not enter it.
+    let m2 = ns(&list, &f["m2ino"]);
+    assert_eq!(m2["owner_uid"], 1001, "{m2}");
+    assert_eq!(m2["containers"][0]["id"], CACHE, "{m2}");
+    assert!(names(m2).is_empty(), "{m2}");
+    assert!(
+        s["exec-cache"].ends_with(
+            "rnetns: podman container \"cache\" is stopped: it has no network namespace\nrc=255\n"
+        ),
+        "{}",
+        s["exec-cache"]
     );
     let rootdup = ns(&list, &f["rootdupino"]);
     assert_eq!(names(rootdup), ["dup"]);
