@@ -149,6 +149,7 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
     let key = match find_container(&scan, runtime, what) {
         Ok(k) => k,
         Err(r) if r.msg.is_empty() => return Ok(None),
+        Err(r) if r.ambiguous => return Err(r),
         Err(r) => {
             // What was not believed may be why nothing matched (the
             // ownership notes of runtimes::trust; other notes stay with
@@ -238,6 +239,22 @@ fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Ke
                 .collect(),
         );
     }
+    // Only another user's containers matched, without `USER/`: taken only
+    // when no rootful container (a stopped one included) has that name.
+    let me = nix::unistd::getuid().as_raw();
+    let others = |h: &[(Key, &Container)]| {
+        !h.is_empty() && h.iter().all(|(_, c)| c.owner.is_some_and(|o| o != me))
+    };
+    if owner.is_none() && others(&hits) {
+        let matches = |c: &&Container| {
+            c.runtime == runtime
+                && c.owner.is_none()
+                && (c.name.as_deref() == Some(name) || c.id.starts_with(name))
+        };
+        if let Some(rootful) = scan.catalog.iter().find(matches) {
+            return Err(ambiguous(runtime, what, &hits, Some(rootful)));
+        }
+    }
     let mut keys: Vec<Key> = hits.iter().map(|(k, _)| *k).collect();
     keys.sort_unstable();
     keys.dedup();
@@ -251,21 +268,32 @@ fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Ke
             ambiguous: false,
         }),
         [] => Err(missing(scan, runtime, owner, name)),
-        _ => Err(ambiguous(runtime, what, &hits)),
+        _ => Err(ambiguous(runtime, what, &hits, None)),
     }
 }
 
-/// The message for a reference that matches more than one namespace.
-fn ambiguous(runtime: &str, what: &str, hits: &[(Key, &Container)]) -> Refusal {
-    let mut owners: Vec<Option<u32>> = hits.iter().map(|(_, c)| c.owner).collect();
+/// The message for a reference that matches more than one namespace, or
+/// another user's container and a `stopped` rootful one.
+fn ambiguous(
+    runtime: &str,
+    what: &str,
+    hits: &[(Key, &Container)],
+    stopped: Option<&Container>,
+) -> Refusal {
+    let all: Vec<(&Container, &str)> = stopped
+        .map(|c| (c, ", stopped"))
+        .into_iter()
+        .chain(hits.iter().map(|(_, c)| (*c, "")))
+        .collect();
+    let mut owners: Vec<Option<u32>> = all.iter().map(|(c, _)| c.owner).collect();
     owners.sort_unstable();
     owners.dedup();
-    let list: Vec<String> = hits
+    let list: Vec<String> = all
         .iter()
-        .map(|(_, c)| {
+        .map(|(c, state)| {
             let name = c.name.as_deref().unwrap_or("-");
             format!(
-                "{} ({}, {})",
+                "{} ({}, {}{state})",
                 escape(name.as_bytes()),
                 escape(c.short_id().as_bytes()),
                 owner_text(c.owner)
@@ -281,7 +309,7 @@ fn ambiguous(runtime: &str, what: &str, hits: &[(Key, &Container)]) -> Refusal {
         "{}: {runtime}:{} is ambiguous: it matches {} containers: {}{hint}",
         crate::cli::prog(),
         escape(what.as_bytes()),
-        hits.len(),
+        all.len(),
         list.join(", ")
     );
     Refusal {

@@ -32,6 +32,7 @@ const DUP_USER: &str = "f0f00000000000000000000000000000000000000000000000000000
 const ESC: &str = "1e1e000000000000000000000000000000000000000000000000000000000007";
 const EVIL: &str = "2e2e000000000000000000000000000000000000000000000000000000000008";
 const CACHE: &str = "3c3c000000000000000000000000000000000000000000000000000000000009";
+const CACHE_USER: &str = "4c4c00000000000000000000000000000000000000000000000000000000000a";
 
 fn script() -> String {
     format!(
@@ -121,19 +122,19 @@ done
 H=/home/mallory/.local/share/containers/storage/overlay-containers
 RU=$U/containers/overlay-containers
 lib='"annotations":{{"io.container.manager":"libpod"}}'
-for id in {web} {db} {kt} {mine} {dup_user} {esc} {evil}; do mkdir -p $H/$id/userdata $RU/$id/userdata; done
+for id in {web} {db} {kt} {mine} {dup_user} {esc} {evil} {cache_user}; do mkdir -p $H/$id/userdata $RU/$id/userdata; done
 cat >$H/containers.json <<EOF
 [{{"id":"{web}","names":["web"]}},{{"id":"{db}","names":["db"]}},{{"id":"{kt}","names":["kt"]}},
  {{"id":"{mine}","names":["mine"]}},{{"id":"{dup_user}","names":["dup"]}},
- {{"id":"{esc}","names":["\u001b[2Jx"]}},{{"id":"{evil}","names":["evil\u001b]0;pwned\u0007"]}}]
+ {{"id":"{esc}","names":["\u001b[2Jx"]}},{{"id":"{cache_user}","names":["cache"]}},{{"id":"{evil}","names":["evil\u001b]0;pwned\u0007"]}}]
 EOF
-for id in {web} {kt} {mine} {dup_user} {esc} {evil}; do echo "{{$lib}}" >$H/$id/userdata/config.json; done
+for id in {web} {kt} {mine} {dup_user} {esc} {evil} {cache_user}; do echo "{{$lib}}" >$H/$id/userdata/config.json; done
 echo "{{$lib,\"linux\":{{\"namespaces\":[{{\"type\":\"network\",\"path\":\"/proc/$PROOT/ns/net\"}}]}}}}" >$H/{db}/userdata/config.json
 sed -i 's/"annotations":{{/"annotations":{{"io.kubernetes.cri-o.SandboxID":"{web}",/' $H/{db}/userdata/config.json
 echo $PROOT >$RU/{web}/userdata/pidfile
 echo $KTP >$RU/{evil}/userdata/pidfile
 echo $KTP >$RU/{kt}/userdata/pidfile
-for id in {mine} {dup_user} {esc}; do echo $PAUSE >$RU/$id/userdata/pidfile; done
+for id in {mine} {dup_user} {esc} {cache_user}; do echo $PAUSE >$RU/$id/userdata/pidfile; done
 chown -R 1001:1001 /home/mallory $U
 
 echo "=== json"; $R -j list --all-runtimes 2>$SBX/json.err; echo "rc=$?"
@@ -171,6 +172,7 @@ echo "=== near"; cat $SBX/views/near.err
         esc = ESC,
         evil = EVIL,
         cache = CACHE,
+        cache_user = CACHE_USER,
     )
 }
 
@@ -253,7 +255,7 @@ fn trust_a_users_state_speaks_only_for_that_user() {
     assert_eq!(mine["owner_uid"], 1001, "{mine}");
     let mut got = names(mine);
     got.sort();
-    assert_eq!(got, ["\u{1b}[2Jx", "dup", "mine"], "{mine}");
+    assert_eq!(got, ["\u{1b}[2Jx", "cache", "dup", "mine"], "{mine}");
     let pause = &f["pause"];
     assert!(
         mine["paths"]
@@ -269,12 +271,14 @@ fn trust_a_users_state_speaks_only_for_that_user() {
     assert_eq!(m2["owner_uid"], 1001, "{m2}");
     assert_eq!(m2["containers"][0]["id"], CACHE, "{m2}");
     assert!(names(m2).is_empty(), "{m2}");
-    assert!(
-        s["exec-cache"].ends_with(
-            "rnetns: podman container \"cache\" is stopped: it has no network namespace\nrc=255\n"
-        ),
-        "{}",
-        s["exec-cache"]
+    // Her running `cache` is not taken for root's stopped one.
+    assert_eq!(
+        s["exec-cache"],
+        format!(
+            "rnetns: podman:cache is ambiguous: it matches 2 containers: cache ({}, root, stopped), cache ({}, uid 1001 (mallory)); name one as podman:USER/NAME\nrc=1\n",
+            &CACHE[..12],
+            &CACHE_USER[..12]
+        )
     );
     let rootdup = ns(&list, &f["rootdupino"]);
     assert_eq!(names(rootdup), ["dup"]);
