@@ -244,14 +244,16 @@ fn scan_rootless(ev: &mut Evidence, procs: &Procs) {
         else {
             continue;
         };
+        let Some(pause) = user_run.pid(Path::new("libpod/tmp/pause.pid"), &mut ev.notes) else {
+            continue;
+        };
         let mut user = trust::User::new(uid);
-        if let Some(pause) = user_run.pid(Path::new("libpod/tmp/pause.pid"), &mut ev.notes) {
-            // The pause process must be the user's (a stale pause.pid's
-            // PID may now be anyone's; a planted one, root's).
-            if user.owns_pid(pause) {
-                scan_view(ev, &mut user, pause);
-            }
+        // The pause process must be the user's (a stale pause.pid's PID
+        // may now be anyone's; a planted one, root's).
+        if !user.owns_pid(pause) {
+            continue;
         }
+        scan_view(ev, &mut user, pause);
         if let Some(home) = home_of(uid) {
             let storage = home.join(".local/share/containers/storage");
             let run = Path::new(USER_RUN).join(uid.to_string()).join("containers");
