@@ -280,11 +280,14 @@ fn ambiguous(
     hits: &[(Key, &Container)],
     stopped: Option<&Container>,
 ) -> Refusal {
-    let all: Vec<(&Container, &str)> = stopped
+    let mut all: Vec<(&Container, &str)> = stopped
         .map(|c| (c, ", stopped"))
         .into_iter()
         .chain(hits.iter().map(|(_, c)| (*c, "")))
         .collect();
+    // Root's first, then by uid, name and id: the same order every run
+    // (namespaces come in inode order).
+    all.sort_by(|(a, _), (b, _)| (a.owner, &a.name, &a.id).cmp(&(b.owner, &b.name, &b.id)));
     let mut owners: Vec<Option<u32>> = all.iter().map(|(c, _)| c.owner).collect();
     owners.sort_unstable();
     owners.dedup();
