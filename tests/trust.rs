@@ -70,10 +70,13 @@ fact proot $PROOT
 
 # A root process in root cgroups only, in the caller's own namespace: what
 # kthreadd (PID 2) looks like to a cgroup check.
+# The root of every mounted hierarchy (v1 controllers, v2 or v1's
+# unified), from mountinfo.
+roots=$(awk '{{ for (i = 7; i <= NF && $i != "-"; i++) ; t = $(i+1);
+  if ($4 == "/" && (t == "cgroup" || t == "cgroup2")) print $5 }}' /proc/self/mountinfo)
+toroot() {{ for m in $roots; do echo $1 >"$m/cgroup.procs" 2>/dev/null; done; }}
 sleep 1000 >/dev/null 2>&1 & KTP=$!
-for f in "$mnt"/../*/cgroup.procs "$mnt"/cgroup.procs /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/*/cgroup.procs; do
-  [ -f "$f" ] && echo $KTP >"$f" 2>/dev/null
-done
+toroot $KTP
 awk -F: '$3 != "/" {{ bad = 1 }} END {{ exit bad }}' /proc/$KTP/cgroup || {{ echo "could not move $KTP to the root cgroups" >&2; cat /proc/$KTP/cgroup >&2; exit 83; }}
 fact ktp $KTP
 
@@ -114,9 +117,7 @@ echo $PAUSE >$U/libpod/tmp/pause.pid
 fact pause $PAUSE; fact mineino "$(ino /proc/$PAUSE/ns/net)"
 # Rootless containers on cgroup v1 stay in root cgroups (see
 # procs::pid_runs_rootless): put mallory's pause there too.
-for f in "$mnt"/../*/cgroup.procs "$mnt"/cgroup.procs /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/*/cgroup.procs; do
-  [ -f "$f" ] && echo $PAUSE >"$f" 2>/dev/null
-done
+toroot $PAUSE
 
 # mallory's storage: the planted containers and her own.
 H=/home/mallory/.local/share/containers/storage/overlay-containers
