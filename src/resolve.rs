@@ -1,14 +1,19 @@
 //! Runtime references where `ip netns` expects a NAME (exec, pids,
 //! identify, set) or a PID (attach's source): `docker:NAME-or-ID-prefix`,
-//! `podman:NAME-or-ID-prefix`, `pid:PID`, and (as `rnetns` only, see
-//! [`path_allowed`]) an absolute path to an nsfs file. A run-dir entry with
-//! the exact word as its name always wins, so iproute2 behaviour never
-//! changes for existing names; a reference that matches nothing falls back
-//! to the ordinary iproute2 path and its messages. The result is an open
+//! `podman:[USER/]NAME-or-ID-prefix`, `pid:PID`, and (as `rnetns` only,
+//! see [`path_allowed`] and [`qualified_allowed`]) an absolute path to an
+//! nsfs file and the `USER/` qualifier. A run-dir entry with the exact word
+//! as its name always wins, so iproute2 behaviour never changes for
+//! existing names. A name that containers of several owners share is an
+//! error listing them (README "Trust"). A reference that matches nothing
+//! says why as `rnetns` (stopped, no state, none of N, near misses: issue
+//! 18); as `ip` it falls back to the ordinary iproute2 path and its
+//! messages, with their exit status either way. The result is an open
 //! netns file checked to be the namespace the scan found (no PID race).
 //! Syscalls: lstat, open, ioctl(NS_GET_NSTYPE), fstat, and the scan's.
 
-use crate::runtimes::{self, state, Key};
+use crate::output::escape::escape;
+use crate::runtimes::{self, state, Container, Key};
 use crate::store::{cat, entry_path};
 use std::fs::File;
 use std::path::PathBuf;
@@ -29,10 +34,67 @@ pub fn path_allowed(word: &[u8]) -> bool {
     crate::cli::prog() == "rnetns" && word.starts_with(b"/") && word.len() <= 4096
 }
 
-/// Resolves `word`, or `Ok(None)` when it is a run-dir name or no
-/// reference matches. `Err` carries a complete message (ambiguous prefix,
-/// a path that is not a network namespace).
-pub fn resolve(word: &[u8]) -> Result<Option<Target>, Vec<u8>> {
+/// Why a reference was refused: a message for stderr, and whether it
+/// matched containers of more than one owner (exit 1) or none at all (the
+/// exit status `ip netns` gives a missing namespace there).
+#[derive(Debug)]
+pub struct Refusal {
+    pub msg: Vec<u8>,
+    pub ambiguous: bool,
+}
+
+impl Refusal {
+    fn missing(msg: String) -> Refusal {
+        Refusal {
+            msg: format!("{}: {msg}", crate::cli::prog()).into_bytes(),
+            ambiguous: false,
+        }
+    }
+
+    /// The error to report; `missing_code` is the status `ip netns` exits
+    /// with for a missing namespace in that command (255 for exec).
+    pub fn into_error(self, missing_code: i32) -> crate::error::Error {
+        use crate::error::Error;
+        match (self.ambiguous, missing_code) {
+            (true, _) => Error::Text(self.msg, 1),
+            (false, 255) => Error::Setup(self.msg),
+            (false, c) => Error::Text(self.msg, c),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Refusal {
+    fn from(msg: Vec<u8>) -> Refusal {
+        Refusal {
+            msg,
+            ambiguous: false,
+        }
+    }
+}
+
+/// Whether `word` is a qualified runtime reference, `podman:USER/NAME`
+/// (or `docker:`): as `rnetns` only, like [`path_allowed`], since `ip`
+/// refuses every name with `/` (spec 3.3). Container names cannot hold
+/// `/`, so the one `/` separates the owner.
+pub fn qualified_allowed(word: &[u8]) -> bool {
+    let rest = word
+        .strip_prefix(b"podman:")
+        .or_else(|| word.strip_prefix(b"docker:"));
+    let Some(rest) = rest else {
+        return false;
+    };
+    crate::cli::prog() == "rnetns"
+        && rest.iter().filter(|&&b| b == b'/').count() == 1
+        && !rest.starts_with(b"/")
+        && !rest.ends_with(b"/")
+        && rest.len() <= 512
+}
+
+/// Resolves `word`, or `Ok(None)` when it is a run-dir name or not a
+/// reference. `Err` carries a complete message: a `docker:`/`podman:`
+/// reference that matches no running container (and why), one that is
+/// ambiguous across owners, a path that is not a network namespace.
+pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
     if !word.contains(&b'/') && std::fs::symlink_metadata(entry_path(word)).is_ok() {
         return Ok(None);
     }
@@ -53,7 +115,10 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Vec<u8>> {
             ])
         })?;
         if state::netns_of(&f).is_none() {
-            return Err(cat(&[b"\"", word, b"\" is not a network namespace"]));
+            let shown = escape(word);
+            return Err(format!("\"{shown}\" is not a network namespace")
+                .into_bytes()
+                .into());
         }
         return target(f);
     }
@@ -81,8 +146,20 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Vec<u8>> {
         return Ok(None);
     }
     let mut scan = runtimes::scan();
-    let Some(key) = find_container(&scan, runtime, what).map_err(|m| m.into_bytes())? else {
-        return Ok(None);
+    let key = match find_container(&scan, runtime, what) {
+        Ok(k) => k,
+        Err(r) if r.msg.is_empty() => return Ok(None),
+        Err(r) if r.ambiguous => return Err(r),
+        Err(r) => {
+            // What was not believed may be why nothing matched (the
+            // ownership notes of runtimes::trust; other notes stay with
+            // `list --all-runtimes`).
+            for n in scan.notes.iter().filter(|n| n.starts_with("ignoring ")) {
+                let line = format!("{}: note: {}\n", crate::cli::prog(), escape(n.as_bytes()));
+                crate::error::eprint_bytes(line.as_bytes());
+            }
+            return Err(r);
+        }
     };
     Ok(open_key(&mut scan, key).map(|file| Target {
         file,
@@ -90,37 +167,274 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Vec<u8>> {
     }))
 }
 
-/// The namespace of the container named `what` (exact name first, then a
-/// unique id prefix).
-fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Option<Key>, String> {
-    let members = || {
-        scan.namespaces.iter().flat_map(|n| {
+/// Who `USER/` in `podman:USER/NAME` means: `None` for root (rootful
+/// state), else that uid.
+fn owner_named(user: &str) -> Result<Option<u32>, Refusal> {
+    match crate::runtimes::trust::uid_of(user) {
+        Some(0) => Ok(None),
+        Some(u) => Ok(Some(u)),
+        None => Err(Refusal::missing(format!(
+            "no user named \"{}\"",
+            escape(user.as_bytes())
+        ))),
+    }
+}
+
+/// How a container's owner is shown: `root`, or `uid 1000 (alice)`.
+fn owner_text(owner: Option<u32>) -> String {
+    match owner {
+        None => "root".into(),
+        Some(u) => match crate::runtimes::trust::user_name(u) {
+            Some(n) => format!("uid {u} ({})", escape(n.as_bytes())),
+            None => format!("uid {u}"),
+        },
+    }
+}
+
+/// Which of `matches` (same name, or same id prefix) a reference without
+/// `USER/` takes: the caller's own, if the caller is not root and has one;
+/// else all of them, which must then have one owner (README "Trust": a
+/// user's container is never taken for root's by name alone).
+fn pick(matches: Vec<(Key, &Container)>) -> Vec<(Key, &Container)> {
+    let me = nix::unistd::getuid().as_raw();
+    if me != 0 && matches.iter().any(|(_, c)| c.owner == Some(me)) {
+        return matches
+            .into_iter()
+            .filter(|(_, c)| c.owner == Some(me))
+            .collect();
+    }
+    matches
+}
+
+/// The namespace of the running container `what` names: `NAME`,
+/// `USER/NAME`, or a unique id prefix (exact name first).
+fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Key, Refusal> {
+    let (owner, name) = match what.split_once('/') {
+        Some((user, name)) => (Some(owner_named(user)?), name),
+        None => (None, what),
+    };
+    let mine = |c: &Container| c.runtime == runtime && owner.is_none_or(|o| c.owner == o);
+    let members: Vec<(Key, &Container)> = scan
+        .namespaces
+        .iter()
+        .flat_map(|n| {
             n.containers
                 .iter()
-                .filter(|c| c.runtime == runtime)
+                .filter(|c| mine(c))
                 .filter_map(move |c| Some((n.key?, c)))
         })
-    };
-    if let Some((k, _)) = members().find(|(_, c)| c.name.as_deref() == Some(what)) {
-        return Ok(Some(k));
-    }
-    let mut hits: Vec<(Key, String)> = members()
-        .filter(|(_, c)| c.id.starts_with(what))
-        .map(|(k, c)| (k, c.id.clone()))
         .collect();
-    hits.dedup();
-    match hits.len() {
-        0 => Ok(None),
-        1 => Ok(Some(hits[0].0)),
-        _ => Err(format!(
-            "{runtime}:{what} is ambiguous: it matches {} containers",
-            hits.len()
-        )),
+    let by_name: Vec<_> = members
+        .iter()
+        .filter(|(_, c)| c.name.as_deref() == Some(name))
+        .copied()
+        .collect();
+    let mut hits = pick(by_name);
+    if hits.is_empty() && !name.is_empty() {
+        hits = pick(
+            members
+                .iter()
+                .filter(|(_, c)| c.id.starts_with(name))
+                .copied()
+                .collect(),
+        );
     }
+    // Only another user's containers matched, without `USER/`: taken only
+    // when no rootful container (a stopped one included) has that name.
+    let me = nix::unistd::getuid().as_raw();
+    let others = |h: &[(Key, &Container)]| {
+        !h.is_empty() && h.iter().all(|(_, c)| c.owner.is_some_and(|o| o != me))
+    };
+    if owner.is_none() && others(&hits) {
+        let matches = |c: &&Container| {
+            c.runtime == runtime
+                && c.owner.is_none()
+                && (c.name.as_deref() == Some(name) || c.id.starts_with(name))
+        };
+        if let Some(rootful) = scan.catalog.iter().find(matches) {
+            return Err(ambiguous(runtime, what, &hits, Some(rootful)));
+        }
+    }
+    let mut keys: Vec<Key> = hits.iter().map(|(k, _)| *k).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    match keys[..] {
+        [k] => Ok(k),
+        // As `ip`, a reference that matches nothing keeps iproute2's own
+        // message (the caller falls back to the run dir); as rnetns it
+        // says why (issue 18).
+        [] if crate::cli::prog() != "rnetns" => Err(Refusal {
+            msg: Vec::new(),
+            ambiguous: false,
+        }),
+        [] => Err(missing(scan, runtime, owner, name)),
+        _ => Err(ambiguous(runtime, what, &hits, None)),
+    }
+}
+
+/// The message for a reference that matches more than one namespace, or
+/// another user's container and a `stopped` rootful one.
+fn ambiguous(
+    runtime: &str,
+    what: &str,
+    hits: &[(Key, &Container)],
+    stopped: Option<&Container>,
+) -> Refusal {
+    let mut all: Vec<(&Container, &str)> = stopped
+        .map(|c| (c, ", stopped"))
+        .into_iter()
+        .chain(hits.iter().map(|(_, c)| (*c, "")))
+        .collect();
+    // Root's first, then by uid, name and id: the same order every run
+    // (namespaces come in inode order).
+    all.sort_by(|(a, _), (b, _)| (a.owner, &a.name, &a.id).cmp(&(b.owner, &b.name, &b.id)));
+    let mut owners: Vec<Option<u32>> = all.iter().map(|(c, _)| c.owner).collect();
+    owners.sort_unstable();
+    owners.dedup();
+    let list: Vec<String> = all
+        .iter()
+        .map(|(c, state)| {
+            let name = c.name.as_deref().unwrap_or("-");
+            format!(
+                "{} ({}, {}{state})",
+                escape(name.as_bytes()),
+                escape(c.short_id().as_bytes()),
+                owner_text(c.owner)
+            )
+        })
+        .collect();
+    let hint = if owners.len() > 1 {
+        format!("; name one as {runtime}:USER/NAME")
+    } else {
+        String::new()
+    };
+    let msg = format!(
+        "{}: {runtime}:{} is ambiguous: it matches {} containers: {}{hint}",
+        crate::cli::prog(),
+        escape(what.as_bytes()),
+        all.len(),
+        list.join(", ")
+    );
+    Refusal {
+        msg: msg.into_bytes(),
+        ambiguous: true,
+    }
+}
+
+/// The message for a reference that matches no running container: a
+/// stopped one, no state at all, or none of N (with near misses).
+fn missing(
+    scan: &runtimes::Scan,
+    runtime: &str,
+    owner: Option<Option<u32>>,
+    name: &str,
+) -> Refusal {
+    let known: Vec<&Container> = scan
+        .catalog
+        .iter()
+        .filter(|c| c.runtime == runtime && owner.is_none_or(|o| c.owner == o))
+        .collect();
+    let shown = escape(name.as_bytes());
+    let matches = |c: &&Container| {
+        c.runtime == runtime
+            && owner.is_none_or(|o| c.owner == o)
+            && (c.name.as_deref() == Some(name) || (!name.is_empty() && c.id.starts_with(name)))
+    };
+    if let Some(c) = scan.ignored.iter().find(matches) {
+        let label = c.name.as_deref().unwrap_or(c.short_id());
+        return Refusal::missing(format!(
+            "{runtime} container \"{}\" of {} is not believed: its process or namespace is not that user's",
+            escape(label.as_bytes()),
+            owner_text(c.owner)
+        ));
+    }
+    if let Some(c) = known
+        .iter()
+        .find(|c| c.name.as_deref() == Some(name) || (!name.is_empty() && c.id.starts_with(name)))
+    {
+        let label = c.name.as_deref().unwrap_or(c.short_id());
+        return Refusal::missing(format!(
+            "{runtime} container \"{}\" is stopped: it has no network namespace",
+            escape(label.as_bytes())
+        ));
+    }
+    let home = match runtime {
+        "docker" => crate::runtimes::docker::DATA_ROOT,
+        _ => crate::runtimes::podman::STORAGE,
+    };
+    if known.is_empty() && !std::path::Path::new(home).exists() {
+        return Refusal::missing(format!(
+            "{runtime} state not found at {home} (is {runtime} installed here?)"
+        ));
+    }
+    let n = known.len();
+    let s = if n == 1 { "" } else { "s" };
+    let whose = if runtime == "podman" && known.iter().any(|c| c.owner.is_some()) {
+        format!("{home} and users' storage")
+    } else {
+        home.to_string()
+    };
+    let mut msg = format!(
+        "no {runtime} container named \"{shown}\" ({n} container{s} in {whose}; none matches)"
+    );
+    let near = near_misses(name, &known);
+    if !near.is_empty() {
+        msg.push_str(&format!("; did you mean {}?", near.join(" or ")));
+    }
+    Refusal::missing(msg)
+}
+
+/// Container names within edit distance 2 of `name` (closest first, at
+/// most 3), quoted, as `USER/NAME` for a user's.
+fn near_misses(name: &str, known: &[&Container]) -> Vec<String> {
+    let mut near: Vec<(usize, String)> = known
+        .iter()
+        .filter_map(|c| {
+            let n = c.name.as_deref()?;
+            let d = edit_distance(name, n);
+            let shown = match c.owner.and_then(crate::runtimes::trust::user_name) {
+                Some(u) => format!("{u}/{n}"),
+                None => n.to_string(),
+            };
+            (d <= 2).then(|| (d, format!("\"{}\"", escape(shown.as_bytes()))))
+        })
+        .collect();
+    near.sort();
+    near.dedup_by(|a, b| a.1 == b.1);
+    near.into_iter().take(3).map(|(_, s)| s).collect()
+}
+
+/// Levenshtein distance in characters (pure).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// Namespace `key`'s file: the one the scan left open, else opened through
 /// one of its paths or processes, checking the identity again after opening.
 fn open_key(scan: &mut runtimes::Scan, key: Key) -> Option<File> {
     scan.held.remove(&key).or_else(|| scan.find(key)?.open())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn edit_distance_counts_characters() {
+        use super::edit_distance as d;
+        assert_eq!(d("web", "web"), 0);
+        assert_eq!(d("web", "wbe"), 2);
+        assert_eq!(d("web", "webs"), 1);
+        assert_eq!(d("", "ab"), 2);
+        assert_eq!(d("kitten", "sitting"), 3);
+    }
 }

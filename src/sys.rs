@@ -326,3 +326,37 @@ pub fn read_all(fd: std::os::fd::BorrowedFd, one_record: bool) -> nix::Result<Ve
     buf.truncate(len);
     Ok(buf)
 }
+
+/// The namespace an nsfs ioctl returns as a new fd: NS_GET_USERNS (the
+/// user namespace that owns `fd`'s namespace) or NS_GET_PARENT (a user
+/// namespace's parent), from <linux/nsfs.h>. EPERM when the answer lies
+/// outside the caller's user namespace.
+pub fn ns_relative(fd: std::os::fd::BorrowedFd<'_>, parent: bool) -> nix::Result<std::fs::File> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // NS_GET_USERNS = _IO(0xb7, 0x1), NS_GET_PARENT = _IO(0xb7, 0x2).
+    let req: libc::c_ulong = if parent { 0xb702 } else { 0xb701 };
+    // SAFETY: the fd is borrowed and stays open for the call; these ioctls
+    // take no argument and return a new fd (or -1) that nobody else owns.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), req as _) };
+    if rc < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    // SAFETY: rc is a fresh fd the kernel just installed for us.
+    Ok(unsafe { std::fs::File::from_raw_fd(rc) })
+}
+
+/// NS_GET_OWNER_UID of a user namespace fd: the uid (in the caller's user
+/// namespace) of the process that created it.
+pub fn ns_owner_uid(fd: std::os::fd::BorrowedFd<'_>) -> nix::Result<u32> {
+    use std::os::fd::AsRawFd;
+    // NS_GET_OWNER_UID = _IO(0xb7, 0x4), writes a uid_t.
+    const NS_GET_OWNER_UID: libc::c_ulong = 0xb704;
+    let mut uid: libc::uid_t = 0;
+    // SAFETY: the fd is borrowed for the call; the kernel writes one uid_t
+    // into `uid`, which is ours and large enough.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_OWNER_UID as _, &mut uid) };
+    if rc < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    Ok(uid)
+}

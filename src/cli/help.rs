@@ -31,8 +31,9 @@ rnetns extensions:
 \trnetns attach NAME REF
 \trnetns identify [--all-runtimes] [PID]
 \trnetns [-j [-p]] doctor [--fix]
-REF := NAME | docker:NAME-or-ID-prefix | podman:NAME-or-ID-prefix | pid:PID | PATH
-       (a run-dir entry with that exact name always wins)
+REF := NAME | docker:NAME-or-ID-prefix | podman:[USER/]NAME-or-ID-prefix | pid:PID | PATH
+       (a run-dir entry with that exact name always wins; a podman NAME that
+       containers of several owners share is an error unless USER/ picks one)
 ";
 
 fn flag(keyword: &'static str, short: Option<char>, help: &'static str) -> Arg {

@@ -121,7 +121,7 @@ fn attach_reference(name: &[u8], word: &[u8]) -> Status {
     let target = match crate::resolve::resolve(word) {
         Ok(Some(t)) => t,
         Ok(None) => return Err(Error::Text(cat(&[b"Invalid PID: ", word]), 1)),
-        Err(msg) => return Err(Error::Text(msg, 1)),
+        Err(r) => return Err(r.into_error(1)),
     };
     let _lock = prepare_run_dir()?;
     create_placeholder(name)?;

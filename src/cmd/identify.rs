@@ -22,7 +22,7 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         Some(p) => match crate::resolve::resolve(p) {
             // A runtime reference instead of a PID: which name has its netns.
             Ok(Some(t)) => return print_match(ctx, &t.file),
-            Err(msg) => return Err(Error::Text(msg, 1)),
+            Err(r) => return Err(r.into_error(1)),
             Ok(None) => {
                 return Err(Error::Text(
                     cat(&[b"Specified string '", p, b"' is not a pid"]),
@@ -75,7 +75,7 @@ pub fn pids(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let file = match crate::resolve::resolve(name) {
         Ok(Some(t)) => t.file,
         Ok(None) => store::open_entry_locked(name).map_err(cannot_open)?,
-        Err(msg) => return Err(Error::Text(msg, 1)),
+        Err(r) => return Err(r.into_error(1)),
     };
     let st = file
         .metadata()

@@ -11,7 +11,7 @@ mod identify;
 mod list;
 mod listid;
 mod monitor;
-mod runtimes;
+pub mod runtimes;
 mod set;
 
 use crate::cli::grammar::{lookup_subcommand, valid_name, Sub};
@@ -61,7 +61,7 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
         // rnetns extension: an nsfs path where a name is looked up (as
         // `rnetns` only; see crate::resolve::path_allowed).
         let path_ref = matches!(sub, Some(Sub::Exec | Sub::Pids | Sub::Set | Sub::Identify))
-            && crate::resolve::path_allowed(name);
+            && (crate::resolve::path_allowed(name) || crate::resolve::qualified_allowed(name));
         if (!ctx.globals.all || used_as_path) && !valid_name(name) && !path_ref {
             return Err(Error::InvalidName(name.clone()));
         }

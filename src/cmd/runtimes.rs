@@ -3,15 +3,19 @@
 //! NSID, owner, names and paths, containers and processes, from
 //! [`crate::runtimes::scan`]. Plain output is aligned columns for people;
 //! `-j` is an array of objects with the keys `inode`, `id`, `names`,
-//! `paths`, `runtime`, `containers`, `pids`, `stale` (`id`, `inode`,
-//! `names`, `paths` and `containers` absent when unknown or empty), laid out
-//! as iproute2's JSON. rnetns leaves itself out of `pids`. Notes about what
+//! `paths`, `runtime`, `owner_uid`, `containers`, `pids`, `stale` (`id`,
+//! `inode`, `names`, `paths`, `owner_uid` and `containers` absent when
+//! unknown or empty), laid out as iproute2's JSON. Plain cells and notes
+//! are escaped ([`escape`]): names, paths and ids come from files users
+//! may write (issue 16); a namespace only a user's tree reached shows as
+//! `podman (uid N)`. rnetns leaves itself out of `pids`. Notes about what
 //! could not be read go to stderr as `rnetns: note: …`; the exit status is 0.
 //! Syscalls: those of the scan, open of one path per namespace, RTM_GETNSID.
 
 use super::{Ctx, Status};
 use crate::error::{eprint_bytes, Error};
 use crate::nsid;
+use crate::output::escape::escape;
 use crate::output::json::{render, Node};
 use crate::runtimes::{self, state, Container, Key, Namespace};
 use crate::store::cat;
@@ -82,6 +86,8 @@ fn print(ctx: &mut Ctx, spaces: &[Namespace], notes: &[String]) {
     ctx.out.write(&bytes);
     ctx.out.flush();
     for n in notes {
+        // Notes quote paths and names a user can write: escaped.
+        let n = escape(n.as_bytes());
         eprint_bytes(format!("{}: note: {n}\n", crate::cli::prog()).as_bytes());
     }
 }
@@ -112,25 +118,44 @@ fn fill_nsids(spaces: &mut [Namespace], held: &mut HashMap<Key, File>) {
 /// Files opened per NSID batch by [`fill_nsids`].
 const NSID_CHUNK: usize = 128;
 
-/// `name (shortid)`, `name (shortid, pod P)`, or the id alone.
+/// `name (shortid)`, `name (shortid, pod P)`, or the id alone, escaped
+/// (names, pods and ids come from state files a user may write).
 fn container_text(c: &Container) -> Vec<u8> {
-    let mut inner = c.short_id().to_string();
+    let e = |s: &str| escape(s.as_bytes()).into_owned();
+    let mut inner = e(c.short_id());
     if let Some(p) = &c.pod {
-        inner.push_str(&format!(", pod {p}"));
+        inner.push_str(&format!(", pod {}", e(p)));
     }
     match &c.name {
-        Some(n) if n == &c.id && c.pod.is_none() => n.clone().into_bytes(),
-        Some(n) => format!("{n} ({inner})").into_bytes(),
+        Some(n) if n == &c.id && c.pod.is_none() => e(n).into_bytes(),
+        Some(n) => format!("{} ({inner})", e(n)).into_bytes(),
         None if c.pod.is_some() => format!("({inner})").into_bytes(),
         None => inner.into_bytes(),
     }
 }
 
+/// The items joined with `, `, each escaped ([`escape`]), or `-`.
 fn join(items: Vec<Vec<u8>>) -> Vec<u8> {
     if items.is_empty() {
         return b"-".to_vec();
     }
     items.join(&b", "[..])
+}
+
+fn escaped(items: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    items
+        .iter()
+        .map(|i| escape(i).into_owned().into_bytes())
+        .collect()
+}
+
+/// The runtime column: `podman (uid 1000)` for a namespace that only a
+/// user's tree reached.
+fn runtime_text(n: &Namespace) -> Vec<u8> {
+    match n.owner_uid {
+        Some(u) => format!("{} (uid {u})", n.runtime).into_bytes(),
+        None => n.runtime.as_bytes().to_vec(),
+    }
 }
 
 /// The cells of one row.
@@ -142,7 +167,7 @@ fn row(n: &Namespace) -> [Vec<u8>; 6] {
             .filter(|p| !is_run_dir_path(p, &n.names))
             .cloned(),
     );
-    let mut where_ = join(where_);
+    let mut where_ = join(escaped(&where_));
     if n.stale {
         where_.extend_from_slice(b" (stale)");
     }
@@ -150,7 +175,7 @@ fn row(n: &Namespace) -> [Vec<u8>; 6] {
         n.key
             .map_or(b"-".to_vec(), |k| k.1.to_string().into_bytes()),
         n.nsid.map_or(b"-".to_vec(), |i| i.to_string().into_bytes()),
-        n.runtime.as_bytes().to_vec(),
+        runtime_text(n),
         n.pids.len().to_string().into_bytes(),
         where_,
         join(n.containers.iter().map(container_text).collect()),
@@ -162,7 +187,9 @@ fn is_run_dir_path(path: &[u8], names: &[Vec<u8>]) -> bool {
     names.iter().any(|n| crate::store::entry_display(n) == path)
 }
 
-/// Aligned columns, a header first, two spaces between columns.
+/// Aligned columns, a header first, two spaces between columns; every
+/// cell is already escaped, so widths are those of the escaped text
+/// (counted in characters, so a UTF-8 name does not skew its column).
 pub fn plain(spaces: &[Namespace]) -> Vec<u8> {
     let header: [Vec<u8>; 6] = [
         "INODE",
@@ -176,10 +203,11 @@ pub fn plain(spaces: &[Namespace]) -> Vec<u8> {
     let rows: Vec<[Vec<u8>; 6]> = std::iter::once(header)
         .chain(spaces.iter().map(row))
         .collect();
+    let chars = |cell: &[u8]| String::from_utf8_lossy(cell).chars().count();
     let mut widths = [0usize; 6];
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.len());
+            *w = (*w).max(chars(cell));
         }
     }
     let mut out = Vec::new();
@@ -187,12 +215,52 @@ pub fn plain(spaces: &[Namespace]) -> Vec<u8> {
         for (i, cell) in r.iter().enumerate() {
             out.extend_from_slice(cell);
             if i + 1 < r.len() {
-                out.resize(out.len() + widths[i] - cell.len() + 2, b' ');
+                out.resize(out.len() + widths[i] - chars(cell) + 2, b' ');
             }
         }
         out.push(b'\n');
     }
     out
+}
+
+/// Whether the plain table of whatever containers (names, ids, pods) and
+/// paths `data` describes, as `containers.json`, a podman spec or a docker
+/// `config.v2.json`, is free of control bytes but `\n` (issue 16): for
+/// the `runtime_state` fuzz target and tests/trust.rs.
+pub fn table_of_state_bytes_is_clean(data: &[u8]) -> bool {
+    use crate::runtimes::{docker, podman};
+    const ID: &str = "c1c824d296376cab147979267602f5a1a0518d152d8ec6748a134c01309edcc9";
+    let Some(v) = state::parse_json(data) else {
+        return true;
+    };
+    let mut containers: Vec<Container> = podman::names_of(&v)
+        .into_iter()
+        .map(|(id, name)| Container {
+            id,
+            name: Some(name),
+            runtime: "podman",
+            pod: podman::libpod_pod(&v).flatten(),
+            owner: Some(1000),
+        })
+        .collect();
+    containers.extend(docker::config_of(ID, &v).map(|c| c.container));
+    let paths: Vec<Vec<u8>> = state::oci_netns_path(&v)
+        .map(|p| p.as_bytes().to_vec())
+        .into_iter()
+        .collect();
+    let n = Namespace {
+        key: Some((4, 1)),
+        nsid: None,
+        names: paths.clone(),
+        paths,
+        runtime: "podman",
+        containers,
+        pids: vec![],
+        stale: false,
+        owner_uid: Some(1000),
+    };
+    let table = plain(&[n]);
+    !table.iter().any(|&b| (b < 0x20 && b != b'\n') || b == 0x7f)
 }
 
 fn strs(items: &[Vec<u8>]) -> Node {
@@ -230,6 +298,9 @@ pub fn json(spaces: &[Namespace], pretty: bool) -> Vec<u8> {
                 o.push(("paths", strs(&n.paths)));
             }
             o.push(("runtime", Node::Str(n.runtime.as_bytes().to_vec())));
+            if let Some(u) = n.owner_uid {
+                o.push(("owner_uid", Node::Int(u.into())));
+            }
             if !n.containers.is_empty() {
                 o.push((
                     "containers",
@@ -263,6 +334,7 @@ mod tests {
                 containers: vec![],
                 pids: vec![1, 2],
                 stale: false,
+                owner_uid: None,
             },
             Namespace {
                 key: Some((4, 4026532300)),
@@ -279,16 +351,19 @@ mod tests {
                         name: Some("d-bridge".into()),
                         runtime: "docker",
                         pod: None,
+                        owner: None,
                     },
                     Container {
                         id: id.into(),
                         name: None,
                         runtime: "podman",
                         pod: Some("p-pod".into()),
+                        owner: None,
                     },
                 ],
                 pids: vec![7],
                 stale: false,
+                owner_uid: None,
             },
             Namespace {
                 key: None,
@@ -299,6 +374,7 @@ mod tests {
                 containers: vec![],
                 pids: vec![],
                 stale: true,
+                owner_uid: None,
             },
         ]
     }
@@ -337,5 +413,22 @@ INODE       NSID  RUNTIME  PIDS  NAME/PATH                               CONTAIN
             plain(&[]),
             b"INODE  NSID  RUNTIME  PIDS  NAME/PATH  CONTAINERS\n"
         );
+    }
+
+    #[test]
+    fn plain_escapes_and_measures_the_escaped_text() {
+        let mut n = sample().remove(1);
+        n.names = vec![b"a\x1b[2Jb".to_vec()];
+        n.paths = vec![b"/run/user/1000/netns/\x07\xff".to_vec()];
+        n.containers.truncate(1);
+        n.containers[0].name = Some("\u{1b}]0;t\u{7}".into());
+        n.owner_uid = Some(1000);
+        let want = "\
+INODE       NSID  RUNTIME            PIDS  NAME/PATH                                 CONTAINERS
+4026532300  0     docker (uid 1000)  1     a\\x1b[2Jb, /run/user/1000/netns/\\x07\\xff  \\x1b]0;t\\x07 (1a1e71f525f9)
+";
+        assert_eq!(String::from_utf8(plain(&[n.clone()])).unwrap(), want);
+        let j = String::from_utf8_lossy(&json(&[n], false)).into_owned();
+        assert!(j.contains(r#""runtime":"docker","owner_uid":1000,"#), "{j}");
     }
 }

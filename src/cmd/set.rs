@@ -34,7 +34,7 @@ pub fn set(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let id = parse_nsid(word)?;
     let file = match crate::resolve::resolve(name) {
         Ok(Some(t)) => t.file,
-        Err(msg) => return Err(Error::Text(msg, 1)),
+        Err(r) => return Err(r.into_error(1)),
         Ok(None) => crate::store::open_entry_locked(name)
             .map_err(|e| Error::sys(cat(&[b"Cannot open network namespace \"", name, b"\""]), e))?,
     };

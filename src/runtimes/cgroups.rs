@@ -92,7 +92,10 @@ fn visit(
         let flags = AtFlags::AT_SYMLINK_NOFOLLOW;
         if let Ok(st) = nix::sys::stat::fstatat(fd, name.as_ref(), flags) {
             if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-                if let Some(c) = container_of_path(path).filter(|c| !skip(c)) {
+                if let Some(mut c) = container_of_path(path).filter(|c| !skip(c)) {
+                    // A cgroup a user owns (systemd delegates user@UID's
+                    // subtree) is that user's word (see super::trust).
+                    c.owner = (st.st_uid != 0).then_some(st.st_uid);
                     read_members(fd, &name, path, c, out);
                 }
                 if st.st_nlink > 2 && depth < MAX_DEPTH {
@@ -148,6 +151,7 @@ fn c(id: &str, name: Option<&str>, runtime: &'static str, pod: Option<&str>) -> 
         name: name.map(str::to_string),
         runtime,
         pod: pod.map(str::to_string),
+        owner: None,
     })
 }
 

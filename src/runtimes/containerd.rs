@@ -74,6 +74,7 @@ pub fn task_container(id: &str, spec: &serde_json::Value) -> Container {
         name,
         runtime: "containerd",
         pod,
+        owner: None,
     }
 }
 

@@ -71,5 +71,6 @@ pub fn spec_container(id: &str, spec: &serde_json::Value) -> Option<Container> {
         },
         runtime: "cri-o",
         pod,
+        owner: None,
     })
 }

@@ -198,6 +198,7 @@ fn config(
             name: name.map(|n| n.trim_start_matches('/').to_string()),
             runtime: "docker",
             pod: None,
+            owner: None,
         },
         running: running == Some(true),
         pid: pid.and_then(|p| u32::try_from(p).ok()),

@@ -67,6 +67,7 @@ pub fn scan(ev: &mut Evidence) {
             key,
             owner: Some(owner_of_name(&name)),
             name: Some(name),
+            uid: None,
         });
     }
 }

@@ -22,6 +22,7 @@ pub mod neutron;
 pub mod podman;
 pub mod procs;
 pub mod state;
+pub mod trust;
 
 use state::Notes;
 use std::collections::{BTreeMap, HashMap};
@@ -36,6 +37,8 @@ pub struct Container {
     pub name: Option<String>,
     pub runtime: &'static str,
     pub pod: Option<String>,
+    /// The uid whose tree this came from (see [`trust`]); `None`: root's.
+    pub owner: Option<u32>,
 }
 
 impl Container {
@@ -48,6 +51,9 @@ impl Container {
 /// How strongly a source's word on the owner counts (higher wins).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Rank {
+    /// A path found only in a user's tree (their pause-process view): it
+    /// never outranks the host's or root's own word (see [`trust`]).
+    User,
     /// A run-dir name matching no runtime's pattern.
     Named,
     /// The caller's own namespace.
@@ -66,6 +72,8 @@ pub struct PathHit {
     pub owner: Option<(&'static str, Rank)>,
     /// The iproute2 run-dir name, for entries of the run dir.
     pub name: Option<Vec<u8>>,
+    /// The uid whose tree this path was found in; `None`: root's.
+    pub uid: Option<u32>,
 }
 
 /// Everything the sources found, before merging.
@@ -82,6 +90,8 @@ pub struct Evidence {
     /// (runtime, id) of containers whose namespace their runtime's state
     /// settled on its own (docker: the sandbox file and the PID agree).
     pub settled: Vec<(&'static str, String)>,
+    /// Containers of a user's state that were not believed ([`trust`]).
+    pub ignored: Vec<Container>,
 }
 
 /// How many namespace files [`Evidence::hold`] keeps open.
@@ -101,6 +111,19 @@ impl Evidence {
             key,
             owner,
             name: None,
+            uid: None,
+        });
+    }
+
+    /// A path found in user `uid`'s tree, already checked to reach a
+    /// namespace that user owns.
+    pub fn user_path(&mut self, path: Vec<u8>, key: Key, uid: u32) {
+        self.paths.push(PathHit {
+            path,
+            key: Some(key),
+            owner: Some(("podman", Rank::User)),
+            name: None,
+            uid: Some(uid),
         });
     }
 }
@@ -116,6 +139,8 @@ pub struct Namespace {
     pub containers: Vec<Container>,
     pub pids: Vec<u32>,
     pub stale: bool,
+    /// The user whose tree alone reached this namespace (see [`trust`]).
+    pub owner_uid: Option<u32>,
 }
 
 impl Namespace {
@@ -145,6 +170,11 @@ pub struct Scan {
     pub notes: Vec<String>,
     /// Namespace files the sources left open (see [`Evidence::held`]).
     pub held: HashMap<Key, std::fs::File>,
+    /// Every container the runtimes' state describes, running or not
+    /// (for the messages of references that match none).
+    pub catalog: Vec<Container>,
+    /// Containers of a user's state that were not believed ([`trust`]).
+    pub ignored: Vec<Container>,
 }
 
 impl Scan {
@@ -160,10 +190,12 @@ pub fn scan() -> Scan {
     let procs = procs::Procs::scan(&mounts);
     let mut ev = Evidence::default();
     iproute2::scan(&mut ev);
-    docker::scan(&mut ev, &procs);
+    let roots = [docker::EXEC_ROOT, docker::DATA_ROOT];
+    trust::scan_tree(&mut ev, &procs, &roots, "docker", docker::scan);
     podman::scan(&mut ev, &procs);
-    containerd::scan(&mut ev, &procs);
-    crio::scan(&mut ev, &procs);
+    let roots = [containerd::STATE];
+    trust::scan_tree(&mut ev, &procs, &roots, "containerd", containerd::scan);
+    trust::scan_tree(&mut ev, &procs, &[crio::RUN_ROOT], "cri-o", crio::scan);
     procs::scan_mounts(&mut ev, &mounts);
     procs.attach_cgroup_members(&mut ev);
     procs.note_unreadable(&mut ev.notes);
@@ -218,6 +250,27 @@ struct Acc {
     owner: Option<(&'static str, Rank)>,
     containers: Vec<Container>,
     pids: Vec<u32>,
+    /// Whether a root-owned source reached it, and which users' did.
+    root_seen: bool,
+    users: Vec<u32>,
+}
+
+impl Acc {
+    fn seen(&mut self, uid: Option<u32>) {
+        match uid {
+            None => self.root_seen = true,
+            Some(u) if !self.users.contains(&u) => self.users.push(u),
+            Some(_) => {}
+        }
+    }
+
+    /// The user whose tree alone reached this namespace.
+    fn owner_uid(&self) -> Option<u32> {
+        match self.users[..] {
+            [u] if !self.root_seen => Some(u),
+            _ => None,
+        }
+    }
 }
 
 fn claim(acc: &mut Acc, owner: Option<(&'static str, Rank)>) {
@@ -233,7 +286,9 @@ pub fn merge(ev: Evidence, procs: &procs::Procs) -> Scan {
     let mut map: BTreeMap<Key, Acc> = BTreeMap::new();
     let mut stale = Vec::new();
     if let Some(host) = procs.own {
-        claim(map.entry(host).or_default(), Some(("host", Rank::Host)));
+        let acc = map.entry(host).or_default();
+        acc.seen(None);
+        claim(acc, Some(("host", Rank::Host)));
     }
     for (pid, key) in &procs.by_pid {
         map.entry(*key).or_default().pids.push(*pid);
@@ -250,10 +305,12 @@ pub fn merge(ev: Evidence, procs: &procs::Procs) -> Scan {
         if !acc.paths.contains(&hit.path) {
             acc.paths.push(hit.path);
         }
+        acc.seen(hit.uid);
         claim(acc, hit.owner);
     }
     for (key, c) in ev.members {
         let acc = map.entry(key).or_default();
+        acc.seen(c.owner);
         if !acc
             .containers
             .iter()
@@ -270,9 +327,11 @@ pub fn merge(ev: Evidence, procs: &procs::Procs) -> Scan {
                 Some((r, _)) => r,
                 None => acc.containers.first().map_or("process", |c| c.runtime),
             };
+            let owner_uid = acc.owner_uid();
             Namespace {
                 key: Some(key),
                 nsid: None,
+                owner_uid,
                 names: acc.names,
                 paths: acc.paths,
                 runtime,
@@ -293,11 +352,14 @@ pub fn merge(ev: Evidence, procs: &procs::Procs) -> Scan {
         containers: Vec::new(),
         pids: Vec::new(),
         stale: true,
+        owner_uid: hit.uid,
     }));
     Scan {
         namespaces,
         notes: ev.notes.0,
         held: ev.held,
+        catalog: ev.catalog,
+        ignored: ev.ignored,
     }
 }
 
@@ -311,6 +373,7 @@ mod tests {
             name: None,
             runtime: rt,
             pod: None,
+            owner: None,
         }
     }
 
@@ -327,6 +390,7 @@ mod tests {
             key: Some((4, 2)),
             owner: Some(("iproute2", Rank::Named)),
             name: Some(b"a".to_vec()),
+            uid: None,
         });
         ev.path(
             b"/run/docker/netns/abc".to_vec(),
@@ -348,5 +412,38 @@ mod tests {
         assert_eq!(s.namespaces[1].paths.len(), 2);
         assert_eq!(s.namespaces[2].containers.len(), 1);
         assert!(s.namespaces[3].stale && s.namespaces[3].key.is_none());
+    }
+
+    #[test]
+    fn a_users_path_never_outranks_roots_and_labels_only_its_own() {
+        let mut procs = procs::Procs::default();
+        procs.own = Some((4, 1));
+        let mut ev = Evidence::default();
+        // A user's path to a namespace a run-dir name also reaches.
+        ev.paths.push(PathHit {
+            path: b"/run/netns/a".to_vec(),
+            key: Some((4, 2)),
+            owner: Some(("iproute2", Rank::Named)),
+            name: Some(b"a".to_vec()),
+            uid: None,
+        });
+        ev.user_path(b"/proc/9/root/run/user/1000/netns/x".to_vec(), (4, 2), 1000);
+        // The host's namespace, reached by a user's path too.
+        ev.user_path(b"/proc/9/root/run/user/1000/netns/h".to_vec(), (4, 1), 1000);
+        // Only the user's tree reached this one.
+        ev.user_path(b"/proc/9/root/run/user/1000/netns/y".to_vec(), (4, 3), 1000);
+        let mut mine = c("m", "podman");
+        mine.owner = Some(1000);
+        ev.members.push(((4, 3), mine));
+        let s = merge(ev, &procs);
+        let got: Vec<_> = s
+            .namespaces
+            .iter()
+            .map(|n| (n.runtime, n.owner_uid))
+            .collect();
+        assert_eq!(
+            got,
+            [("host", None), ("iproute2", None), ("podman", Some(1000))]
+        );
     }
 }

@@ -23,6 +23,7 @@ pub fn classify(name: &[u8]) -> Option<Container> {
             name: Some(role.to_string()),
             runtime: "neutron",
             pod: None,
+            owner: None,
         })
     })
 }

@@ -8,12 +8,13 @@
 //! Rootless namespaces are mounted only in the rootless pause process's
 //! mount namespace (PID in `/run/user/UID/libpod/tmp/pause.pid`), so they
 //! are read through `/proc/PAUSE/root/run/user/UID/netns/`.
+//! A user's state (and a rootful store a user owns) is believed only for
+//! that user's processes and namespaces ([`super::trust`]).
 
 use super::procs::Procs;
 use super::state::{annotation, is_hex_id, oci_netns_path, str_at, Root};
-use super::{Container, Evidence, Key, Rank};
+use super::{trust, Container, Evidence, Key};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 pub const STORAGE: &str = "/var/lib/containers/storage";
@@ -22,25 +23,34 @@ const USER_RUN: &str = "/run/user";
 
 pub fn scan(ev: &mut Evidence, procs: &Procs) {
     let netns = Root::open(crate::store::RUN_DIR, &mut super::state::Notes::default());
+    // Ownership by the tree's owner, not its path (README "Trust"): a
+    // rootful store that a user owns speaks only for that user.
+    let owner = trust::tree_owner(Path::new(STORAGE)).max(trust::tree_owner(Path::new(RUN_ROOT)));
+    let mut user = (owner != 0).then(|| trust::User::new(owner));
     scan_store(
         ev,
         procs,
         Path::new(STORAGE),
         Path::new(RUN_ROOT),
         netns.as_ref(),
-        false,
+        user.as_mut(),
     );
+    if let Some(u) = user {
+        u.note("podman", &mut ev.notes);
+    }
     scan_rootless(ev, procs);
 }
 
-/// Rootful or one user's storage: containers and their namespaces.
+/// Rootful or one user's storage: containers and their namespaces. With
+/// `user`, the store is that user's: its containers are theirs, and one
+/// counts only if its process and namespace are theirs ([`trust`]).
 fn scan_store(
     ev: &mut Evidence,
     procs: &Procs,
     storage: &Path,
     run: &Path,
     netns: Option<&Root>,
-    rootless: bool,
+    mut user: Option<&mut trust::User>,
 ) {
     let Some(store) = Root::open(storage, &mut ev.notes) else {
         return;
@@ -65,23 +75,34 @@ fn scan_store(
                 name: names.iter().find(|(i, _)| i == id).map(|(_, n)| n.clone()),
                 runtime: "podman",
                 pod,
+                owner: user.as_ref().map(|u| u.uid),
             };
-            ev.catalog.push(c.clone());
             let pid = run
                 .as_ref()
                 .and_then(|r| r.pid(&rel.join("pidfile"), &mut Default::default()));
-            let key = pid
+            let found = pid
                 .and_then(|p| {
-                    if rootless {
+                    if user.is_some() {
                         procs.pid_runs_rootless(p, id)
                     } else {
                         procs.pid_runs(p, id)
                     }
+                    .map(|k| (Some(p), k))
                 })
                 .or_else(|| by_path(oci_netns_path(&spec)?, &spec, procs, netns));
-            if let Some(key) = key {
-                ev.members.push((key, c));
+            let Some((pid, key)) = found else {
+                ev.catalog.push(c); // stopped, or its process is gone
+                continue;
+            };
+            if let Some(u) = user.as_deref_mut() {
+                if !pid.is_some_and(|p| u.owns(p, key)) {
+                    u.ignore(c.name.as_deref().unwrap_or(c.short_id()));
+                    ev.ignored.push(c);
+                    continue;
+                }
             }
+            ev.catalog.push(c.clone());
+            ev.members.push((key, c));
         }
     }
 }
@@ -117,18 +138,19 @@ pub fn stored(store: &Root, driver: &str, notes: &mut super::state::Notes) -> Ve
 }
 
 /// A container's namespace from its spec path: a run-dir entry, or the
-/// pod infra's `/proc/PID/ns/net` (checked to still run the infra).
+/// pod infra's `/proc/PID/ns/net` (checked to still run the infra), with
+/// the PID it was reached through.
 fn by_path(
     path: &str,
     spec: &serde_json::Value,
     procs: &Procs,
     netns: Option<&Root>,
-) -> Option<Key> {
+) -> Option<(Option<u32>, Key)> {
     if let Some(name) = path
         .strip_prefix("/run/netns/")
         .or_else(|| path.strip_prefix("/var/run/netns/"))
     {
-        return netns?.netns(Path::new(name)).ok().flatten();
+        return Some((None, netns?.netns(Path::new(name)).ok().flatten()?));
     }
     let pid: u32 = path
         .strip_prefix("/proc/")?
@@ -136,7 +158,7 @@ fn by_path(
         .parse()
         .ok()?;
     let infra = annotation(spec, "io.kubernetes.cri-o.SandboxID")?;
-    procs.pid_runs(pid, infra)
+    Some((Some(pid), procs.pid_runs(pid, infra)?))
 }
 
 /// id -> first name, from containers/storage's `containers.json`.
@@ -225,27 +247,42 @@ fn scan_rootless(ev: &mut Evidence, procs: &Procs) {
         let Some(pause) = user_run.pid(Path::new("libpod/tmp/pause.pid"), &mut ev.notes) else {
             continue;
         };
-        let owner = std::fs::metadata(format!("/proc/{pause}")).map(|m| m.uid());
-        if owner.ok() != Some(uid) {
-            continue; // stale pause.pid: the PID now belongs to someone else
-        }
-        let view = PathBuf::from(format!("/proc/{pause}/root{USER_RUN}/{uid}"));
-        let Some(inside) = Root::open(&view, &mut ev.notes) else {
+        let mut user = trust::User::new(uid);
+        // The pause process must be the user's (a stale pause.pid's PID
+        // may now be anyone's; a planted one, root's).
+        if !user.owns_pid(pause) {
             continue;
-        };
-        for rel in ["netns", "containers/networks/rootless-netns"] {
-            for name in inside.list(Path::new(rel), &mut Default::default()) {
-                let rel = Path::new(rel).join(name);
-                if let Ok(Some(key)) = inside.netns(&rel) {
-                    let path = view.join(&rel).as_os_str().as_bytes().to_vec();
-                    ev.path(path, Some(key), Some(("podman", Rank::Runtime)));
-                }
-            }
         }
+        scan_view(ev, &mut user, pause);
         if let Some(home) = home_of(uid) {
             let storage = home.join(".local/share/containers/storage");
             let run = Path::new(USER_RUN).join(uid.to_string()).join("containers");
-            scan_store(ev, procs, &storage, &run, None, true);
+            scan_store(ev, procs, &storage, &run, None, Some(&mut user));
+        }
+        user.note("podman", &mut ev.notes);
+    }
+}
+
+/// The namespaces mounted in the rootless pause process's view of the
+/// user's run dir, each counted only if the user owns it.
+fn scan_view(ev: &mut Evidence, user: &mut trust::User, pause: u32) {
+    let uid = user.uid;
+    let view = PathBuf::from(format!("/proc/{pause}/root{USER_RUN}/{uid}"));
+    let Some(inside) = Root::open(&view, &mut ev.notes) else {
+        return;
+    };
+    for rel in ["netns", "containers/networks/rootless-netns"] {
+        for name in inside.list(Path::new(rel), &mut Default::default()) {
+            let rel = Path::new(rel).join(name);
+            if let Ok(Some((key, file))) = inside.netns_file(&rel) {
+                if !user.owns_netns(&file) {
+                    user.ignore_path();
+                    continue;
+                }
+                let path = view.join(&rel).as_os_str().as_bytes().to_vec();
+                ev.hold(key, file);
+                ev.user_path(path, key, uid);
+            }
         }
     }
 }

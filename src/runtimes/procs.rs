@@ -145,6 +145,8 @@ impl Procs {
         });
         let mut pids: Vec<_> = self.by_pid.iter().collect();
         pids.sort_unstable();
+        let mut users: std::collections::BTreeMap<u32, super::trust::User> = Default::default();
+        let mut user_ns: HashMap<Key, Option<u32>> = HashMap::new();
         for (pid, key) in pids {
             let found = match walked {
                 Some(w) => w.get(pid).map(|(_, c)| c.clone()),
@@ -152,16 +154,40 @@ impl Procs {
                     .with_cgroup(*pid, |t| container_of_cgroup(&String::from_utf8_lossy(t)))
                     .flatten(),
             };
-            let Some(found) = found else {
+            let Some(mut found) = found else {
                 continue;
             };
+            // A process in a namespace a user owns is never root's
+            // container, whoever owns its cgroup (a user can name a
+            // cgroup after a rootful container's id), and where no
+            // hierarchy was walked this is the only owner known.
+            if found.owner.is_none() {
+                found.owner = *user_ns.entry(*key).or_insert_with(|| {
+                    let f = std::fs::File::open(format!("/proc/{pid}/ns/net")).ok()?;
+                    let same = super::state::netns_of(&f) == Some(*key);
+                    same.then(|| super::trust::userns_owner(&f)).flatten()
+                });
+            }
+            if let Some(uid) = found.owner {
+                let user = users
+                    .entry(uid)
+                    .or_insert_with(|| super::trust::User::new(uid));
+                if !user.owns(*pid, *key) {
+                    user.ignore(&format!("PID {pid} in {}", found.short_id()));
+                    continue;
+                }
+            }
+            // Named only from the same owner's state.
             let c = ev
                 .catalog
                 .iter()
-                .find(|c| c.id == found.id && c.runtime == found.runtime)
+                .find(|c| c.id == found.id && c.runtime == found.runtime && c.owner == found.owner)
                 .cloned()
                 .unwrap_or(found);
             ev.members.push((*key, c));
+        }
+        for user in users.values() {
+            user.note("cgroup", &mut ev.notes);
         }
     }
 
