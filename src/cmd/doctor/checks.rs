@@ -370,10 +370,17 @@ fn entry(world: &World, name: &[u8], out: &mut Vec<Finding>) {
 fn unmounted(world: &World, name: &[u8], out: &mut Vec<Finding>) {
     let path = store::entry_display(name);
     let shown = lossy(name);
-    let elsewhere = world.elsewhere(&path);
-    let (held, other): (Vec<_>, Vec<_>) = elsewhere
+    let elsewhere: Vec<_> = world
+        .elsewhere(&path)
         .into_iter()
         .filter(|(_, stack)| !stack.is_empty())
+        .collect();
+    // Mounts that lookup in that view reaches, and copies hidden there.
+    let (reached, hidden): (Vec<_>, Vec<_>) = elsewhere
+        .into_iter()
+        .partition(|(ns, stack)| ns.visible(stack[0]));
+    let (held, other): (Vec<_>, Vec<_>) = reached
+        .into_iter()
         .partition(|(_, stack)| stack.last().is_some_and(|l| is_netns(&l.mount)));
     if !held.is_empty() {
         let ns: Vec<&Ns> = held.iter().map(|(ns, _)| *ns).collect();
@@ -393,6 +400,18 @@ fn unmounted(world: &World, name: &[u8], out: &mut Vec<Finding>) {
             ),
             "doctor --fix never removes a file that something is mounted on, in any mount namespace",
             format!("look at it with `nsenter -t {} -m findmnt {}`", ns.pid, lossy(&path)),
+            Repair::None,
+        ));
+        return;
+    }
+    if let Some((ns, _)) = hidden.first() {
+        out.push(finding(
+            "stale-entry",
+            Severity::Problem,
+            &path,
+            format!("\"{shown}\" is an empty file here; in the mount namespace of {} something is still mounted on it, hidden under another mount", holder_text(ns.pid, false)),
+            "left by a mount that never propagated or a run dir bound over itself; doctor --fix leaves a file that any mount namespace still mounts on (unlinking it would unmount that copy too)",
+            format!("rnetns delete {shown}  (after checking `nsenter -t {} -m findmnt -R {RUN_DIR}`)", ns.pid),
             Repair::None,
         ));
         return;

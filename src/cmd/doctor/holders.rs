@@ -223,6 +223,39 @@ impl Ns {
         out
     }
 
+    /// Whether a path lookup in this view can reach `line`: no other mount
+    /// covers its mount point (on its parent, at or above the point), and
+    /// its parent is reachable too. Mounts whose parent was not kept (the
+    /// view's root) count as reachable.
+    pub fn visible(&self, line: &Line) -> bool {
+        let mut cur = line;
+        for _ in 0..64 {
+            let Some(parent) = self.by_id(cur.mount.parent) else {
+                return true;
+            };
+            let covered = self.lines.iter().any(|s| {
+                s.mount.parent == parent.mount.id
+                    && s.mount.id != cur.mount.id
+                    && s.mount.mount_point != parent.mount.mount_point
+                    && is_ancestor_or_self(&s.mount.mount_point, &cur.mount.mount_point)
+                    && s.mount.mount_point.len() <= cur.mount.mount_point.len()
+            });
+            if covered {
+                return false;
+            }
+            // A mount stacked at the parent's own point covers the parent.
+            if self.lines.iter().any(|s| {
+                s.mount.parent == parent.mount.id
+                    && s.mount.id != cur.mount.id
+                    && s.mount.mount_point == parent.mount.mount_point
+            }) {
+                return false;
+            }
+            cur = parent;
+        }
+        false
+    }
+
     /// Whether the mounts at `path` here sit on the same file as `ours`
     /// (same filesystem, same place in it): the bottom one's parent shows
     /// it. A namespace with a /run of its own (another sandbox, a
@@ -426,5 +459,24 @@ mod tests {
             ..ours
         };
         assert!(!n.on_same_file(b"/run/netns/a", &other));
+    }
+
+    #[test]
+    fn a_mount_under_a_later_bind_of_its_directory_is_hidden() {
+        // /run/netns bound non-recursively over itself after "a" was mounted.
+        let n = ns(
+            vec![
+                line(1, 0, b"/", b"ext4"),
+                line(2, 1, b"/run", b"tmpfs"),
+                line(3, 2, b"/run/netns", b"tmpfs"),
+                line(4, 3, b"/run/netns/a", b"nsfs"),
+                line(5, 3, b"/run/netns", b"tmpfs"),
+                line(6, 5, b"/run/netns/b", b"nsfs"),
+            ],
+            true,
+        );
+        assert!(!n.visible(&n.lines[3]));
+        assert!(n.visible(&n.lines[5]));
+        assert!(n.visible(&n.lines[1]));
     }
 }
