@@ -2,10 +2,13 @@
 //! mount states behind `Peer netns reference is invalid`, `setting the
 //! network namespace "X" failed: Invalid argument` and friends (issue 4).
 //! Reads this and other mount namespaces' mountinfo, lstat()s the run dir
-//! and its entries, and with `--fix` only ever: unlinks placeholders that no
-//! mount namespace holds, bind-mounts namespaces held elsewhere back onto
-//! their names, and rebuilds the run dir's own mount. It never removes a
-//! namespace that is alive or named elsewhere.
+//! and its entries, and with `--fix` only ever (man page, DOCTOR): unlinks
+//! placeholders proven stale (issue 19: empty, mode 0000, unmounted in
+//! every mount namespace, older than a grace period), bind-mounts
+//! namespaces that root holds elsewhere back onto their names (issue 21),
+//! and rebuilds the run dir's own mount. It never removes a namespace that
+//! is alive or named elsewhere, nor anything an add did not make; each
+//! repair is reported as done or not.
 
 mod checks;
 mod fix;
