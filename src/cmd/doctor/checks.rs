@@ -510,12 +510,16 @@ fn held_elsewhere(name: &[u8], holders: &[&Ns], out: &mut Vec<Finding>) {
         }
     }
     let all: Vec<String> = holders.iter().map(|h| holder_text(h.pid, true)).collect();
-    let mut why = String::from("doctor --fix binds only a network namespace that root made and holds: binding this one would put a namespace someone else controls under root's name");
+    let (check, mut why) = if refused.is_empty() {
+        ("stale-entry-held-by-user", String::from("doctor --fix binds only a network namespace that root made and holds: binding this one would put a namespace someone else controls under root's name"))
+    } else {
+        ("stale-entry-held-elsewhere", String::from("doctor --fix binds only a network namespace that root made and holds, reached safely"))
+    };
     if !refused.is_empty() {
-        why.push_str(&format!(" ({})", refused.join("; ")));
+        why.push_str(&format!(": {}", refused.join("; ")));
     }
     out.push(finding(
-        "stale-entry-held-by-user",
+        check,
         Severity::Problem,
         &path,
         format!(

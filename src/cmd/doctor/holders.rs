@@ -201,21 +201,23 @@ impl Ns {
     /// The mounts at `path` in this namespace, bottom first: the one on the
     /// directory entry, then each mounted over the previous one.
     pub fn stack_at(&self, path: &[u8]) -> Vec<&Line> {
-        let at: Vec<&Line> = self
-            .lines
+        // Linear in the mounts at `path`: a user can stack thousands there.
+        let mut on: HashMap<u64, &Line> = HashMap::new();
+        let mut ids = std::collections::HashSet::new();
+        for l in self.lines.iter().filter(|l| l.mount.mount_point == path) {
+            on.insert(l.mount.parent, l);
+            ids.insert(l.mount.id);
+        }
+        let Some(bottom) = on
             .iter()
-            .filter(|l| l.mount.mount_point == path)
-            .collect();
-        let Some(bottom) = at
-            .iter()
-            .find(|l| !at.iter().any(|o| o.mount.id == l.mount.parent))
+            .find(|(parent, _)| !ids.contains(*parent))
+            .map(|(_, l)| *l)
         else {
             return Vec::new();
         };
-        let mut out = vec![*bottom];
-        while out.len() <= at.len() {
-            let cur = out[out.len() - 1].mount.id;
-            match at.iter().find(|l| l.mount.parent == cur) {
+        let mut out = vec![bottom];
+        while out.len() < ids.len() {
+            match on.get(&out[out.len() - 1].mount.id) {
                 Some(next) => out.push(next),
                 None => break,
             }
