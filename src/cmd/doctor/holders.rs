@@ -464,6 +464,32 @@ mod tests {
     }
 
     #[test]
+    fn a_fifo_where_mountinfo_said_nsfs_is_seen_on_the_fd_and_never_opened() {
+        // The swap between scan and open: the view's mountinfo (here, none:
+        // nothing unsafe on the way) led doctor to a FIFO. Opening it would
+        // block until a writer came; looking at it must not.
+        let dir = std::env::temp_dir().join(format!("rnetns-holders-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let fifo = dir.join("fifo");
+        let _ = std::fs::remove_file(&fifo);
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let mut view = ns(Vec::new(), true);
+        view.pid = std::process::id();
+        view.root_pid = Some(view.pid);
+        let path = fifo.as_os_str().as_encoded_bytes().to_vec();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(open_netns(&view, &path).map(|_| ()));
+        });
+        let got = rx.recv_timeout(std::time::Duration::from_secs(5));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            got.expect("open_netns blocked on a FIFO"),
+            Err("what is there now is not a namespace".into())
+        );
+    }
+
+    #[test]
     fn a_mount_under_a_later_bind_of_its_directory_is_hidden() {
         // /run/netns bound non-recursively over itself after "a" was mounted.
         let n = ns(
