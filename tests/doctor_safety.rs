@@ -153,8 +153,12 @@ fn a_user_held_namespace_is_reported_not_adopted_and_a_root_held_one_is_adopted(
          : > /run/netns/X; chmod 0 /run/netns/X
          setpriv --reuid 1000 --regid 1000 --clear-groups unshare -Urm sh -c \
              'unshare -n mount --bind /proc/self/ns/net /run/netns/X && exec sleep 60' & user=$!
+         sleep 0.3
+         setpriv --reuid 1001 --regid 1001 --clear-groups unshare -Urm sh -c \
+             'unshare -n mount --bind /proc/self/ns/net /run/netns/X && exec sleep 60' & user2=$!
          unshare -m --propagation private sh -c 'ip netns add Y; exec sleep 60' & sleep 1
-         userns=$(readlink /proc/$user/ns/user)
+         userns=$(readlink /proc/$user/ns/user); userns2=$(readlink /proc/$user2/ns/user)
+         echo "second: process $user2 (sleep) running as uid 1001 in user namespace $userns2"
          echo '--- doctor'; RNETNS_DOCTOR_GRACE=0 $R doctor; echo rc=$?; echo '--- end'
          echo '--- fix'; RNETNS_DOCTOR_GRACE=0 $R doctor --fix | grep -E '^(fixed|could not)'; echo '--- end'
          ip netns exec X true 2>&1; echo X=$?
@@ -168,8 +172,10 @@ fn a_user_held_namespace_is_reported_not_adopted_and_a_root_held_one_is_adopted(
     let userns = section(tail, "userns=", " ");
     let user = tail.rsplit("user=").next().unwrap_or_default();
     let doctor = section(&out, "--- doctor", "--- end");
+    // Every holder is named, not just the first.
+    let second = section(&out, "second: ", "\n");
     let want = format!(
-        "problem: stale-entry-held-by-user: /run/netns/X\n  what: \"X\" is an empty file here, but a namespace is mounted on it in other mount namespaces, held by: process {user} (sleep) running as uid 1000 in user namespace {userns}\n"
+        "problem: stale-entry-held-by-user: /run/netns/X\n  what: \"X\" is an empty file here, but a namespace is mounted on it in other mount namespaces, held by: process {user} (sleep) running as uid 1000 in user namespace {userns}; {second}\n"
     );
     assert!(doctor.contains(&want), "missing {want:?} in:\n{out}");
     assert!(
