@@ -237,3 +237,32 @@ fn a_holders_name_with_control_bytes_is_escaped() {
     );
     assert!(!out.contains('\x1b') && !out.contains('\t'), "{out:?}");
 }
+
+#[test]
+fn a_rebuild_that_would_unmount_a_foreign_mount_is_not_done() {
+    // The run dir bound over itself (needs a rebuild), then an ordinary
+    // file bound onto an entry: a rebuild unmounts every entry.
+    let Some(out) = sbx(
+        "rebuild-foreign",
+        r#"ip netns add a
+         mount --bind /run/netns /run/netns
+         echo keep > /tmp/ordinary; : > /run/netns/bound; mount --bind /tmp/ordinary /run/netns/bound
+         RNETNS_DOCTOR_GRACE=0 $R doctor --fix | grep -E '^(fixed|could not fix|problem)'; echo rc=${PIPESTATUS[0]}
+         cat /run/netns/bound; findmnt -n -o TARGET /run/netns/bound | sort -u"#,
+    ) else {
+        return;
+    };
+    assert!(
+        out.starts_with("could not fix: rebuild /run/netns: that would unmount /run/netns/bound, which is not a network namespace; move it out first\nproblem: "),
+        "{out}"
+    );
+    assert!(
+        out.contains("problem: run-dir-stacked: /run/netns\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("problem: foreign-mount: /run/netns/bound\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("rc=1\nkeep\n/run/netns/bound\n"), "{out}");
+}

@@ -324,7 +324,7 @@ fn entry(world: &World, name: &[u8], out: &mut Vec<Finding>) {
         ));
     }
     let Some(top_ns) = here.first() else {
-        unmounted(world, name, out);
+        unmounted(world, name, hidden > 0, out);
         return;
     };
     if !is_netns(top_ns) {
@@ -367,7 +367,7 @@ fn entry(world: &World, name: &[u8], out: &mut Vec<Finding>) {
 /// An entry with nothing mounted on it here: held in another mount
 /// namespace, a stale placeholder, one in flight, or something an add did
 /// not make (issue 19).
-fn unmounted(world: &World, name: &[u8], out: &mut Vec<Finding>) {
+fn unmounted(world: &World, name: &[u8], hidden_here: bool, out: &mut Vec<Finding>) {
     let path = store::entry_display(name);
     let shown = lossy(name);
     let elsewhere: Vec<_> = world
@@ -424,6 +424,17 @@ fn unmounted(world: &World, name: &[u8], out: &mut Vec<Finding>) {
     };
     let grace = placeholder::grace();
     match placeholder::classify(&st, run.dev(), std::time::SystemTime::now(), grace) {
+        // A copy mounted on it under the run dir's own mount: unlinking
+        // fails (EBUSY); the rebuild of doubled-mounts repairs it.
+        Kind::Stale if hidden_here => out.push(finding(
+            "stale-entry",
+            Severity::Problem,
+            &path,
+            format!("\"{shown}\" is an empty file with no namespace mounted on it where lookup reaches"),
+            "a namespace is mounted on it below the run dir's own mount, where no command reaches it; list prints \"Peer netns reference is invalid\" and exec fails with \"Invalid argument\"",
+            "rnetns doctor --fix  (rebuilds the run dir's mount)".into(),
+            Repair::None,
+        )),
         Kind::Stale if world.complete() => out.push(finding(
             "stale-entry",
             Severity::Problem,
