@@ -159,6 +159,82 @@ fn stat_mounts(ids: &[u64], types: &[(&[u8], u64)]) -> Option<Vec<Mount>> {
     Some(out)
 }
 
+/// A mount kept from another namespace's mountinfo, with the device
+/// (`major:minor`) of the filesystem it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub mount: Mount,
+    pub dev: (u32, u32),
+}
+
+/// What [`stream`] kept of one mountinfo.
+#[derive(Debug, Default)]
+pub struct Kept {
+    pub lines: Vec<Line>,
+    /// Propagation of the namespace's `/`.
+    pub root_propagation: Option<&'static str>,
+    /// More than `cap` lines matched: the rest were dropped.
+    pub capped: bool,
+}
+
+/// Reads `/proc/PID/mountinfo` one line at a time and keeps only the
+/// lines whose mount point `keep` accepts, at most `cap` of them (issue
+/// 21: another mount namespace can hold any number of mounts; memory
+/// grows with what matters, not with what a user mounted). Lines longer
+/// than 64 KiB (the kernel's own are far shorter) are skipped.
+pub fn stream(pid: &str, keep: impl Fn(&[u8]) -> bool, cap: usize) -> std::io::Result<Kept> {
+    use std::io::{BufRead, Read};
+    let file = std::fs::File::open(format!("/proc/{pid}/mountinfo"))?;
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+    let mut kept = Kept::default();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = Read::by_ref(&mut reader)
+            .take(64 * 1024)
+            .read_until(b'\n', &mut line)?;
+        if n == 0 {
+            break;
+        }
+        if line.last() != Some(&b'\n') && n == 64 * 1024 {
+            // Skip the rest of an overlong line.
+            let mut sink = Vec::new();
+            reader.read_until(b'\n', &mut sink)?;
+            continue;
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let Some(point) = text.split(|&b| b == b' ').nth(4) else {
+            continue;
+        };
+        if point == b"/" && kept.root_propagation.is_none() {
+            kept.root_propagation = parse_line(text).map(|m| m.propagation());
+        }
+        if !keep(&unescape(point)) {
+            continue;
+        }
+        if kept.lines.len() >= cap {
+            kept.capped = true;
+            continue;
+        }
+        let Some(mut mount) = parse_line(text) else {
+            continue;
+        };
+        let Some(dev) = parse_dev(text) else { continue };
+        mount.super_opts = Vec::new();
+        mount.source = Vec::new();
+        kept.lines.push(Line { mount, dev });
+    }
+    Ok(kept)
+}
+
+/// The third field of a mountinfo line, `major:minor`.
+fn parse_dev(line: &[u8]) -> Option<(u32, u32)> {
+    let field = line.split(|&b| b == b' ').nth(2)?;
+    let text = std::str::from_utf8(field).ok()?;
+    let (major, minor) = text.split_once(':')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
 /// Reads and parses `/proc/PID/mountinfo` (`self` for ours).
 pub fn read(pid: &str) -> std::io::Result<Vec<Mount>> {
     Ok(parse(&std::fs::read(format!("/proc/{pid}/mountinfo"))?))
@@ -208,6 +284,27 @@ mod tests {
         assert_eq!((m.shared, m.master), (Some(18), Some(3)));
         assert!(m.is_nsfs());
         assert_eq!(m.propagation(), "shared,slave");
+    }
+
+    #[test]
+    fn stream_keeps_only_matching_lines_up_to_the_cap() {
+        let keep = |p: &[u8]| p.starts_with(b"/proc");
+        let all = stream("self", keep, usize::MAX).unwrap();
+        assert!(all.root_propagation.is_some());
+        assert!(!all.capped);
+        assert!(!all.lines.is_empty());
+        assert!(all
+            .lines
+            .iter()
+            .all(|l| l.mount.mount_point.starts_with(b"/proc")));
+        let one = stream("self", keep, 1).unwrap();
+        assert_eq!(one.lines.len(), 1);
+        assert_eq!(one.capped, all.lines.len() > 1);
+        assert_eq!(
+            parse_dev(b"520 519 0:4 / /x rw - nsfs nsfs rw"),
+            Some((0, 4))
+        );
+        assert_eq!(parse_dev(b"520 519 x / /x rw - nsfs nsfs rw"), None);
     }
 
     #[test]

@@ -88,6 +88,78 @@ pub fn ns_type(fd: std::os::fd::BorrowedFd<'_>) -> Option<i32> {
     (rc >= 0).then_some(rc)
 }
 
+/// (st_dev, st_ino) of the user namespace that owns the namespace open
+/// at `fd` (the NS_GET_USERNS ioctl); `None` when `fd` is not a namespace
+/// file or its owner is outside ours.
+pub fn ns_owner(fd: std::os::fd::BorrowedFd<'_>) -> Option<(u64, u64)> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    // NS_GET_USERNS = _IO(0xb7, 0x1), from <linux/nsfs.h>.
+    const NS_GET_USERNS: libc::c_ulong = 0xb701;
+    // SAFETY: the fd is borrowed and stays open for the call; the ioctl
+    // takes no argument and returns a new fd or -1.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_USERNS as _) };
+    if rc < 0 {
+        return None;
+    }
+    // SAFETY: rc is a fresh fd the kernel just installed, owned by nobody.
+    let owner = unsafe { OwnedFd::from_raw_fd(rc) };
+    let st = nix::sys::stat::fstat(&owner).ok()?;
+    Some((st.st_dev, st.st_ino))
+}
+
+/// openat2(2) of `path` relative to `dir` with `flags` and the
+/// `RESOLVE_*` bits in `resolve` (Linux 5.6+; ENOSYS before).
+pub fn openat2(
+    dir: std::os::fd::BorrowedFd<'_>,
+    path: &[u8],
+    flags: i32,
+    resolve: u64,
+) -> nix::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let c = std::ffi::CString::new(path).map_err(|_| nix::errno::Errno::EINVAL)?;
+    // SAFETY: open_how is plain data; all-zero is its documented default.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = flags as u64;
+    how.resolve = resolve;
+    // SAFETY: c is NUL-terminated, how is a valid open_how of the size
+    // passed, and dir stays open for the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if rc < 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    // SAFETY: rc is a fresh fd the kernel just installed, owned by nobody.
+    Ok(unsafe { OwnedFd::from_raw_fd(rc as i32) })
+}
+
+/// The id of the mount an open fd (O_PATH is enough) lives on (statx
+/// with AT_EMPTY_PATH, STATX_MNT_ID): a file with a mount on it, opened
+/// through that mount point, is on the mount's id, not its directory's.
+pub fn mount_id_fd(fd: std::os::fd::BorrowedFd<'_>) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: zeroed statx is a valid out-buffer of the right type.
+    let mut buf: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: the path is an empty NUL-terminated string, fd stays open
+    // and buf is a valid statx buffer.
+    let rc = unsafe {
+        libc::statx(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+            libc::STATX_MNT_ID,
+            &mut buf,
+        )
+    };
+    (rc == 0 && buf.stx_mask & libc::STATX_MNT_ID != 0).then_some(buf.stx_mnt_id)
+}
+
 /// The id of the mount that serves `path` (statx STATX_MNT_ID, not
 /// following a final symlink): for a mount point, the mount on top of it.
 /// Matches the first field of /proc/self/mountinfo.

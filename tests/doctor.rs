@@ -24,7 +24,7 @@ fn sbx(test: &str, body: &str) -> String {
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).unwrap();
     let body = format!(
-        "R={}\nexport PATH=/usr/sbin:/usr/bin:/sbin:/bin\n{body}\ntrue",
+        "R={}\nexport PATH=/usr/sbin:/usr/bin:/sbin:/bin RNETNS_DOCTOR_GRACE=0\n{body}\ntrue",
         env!("CARGO_BIN_EXE_rnetns")
     );
     let out = sandbox::run_script(&scratch, &body).expect("run sandbox");

@@ -2,8 +2,11 @@
 //! entries, namespaces held only in other mount namespaces, and daemons
 //! whose netns directories look empty from here.
 
+use super::holders::{self, Ident, Ns};
+use super::placeholder::{self, Kind};
 use super::{Finding, Repair, Severity};
 use crate::mountinfo::{self, Mount};
+use crate::output::escape::escape;
 use crate::store::{self, cat, RUN_DIR};
 use std::collections::HashSet;
 use std::os::unix::ffi::OsStrExt;
@@ -16,19 +19,18 @@ const DAEMON_DIRS: &[&str] = &[
     "/run/containerd/io.containerd.grpc.v1.cri/netns",
 ];
 
-/// nsfs mounts seen in a mount namespace other than ours.
-pub struct Foreign {
-    pub pid: u32,
-    pub comm: String,
-    /// Propagation of that namespace's `/` (how it was started).
-    pub root_propagation: &'static str,
-    pub nsfs: Vec<Mount>,
-}
-
 /// Mount state of this and every other mount namespace on the host.
 pub struct World {
     pub ours: Vec<Mount>,
-    pub others: Vec<Foreign>,
+    pub others: Vec<Ns>,
+}
+
+/// The directories whose mounts doctor looks for in other namespaces.
+fn watched() -> Vec<&'static [u8]> {
+    std::iter::once(RUN_DIR)
+        .chain(DAEMON_DIRS.iter().copied())
+        .map(str::as_bytes)
+        .collect()
 }
 
 impl World {
@@ -36,7 +38,7 @@ impl World {
         let ours = mountinfo::read("self").unwrap_or_default();
         World {
             ours,
-            others: foreign_namespaces(),
+            others: holders::scan(&watched()),
         }
     }
 
@@ -82,55 +84,55 @@ impl World {
             .count()
     }
 
-    /// A process in another mount namespace through which a namespace is
-    /// reachable at `path` (checked by opening /proc/PID/root/PATH).
-    pub fn holder(&self, path: &[u8]) -> Option<&Foreign> {
-        self.others.iter().find(|f| {
-            f.nsfs.iter().any(|m| m.mount_point == path) && {
-                let mut p = format!("/proc/{}/root", f.pid).into_bytes();
-                p.extend_from_slice(path);
-                std::fs::File::open(std::path::Path::new(std::ffi::OsStr::from_bytes(&p)))
-                    .is_ok_and(|file| crate::mounts::is_nsfs(&file))
-            }
+    /// The file at `path` as other namespaces' mountinfo names it: its
+    /// filesystem's device and its place in that filesystem, from the
+    /// mount serving its directory here.
+    fn ident(&self, path: &[u8]) -> Option<Ident> {
+        let p = Path::new(std::ffi::OsStr::from_bytes(path));
+        let st = std::fs::symlink_metadata(p).ok()?;
+        let m = self.by_id(crate::sys::mount_id(p.parent()?)?)?;
+        Some(Ident {
+            dev: (libc::major(st.dev()), libc::minor(st.dev())),
+            fs_path: holders::fs_path(&m.root, &m.mount_point, path)?,
         })
+    }
+
+    /// Other namespaces with mounts on the file at `path` (ours, not a
+    /// file of their own at the same path), each with its stack there.
+    fn elsewhere(&self, path: &[u8]) -> Vec<(&Ns, Vec<&mountinfo::Line>)> {
+        let Some(id) = self.ident(path) else {
+            return Vec::new();
+        };
+        self.others
+            .iter()
+            .filter(|ns| ns.on_same_file(path, &id))
+            .map(|ns| (ns, ns.stack_at(path)))
+            .collect()
+    }
+
+    /// Whether every other namespace's mounts were read in full.
+    fn complete(&self) -> bool {
+        self.others.iter().all(|ns| !ns.incomplete)
     }
 }
 
-fn foreign_namespaces() -> Vec<Foreign> {
-    let own = std::fs::metadata("/proc/self/ns/mnt").map(|m| m.ino()).ok();
-    let mut seen: HashSet<u64> = own.into_iter().collect();
-    let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in dir.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(ns) = std::fs::metadata(format!("/proc/{pid}/ns/mnt")) else {
-            continue;
-        };
-        if !seen.insert(ns.ino()) {
-            continue;
-        }
-        let Ok(mounts) = mountinfo::read(&pid.to_string()) else {
-            continue;
-        };
-        let root_propagation = mounts
-            .iter()
-            .find(|m| m.mount_point == b"/")
-            .map_or("unknown", Mount::propagation);
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .map(|s| s.trim_end().to_string())
-            .unwrap_or_default();
-        out.push(Foreign {
-            pid,
-            comm,
-            root_propagation,
-            nsfs: mounts.into_iter().filter(Mount::is_nsfs).collect(),
-        });
+fn is_netns(m: &Mount) -> bool {
+    m.is_nsfs() && m.root.starts_with(b"net:[")
+}
+
+/// How a holder reads in a message: `process 12 (sleep)`, with its uid and
+/// user namespace when `full`.
+fn holder_text(pid: u32, full: bool) -> String {
+    let w = holders::who(pid);
+    if full {
+        let uid = w.uid.map_or_else(|| "unknown".into(), |u| u.to_string());
+        format!(
+            "process {pid} ({}) running as uid {uid} in user namespace {}",
+            w.comm, w.userns
+        )
+    } else {
+        format!("process {pid} ({})", w.comm)
     }
-    out
 }
 
 fn finding(
@@ -154,12 +156,22 @@ fn finding(
 }
 
 fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    escape(b).into_owned()
 }
 
 /// Runs every check.
 pub fn run() -> Vec<Finding> {
+    run_with_world().0
+}
+
+/// Runs every check; also returns the mount state they were made from.
+pub fn run_with_world() -> (Vec<Finding>, World) {
     let world = World::read();
+    let out = run_in(&world);
+    (out, world)
+}
+
+fn run_in(world: &World) -> Vec<Finding> {
     let mut out = Vec::new();
     let run_dir = RUN_DIR.as_bytes();
     match std::fs::symlink_metadata(RUN_DIR) {
@@ -193,14 +205,14 @@ pub fn run() -> Vec<Finding> {
         }
         Ok(_) => {
             let names = store::entries().unwrap_or_default();
-            run_dir_mount(&world, !names.is_empty(), &mut out);
+            run_dir_mount(world, !names.is_empty(), &mut out);
             for name in &names {
-                entry(&world, name, &mut out);
+                entry(world, name, &mut out);
             }
-            orphans(&world, &names, &mut out);
+            orphans(world, &names, &mut out);
         }
     }
-    daemons(&world, &mut out);
+    daemons(world, &mut out);
     super::owners::docker(&mut out);
     super::owners::podman(&mut out);
     out
@@ -311,32 +323,33 @@ fn entry(world: &World, name: &[u8], out: &mut Vec<Finding>) {
             Repair::Rebuild,
         ));
     }
-    let Some(top_ns) = here.first().filter(|m| m.is_nsfs()) else {
-        match world.holder(&path) {
-            Some(h) => out.push(finding(
-                "stale-entry-held-elsewhere",
-                Severity::Problem,
-                &path,
-                format!(
-                    "\"{shown}\" is an empty file here, but process {} ({}) still has a namespace mounted on it in its own mount namespace",
-                    h.pid, h.comm
-                ),
-                "the namespace was added from a private mount namespace (a container or a daemon with private mounts), so the mount never propagated here; exec fails with \"Invalid argument\"",
-                "rnetns doctor --fix  (binds that namespace here so the name works again)".into(),
-                Repair::Adopt { name: name.to_vec(), pid: h.pid },
-            )),
-            None => out.push(finding(
-                "stale-entry",
-                Severity::Problem,
-                &path,
-                format!("\"{shown}\" is an empty file with no namespace mounted on it in any mount namespace"),
-                "left by a killed add or a mount that never propagated; list prints \"Peer netns reference is invalid\" and exec fails with \"Invalid argument\"",
-                format!("rnetns delete {shown}  (or rnetns doctor --fix)"),
-                Repair::RemoveStale(name.to_vec()),
-            )),
-        }
+    let Some(top_ns) = here.first() else {
+        unmounted(world, name, hidden > 0, out);
         return;
     };
+    if !is_netns(top_ns) {
+        let what = if top_ns.is_nsfs() {
+            format!(
+                "\"{shown}\" has a namespace mounted on it that is not a network namespace ({})",
+                lossy(&top_ns.root)
+            )
+        } else {
+            format!(
+                "\"{shown}\" has a {} mount on it, not a network namespace",
+                lossy(&top_ns.fstype)
+            )
+        };
+        out.push(finding(
+            "foreign-mount",
+            Severity::Problem,
+            &path,
+            what,
+            "ip netns list prints \"Peer netns reference is invalid\" for it and exec fails with \"Invalid argument\"; doctor --fix never unmounts what an add did not mount",
+            format!("look at it with `findmnt {}` and unmount it yourself if it is not needed", lossy(&path)),
+            Repair::None,
+        ));
+        return;
+    }
     if here.len() > 1 {
         out.push(finding(
             "stacked-mounts",
@@ -349,6 +362,185 @@ fn entry(world: &World, name: &[u8], out: &mut Vec<Finding>) {
         ));
     }
     leak_candidate(world, name, top_ns, out);
+}
+
+/// An entry with nothing mounted on it here: held in another mount
+/// namespace, a stale placeholder, one in flight, or something an add did
+/// not make (issue 19).
+fn unmounted(world: &World, name: &[u8], hidden_here: bool, out: &mut Vec<Finding>) {
+    let path = store::entry_display(name);
+    let shown = lossy(name);
+    let elsewhere: Vec<_> = world
+        .elsewhere(&path)
+        .into_iter()
+        .filter(|(_, stack)| !stack.is_empty())
+        .collect();
+    // Mounts that lookup in that view reaches, and copies hidden there.
+    let (reached, hidden): (Vec<_>, Vec<_>) = elsewhere
+        .into_iter()
+        .partition(|(ns, stack)| ns.visible(stack[0]));
+    let (held, other): (Vec<_>, Vec<_>) = reached
+        .into_iter()
+        .partition(|(_, stack)| stack.last().is_some_and(|l| is_netns(&l.mount)));
+    if !held.is_empty() {
+        let ns: Vec<&Ns> = held.iter().map(|(ns, _)| *ns).collect();
+        held_elsewhere(name, &ns, out);
+        return;
+    }
+    if let Some((ns, stack)) = other.first() {
+        let top = stack.last().map_or(Vec::new(), |l| l.mount.fstype.clone());
+        out.push(finding(
+            "foreign-mount",
+            Severity::Problem,
+            &path,
+            format!(
+                "\"{shown}\" is an empty file here, but {} has a {} mount on it in its own mount namespace, not a network namespace",
+                holder_text(ns.pid, false),
+                lossy(&top)
+            ),
+            "doctor --fix never removes a file that something is mounted on, in any mount namespace",
+            format!("look at it with `nsenter -t {} -m findmnt {}`", ns.pid, lossy(&path)),
+            Repair::None,
+        ));
+        return;
+    }
+    if let Some((ns, _)) = hidden.first() {
+        out.push(finding(
+            "stale-entry",
+            Severity::Problem,
+            &path,
+            format!("\"{shown}\" is an empty file here; in the mount namespace of {} something is still mounted on it, hidden under another mount", holder_text(ns.pid, false)),
+            "left by a mount that never propagated or a run dir bound over itself; doctor --fix leaves a file that any mount namespace still mounts on (unlinking it would unmount that copy too)",
+            format!("rnetns delete {shown}  (after checking `nsenter -t {} -m findmnt -R {RUN_DIR}`)", ns.pid),
+            Repair::None,
+        ));
+        return;
+    }
+    let Ok(run) = std::fs::metadata(RUN_DIR) else {
+        return;
+    };
+    let Ok(st) = nix::sys::stat::lstat(&store::entry_path(name)) else {
+        return;
+    };
+    let grace = placeholder::grace();
+    match placeholder::classify(&st, run.dev(), std::time::SystemTime::now(), grace) {
+        // A copy mounted on it under the run dir's own mount: unlinking
+        // fails (EBUSY); the rebuild of doubled-mounts repairs it.
+        Kind::Stale if hidden_here => out.push(finding(
+            "stale-entry",
+            Severity::Problem,
+            &path,
+            format!("\"{shown}\" is an empty file with no namespace mounted on it where lookup reaches"),
+            "a namespace is mounted on it below the run dir's own mount, where no command reaches it; list prints \"Peer netns reference is invalid\" and exec fails with \"Invalid argument\"",
+            "rnetns doctor --fix  (rebuilds the run dir's mount)".into(),
+            Repair::None,
+        )),
+        Kind::Stale if world.complete() => out.push(finding(
+            "stale-entry",
+            Severity::Problem,
+            &path,
+            format!("\"{shown}\" is an empty file with no namespace mounted on it in any mount namespace"),
+            "left by a killed add or a mount that never propagated; list prints \"Peer netns reference is invalid\" and exec fails with \"Invalid argument\"",
+            format!("rnetns delete {shown}  (or rnetns doctor --fix)"),
+            Repair::RemoveStale(name.to_vec()),
+        )),
+        Kind::Stale => out.push(finding(
+            "stale-entry",
+            Severity::Problem,
+            &path,
+            format!("\"{shown}\" is an empty file with no namespace mounted on it here"),
+            "left by a killed add or a mount that never propagated; doctor could not read every other mount namespace in full (too many mounts), so --fix leaves it",
+            format!("rnetns delete {shown}  (after checking nothing mounts it elsewhere)"),
+            Repair::None,
+        )),
+        Kind::InProgress(age) => out.push(finding(
+            "in-progress",
+            Severity::Info,
+            &path,
+            format!(
+                "\"{shown}\" is an empty placeholder made {} ms ago, with nothing mounted on it yet",
+                age.as_millis()
+            ),
+            "an add in flight creates the file first and mounts its namespace on it a moment later",
+            format!(
+                "nothing to do; if it is still there {} s after it was made, doctor calls it stale",
+                grace.as_secs()
+            ),
+            Repair::None,
+        )),
+        Kind::Foreign(why) => out.push(finding(
+            "foreign-file",
+            Severity::Problem,
+            &path,
+            format!("\"{shown}\" is not a placeholder an add makes: {why}"),
+            "ip netns list prints \"Peer netns reference is invalid\" for it and exec fails with \"Invalid argument\"; doctor --fix never removes what an add did not make",
+            format!("move it out of {RUN_DIR} after checking it: ls -la {}", lossy(&path)),
+            Repair::None,
+        )),
+    }
+}
+
+/// A name whose namespace is mounted on it only in other mount namespaces.
+/// `--fix` binds it here only from a namespace root made and holds, whose
+/// network namespace our user namespace owns (issue 21, item 2); every
+/// holder is named.
+fn held_elsewhere(name: &[u8], holders: &[&Ns], out: &mut Vec<Finding>) {
+    let path = store::entry_display(name);
+    let shown = lossy(name);
+    let mut refused = Vec::new();
+    for ns in holders.iter().filter(|ns| ns.root_held()) {
+        match holders::open_netns(ns, &path) {
+            Ok(_) => {
+                let what = if holders.len() == 1 {
+                    format!(
+                        "\"{shown}\" is an empty file here, but {} still has a namespace mounted on it in its own mount namespace",
+                        holder_text(ns.pid, false)
+                    )
+                } else {
+                    let all: Vec<String> = holders
+                        .iter()
+                        .map(|h| holder_text(h.actor(), true))
+                        .collect();
+                    format!(
+                        "\"{shown}\" is an empty file here, but namespaces are mounted on it in other mount namespaces, held by: {}",
+                        all.join("; ")
+                    )
+                };
+                out.push(finding(
+                    "stale-entry-held-elsewhere",
+                    Severity::Problem,
+                    &path,
+                    what,
+                    "the namespace was added from a private mount namespace (a container or a daemon with private mounts), so the mount never propagated here; exec fails with \"Invalid argument\"",
+                    "rnetns doctor --fix  (binds that namespace here so the name works again)".into(),
+                    Repair::Adopt { name: name.to_vec(), pid: ns.actor() },
+                ));
+                return;
+            }
+            Err(why) => refused.push(format!("{}: {why}", holder_text(ns.actor(), false))),
+        }
+    }
+    let all: Vec<String> = holders.iter().map(|h| holder_text(h.pid, true)).collect();
+    let (check, mut why) = if refused.is_empty() {
+        ("stale-entry-held-by-user", String::from("doctor --fix binds only a network namespace that root made and holds: binding this one would put a namespace someone else controls under root's name"))
+    } else {
+        ("stale-entry-held-elsewhere", String::from("doctor --fix binds only a network namespace that root made and holds, reached safely"))
+    };
+    if !refused.is_empty() {
+        why.push_str(&format!(": {}", refused.join("; ")));
+    }
+    out.push(finding(
+        check,
+        Severity::Problem,
+        &path,
+        format!(
+            "\"{shown}\" is an empty file here, but a namespace is mounted on it in other mount namespaces, held by: {}",
+            all.join("; ")
+        ),
+        &why,
+        format!("find out who made it; `rnetns delete {shown}` removes the name, `rnetns attach {shown} pid:PID` names that namespace here if you trust it"),
+        Repair::None,
+    ));
 }
 
 /// A live namespace with no process and no other name: reported, never removed.
@@ -369,7 +561,12 @@ fn leak_candidate(world: &World, name: &[u8], top: &Mount, out: &mut Vec<Finding
         + world
             .others
             .iter()
-            .map(|f| f.nsfs.iter().filter(|m| m.root == top.root).count())
+            .map(|ns| {
+                ns.lines
+                    .iter()
+                    .filter(|l| l.mount.is_nsfs() && l.mount.root == top.root)
+                    .count()
+            })
             .sum::<usize>();
     if others == 0 {
         out.push(finding(
@@ -428,19 +625,25 @@ fn daemons(world: &World, out: &mut Vec<Finding>) {
             if world.stack_at(&pb).first().is_some_and(|m| m.is_nsfs()) {
                 continue;
             }
-            match world.holder(&pb) {
+            let holder = world
+                .elsewhere(&pb)
+                .into_iter()
+                .find(|(_, stack)| stack.last().is_some_and(|l| is_netns(&l.mount)))
+                .map(|(ns, _)| ns);
+            match holder {
                 Some(h) => {
                     if reported.insert(h.pid) {
+                        let comm = holders::who(h.pid).comm;
                         out.push(finding(
                             "daemon-private-mounts",
                             Severity::Problem,
                             dir.as_bytes(),
                             format!(
-                                "{} (pid {}) runs in a mount namespace of its own whose / is {} (MountFlags=slave or private): its namespace files under {dir} look empty here",
-                                h.comm, h.pid, h.root_propagation
+                                "{comm} (pid {}) runs in a mount namespace of its own whose / is {} (MountFlags=slave or private): its namespace files under {dir} look empty here",
+                                h.pid, h.root_propagation
                             ),
                             "nsenter --net=FILE and ip netns symlinks to these files fail with \"Invalid argument\"",
-                            format!("start {} without MountFlags=slave/private (e.g. systemctl edit, [Service] MountFlags=shared), or enter its containers with `rnetns exec pid:PID CMD`", h.comm),
+                            format!("start {comm} without MountFlags=slave/private (e.g. systemctl edit, [Service] MountFlags=shared), or enter its containers with `rnetns exec pid:PID CMD`"),
                             Repair::None,
                         ));
                     }

@@ -1,48 +1,115 @@
-//! `doctor --fix`: the repairs, each one reported. The run dir's own mount
-//! is repaired first (which can make hidden mounts visible again), then the
-//! entries are checked afresh: held-elsewhere namespaces are bound back,
-//! and placeholders nothing holds are unlinked.
+//! `doctor --fix`: the repairs, each one reported as done or not. The run
+//! dir's own mount is repaired first (which can make hidden mounts visible
+//! again), then the entries are checked afresh: namespaces that root holds
+//! in another mount namespace are bound back, and placeholders proven
+//! stale are unlinked (issue 19). Nothing an add did not make is touched.
 
-use super::{checks, Finding, Repair};
+use super::{checks, holders, placeholder, Finding, Repair};
 use crate::mounts;
 use crate::store::{self, entry_path, RUN_DIR};
+use nix::fcntl::Flock;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use std::fs::File;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStrExt;
 
-/// Applies every safe repair; returns what was done, one line each.
-pub fn apply(findings: &[Finding]) -> Vec<String> {
-    let mut done = Vec::new();
+/// One repair: what was tried on which path, and whether it worked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    pub path: Vec<u8>,
+    pub fixed: bool,
+    pub text: String,
+}
+
+fn done(path: &[u8], text: String) -> Action {
+    Action {
+        path: path.to_vec(),
+        fixed: true,
+        text,
+    }
+}
+
+fn failed(path: &[u8], text: String) -> Action {
+    Action {
+        path: path.to_vec(),
+        fixed: false,
+        text,
+    }
+}
+
+/// Applies every safe repair under the run dir's exclusive lock (`None`
+/// when it could not be taken: then only the mount repairs run, and
+/// entries are left as they are).
+pub fn apply(findings: &[Finding], lock: Option<&Flock<File>>) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let run_dir = RUN_DIR.as_bytes();
+    // A foreign mount on an entry here (not one in another namespace).
+    let run_mount = crate::sys::mount_id(std::path::Path::new(RUN_DIR));
+    let foreign: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| {
+            f.check == "foreign-mount"
+                && crate::sys::mount_id(std::path::Path::new(std::ffi::OsStr::from_bytes(&f.path)))
+                    != run_mount
+        })
+        .collect();
     if findings.iter().any(|f| f.repair == Repair::Rebuild) {
-        done.push(rebuild());
+        if let Some(f) = foreign.first() {
+            // A rebuild unmounts every entry and binds back namespaces only.
+            actions.push(failed(
+                run_dir,
+                format!(
+                    "rebuild {RUN_DIR}: that would unmount {}, which is not a network namespace; move it out first",
+                    crate::output::escape::escape(&f.path)
+                ),
+            ));
+        } else {
+            let text = rebuild();
+            actions.push(match text.strip_prefix("could not ") {
+                Some(rest) => failed(run_dir, rest.to_string()),
+                None => done(run_dir, text),
+            });
+        }
     } else if findings.iter().any(|f| f.repair == Repair::Reshare) {
-        done.push(match mounts::reshare() {
-            Ok(()) => format!("made {RUN_DIR} shared with a peer group of its own"),
-            Err(e) => format!(
-                "could not re-share {RUN_DIR}: {}",
-                crate::sys::strerror(e as i32)
+        actions.push(match mounts::reshare() {
+            Ok(()) => done(
+                run_dir,
+                format!("made {RUN_DIR} shared with a peer group of its own"),
+            ),
+            Err(e) => failed(
+                run_dir,
+                format!("re-share {RUN_DIR}: {}", crate::sys::strerror(e as i32)),
             ),
         });
     }
-    for f in checks::run() {
+    let (again, world) = checks::run_with_world();
+    for f in again {
         match &f.repair {
-            Repair::Adopt { name, pid } => done.push(adopt(name, *pid)),
-            Repair::RemoveStale(name) => done.push(remove_stale(name)),
+            Repair::Adopt { name, pid } => actions.push(adopt(&world, lock, name, *pid)),
+            Repair::RemoveStale(name) => actions.push(remove_stale(lock, name)),
             _ => {}
         }
     }
-    done
+    actions
 }
 
 fn shown(name: &[u8]) -> String {
-    String::from_utf8_lossy(&store::entry_display(name)).into_owned()
+    crate::output::escape::escape(&store::entry_display(name)).into_owned()
 }
 
-/// Opens an entry if a namespace is mounted on it.
+/// Opens an entry if a namespace is mounted on it. Looked up with O_PATH
+/// and without following a final symlink, so a FIFO, socket or device
+/// there is never opened (issue 21, item 1); reopened through the fd.
 fn open_ns(path: &std::path::Path) -> Option<File> {
-    let f = File::open(path).ok()?;
-    mounts::is_nsfs(&f).then_some(f)
+    use nix::fcntl::{open, OFlag};
+    let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd = open(path, flags, nix::sys::stat::Mode::empty()).ok()?;
+    let nsfs = nix::sys::statfs::fstatfs(&fd)
+        .is_ok_and(|s| s.filesystem_type().0 as u64 == crate::mountinfo::NSFS.1);
+    if !nsfs {
+        return None;
+    }
+    File::open(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()
 }
 
 fn bind_fd(file: &File, name: &[u8]) -> nix::Result<()> {
@@ -98,38 +165,87 @@ fn rebuild() -> String {
     format!("rebuilt {RUN_DIR}: a shared mount with its own peer group, {rebound} namespace(s) mounted once each")
 }
 
-fn adopt(name: &[u8], pid: u32) -> String {
-    let mut path = format!("/proc/{pid}/root").into_bytes();
-    path.extend_from_slice(&store::entry_display(name));
-    let path = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&path));
-    match open_ns(&path) {
-        Some(f) => match bind_fd(&f, name) {
-            Ok(()) => format!(
+/// Binds the network namespace that `pid`'s mount namespace holds at the
+/// entry's path onto the entry, if it is still root's to take (see
+/// `holders::open_netns`) and the entry is still an empty regular file
+/// with nothing mounted on it here. The target is the entry's O_PATH fd,
+/// so a symlink swapped in meanwhile is not followed.
+fn adopt(world: &checks::World, lock: Option<&Flock<File>>, name: &[u8], pid: u32) -> Action {
+    use nix::fcntl::{openat, OFlag};
+    let path = store::entry_display(name);
+    let no = |why: String| failed(&path, format!("adopt {}: {why}", shown(name)));
+    if lock.is_none() {
+        return no("the run dir's lock is held by another process".into());
+    }
+    let Some(ns) = world
+        .others
+        .iter()
+        .find(|n| n.actor() == pid && n.root_held())
+    else {
+        return no(format!("process {pid} no longer holds it"));
+    };
+    let held = match holders::open_netns(ns, &path) {
+        Ok(f) => f,
+        Err(why) => return no(why),
+    };
+    let errno = |e: nix::errno::Errno| crate::sys::strerror(e as i32);
+    let dir = match nix::fcntl::open(
+        RUN_DIR,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    ) {
+        Ok(d) => d,
+        Err(e) => return no(errno(e)),
+    };
+    let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let os = std::ffi::OsStr::from_bytes(name);
+    let target = match openat(&dir, os, flags, nix::sys::stat::Mode::empty()) {
+        Ok(t) => t,
+        Err(e) => return no(errno(e)),
+    };
+    let plain = nix::sys::stat::fstat(&target)
+        .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_size == 0);
+    let unmounted = crate::sys::mount_id_fd(dir.as_fd()).is_some()
+        && crate::sys::mount_id_fd(dir.as_fd()) == crate::sys::mount_id_fd(target.as_fd());
+    if !plain || !unmounted {
+        return no("the entry changed while doctor ran".into());
+    }
+    let src = format!("/proc/self/fd/{}", held.as_raw_fd());
+    let dst = format!("/proc/self/fd/{}", target.as_raw_fd());
+    let none: Option<&str> = None;
+    match mount(
+        Some(src.as_str()),
+        dst.as_str(),
+        Some("none"),
+        MsFlags::MS_BIND,
+        none,
+    ) {
+        Ok(()) => done(
+            &path,
+            format!(
                 "adopted {}: bound the namespace that process {pid} holds in its mount namespace",
                 shown(name)
             ),
-            Err(e) => format!(
-                "could not adopt {}: {}",
-                shown(name),
-                crate::sys::strerror(e as i32)
-            ),
-        },
-        None => format!(
-            "could not adopt {}: process {pid} no longer holds it",
-            shown(name)
         ),
+        Err(e) => no(errno(e)),
     }
 }
 
-fn remove_stale(name: &[u8]) -> String {
-    let path = entry_path(name);
-    // Re-check at the last moment: a plain file, nothing mounted on it.
-    let plain = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
-    if !plain || open_ns(&path).is_some() {
-        return format!("left {} alone: it changed while doctor ran", shown(name));
-    }
-    match std::fs::remove_file(&path) {
-        Ok(()) => format!("removed stale entry {}", shown(name)),
-        Err(e) => format!("could not remove {}: {e}", shown(name)),
+/// Unlinks a placeholder proven stale, under the run dir's lock
+/// (`placeholder::remove_stale` re-checks everything on the fd first).
+fn remove_stale(lock: Option<&Flock<File>>, name: &[u8]) -> Action {
+    let path = store::entry_display(name);
+    let Some(lock) = lock else {
+        return failed(
+            &path,
+            format!(
+                "remove {}: the run dir's lock is held by another process",
+                shown(name)
+            ),
+        );
+    };
+    match placeholder::remove_stale(lock, name, placeholder::grace()) {
+        Ok(()) => done(&path, format!("removed stale entry {}", shown(name))),
+        Err(why) => failed(&path, format!("remove {}: {why}", shown(name))),
     }
 }

@@ -2,14 +2,19 @@
 //! mount states behind `Peer netns reference is invalid`, `setting the
 //! network namespace "X" failed: Invalid argument` and friends (issue 4).
 //! Reads this and other mount namespaces' mountinfo, lstat()s the run dir
-//! and its entries, and with `--fix` only ever: unlinks placeholders that no
-//! mount namespace holds, bind-mounts namespaces held elsewhere back onto
-//! their names, and rebuilds the run dir's own mount. It never removes a
-//! namespace that is alive or named elsewhere.
+//! and its entries, and with `--fix` only ever (man page, DOCTOR): unlinks
+//! placeholders proven stale (issue 19: empty, mode 0000, unmounted in
+//! every mount namespace, older than a grace period), bind-mounts
+//! namespaces that root holds elsewhere back onto their names (issue 21),
+//! and rebuilds the run dir's own mount. It never removes a namespace that
+//! is alive or named elsewhere, nor anything an add did not make; each
+//! repair is reported as done or not.
 
 mod checks;
 mod fix;
+mod holders;
 mod owners;
+mod placeholder;
 
 use super::{Ctx, Status};
 use crate::error::Error;
@@ -70,20 +75,73 @@ pub fn doctor(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
             ))
         }
     };
-    let _lock = crate::mounts::lock_run_dir(true).ok().flatten();
+    let lock = crate::mounts::lock_run_dir(true).ok().flatten();
     let mut findings = checks::run();
+    let mut actions = Vec::new();
     if fix {
-        let actions = fix::apply(&findings);
-        for a in &actions {
-            if !ctx.globals.json {
-                ctx.out.write(format!("fixed: {a}\n").as_bytes());
+        actions = fix::apply(&findings, lock.as_ref());
+        if !ctx.globals.json {
+            for a in &actions {
+                let tag = if a.fixed { "fixed" } else { "could not fix" };
+                ctx.out.write(format!("{tag}: {}\n", a.text).as_bytes());
             }
         }
         findings = checks::run();
     }
-    render(ctx, &findings);
+    drop(lock);
+    if fix && ctx.globals.json {
+        render_fix_json(ctx, &actions, &findings);
+    } else {
+        render(ctx, &findings);
+    }
     let problems = findings.iter().any(|f| f.severity == Severity::Problem);
     Ok(i32::from(problems))
+}
+
+fn finding_json(f: &Finding) -> json::Node {
+    use json::Node::Str;
+    json::Node::Object(vec![
+        ("check", Str(f.check.as_bytes().to_vec())),
+        (
+            "severity",
+            Str(severity_word(f.severity).as_bytes().to_vec()),
+        ),
+        ("path", Str(f.path.clone())),
+        ("what", Str(f.what.clone().into_bytes())),
+        ("why", Str(f.why.clone().into_bytes())),
+        ("fix", Str(f.fix.clone().into_bytes())),
+    ])
+}
+
+fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Problem => "problem",
+        Severity::Info => "info",
+    }
+}
+
+/// `-j doctor --fix`: `{"actions":[{"path","fixed","what"}...],"findings":[...]}`,
+/// the findings being what is left after the repairs.
+fn render_fix_json(ctx: &mut Ctx, actions: &[fix::Action], findings: &[Finding]) {
+    use json::Node;
+    let actions = actions
+        .iter()
+        .map(|a| {
+            Node::Object(vec![
+                ("path", Node::Str(a.path.clone())),
+                ("fixed", Node::Bool(a.fixed)),
+                ("what", Node::Str(a.text.clone().into_bytes())),
+            ])
+        })
+        .collect();
+    let doc = Node::Object(vec![
+        ("actions", Node::Array(actions)),
+        (
+            "findings",
+            Node::Array(findings.iter().map(finding_json).collect()),
+        ),
+    ]);
+    ctx.out.write(&json::render(&doc, ctx.globals.pretty));
 }
 
 fn render(ctx: &mut Ctx, findings: &[Finding]) {
@@ -120,7 +178,7 @@ fn render(ctx: &mut Ctx, findings: &[Finding]) {
             Severity::Info => "info",
         };
         let mut text = format!("{tag}: {}: ", f.check).into_bytes();
-        text.extend_from_slice(&f.path);
+        text.extend_from_slice(crate::output::escape::escape(&f.path).as_bytes());
         text.extend_from_slice(format!("\n  what: {}\n", f.what).as_bytes());
         if !f.why.is_empty() {
             text.extend_from_slice(format!("  why:  {}\n", f.why).as_bytes());
