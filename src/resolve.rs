@@ -1,6 +1,6 @@
 //! Runtime references where `ip netns` expects a NAME (exec, pids,
 //! identify, set) or a PID (attach's source): `docker:NAME-or-ID-prefix`,
-//! `podman:NAME-or-ID-prefix`, `pid:PID`, and (as `rnetns` only, see
+//! `podman:NAME-or-ID-prefix`, `k8s:NAMESPACE/POD[/CONTAINER]`, `pid:PID`, and (as `rnetns` only, see
 //! [`path_allowed`]) an absolute path to an nsfs file. A run-dir entry with
 //! the exact word as its name always wins, so iproute2 behaviour never
 //! changes for existing names; a reference that matches nothing falls back
@@ -27,6 +27,12 @@ pub struct Target {
 /// path there is an explicit choice.
 pub fn path_allowed(word: &[u8]) -> bool {
     crate::cli::prog() == "rnetns" && word.starts_with(b"/") && word.len() <= 4096
+}
+
+/// Whether `word` is a `k8s:NAMESPACE/POD[/CONTAINER]` reference, which
+/// holds a `/`: only as `rnetns`, for the same reason as [`path_allowed`].
+pub fn k8s_allowed(word: &[u8]) -> bool {
+    crate::cli::prog() == "rnetns" && word.strip_prefix(b"k8s:").and_then(k8s_ref).is_some()
 }
 
 /// Resolves `word`, or `Ok(None)` when it is a run-dir name or no
@@ -66,6 +72,21 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Vec<u8>> {
             Ok(f) if state::netns_of(&f).is_some() => target(f),
             _ => Ok(None),
         };
+    }
+    if let Some(w) = word.strip_prefix(b"k8s:") {
+        // Only as `rnetns`, like a path: in `ip` mode a name with `/`
+        // stays `Invalid netns name` (spec 3.3).
+        let Some(pod) = k8s_ref(w).filter(|_| k8s_allowed(word)) else {
+            return Ok(None);
+        };
+        let mut scan = runtimes::scan();
+        let Some(key) = find_pod(&scan, &pod).map_err(|m| m.into_bytes())? else {
+            return Ok(None);
+        };
+        return Ok(open_key(&mut scan, key).map(|file| Target {
+            file,
+            label: word.to_vec(),
+        }));
     }
     let (runtime, what) = if let Some(w) = word.strip_prefix(b"docker:") {
         ("docker", w)
@@ -119,8 +140,91 @@ fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Op
     }
 }
 
+/// A `k8s:` reference after the prefix: `NAMESPACE/POD` or
+/// `NAMESPACE/POD/CONTAINER`, each part non-empty UTF-8 (Kubernetes names
+/// are DNS labels and subdomains, so none holds a `/`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct PodRef<'a> {
+    pub pod: &'a str,
+    pub container: Option<&'a str>,
+}
+
+pub fn k8s_ref(w: &[u8]) -> Option<PodRef<'_>> {
+    let w = std::str::from_utf8(w).ok()?;
+    let parts: Vec<&str> = w.split('/').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return None;
+    }
+    match parts.len() {
+        2 => Some(PodRef {
+            pod: w,
+            container: None,
+        }),
+        3 => Some(PodRef {
+            pod: &w[..parts[0].len() + 1 + parts[1].len()],
+            container: Some(parts[2]),
+        }),
+        _ => None,
+    }
+}
+
+/// The namespace of a Kubernetes pod (`NAMESPACE/POD`) or of one of its
+/// containers, from the CRI runtimes' on-disk state (containerd and
+/// CRI-O record the pod as `NAMESPACE/NAME`). Every container of a pod
+/// shares the sandbox's namespace; should the state show one pod in two
+/// namespaces (two sandboxes of one pod both running), that is an error
+/// listing them, never a guess.
+fn find_pod(scan: &runtimes::Scan, r: &PodRef) -> Result<Option<Key>, String> {
+    let mut hits: Vec<(Key, &str)> = Vec::new();
+    for n in &scan.namespaces {
+        let Some(key) = n.key else { continue };
+        for c in &n.containers {
+            let cri = matches!(c.runtime, "containerd" | "cri-o");
+            let pod = c.pod.as_deref() == Some(r.pod);
+            let name = r
+                .container
+                .is_none_or(|want| c.name.as_deref() == Some(want));
+            if cri && pod && name && !hits.iter().any(|(k, _)| *k == key) {
+                hits.push((key, c.runtime));
+            }
+        }
+    }
+    match hits.len() {
+        0 => Ok(None),
+        1 => Ok(Some(hits[0].0)),
+        _ => Err(format!(
+            "k8s:{}{} is ambiguous: it is in {} network namespaces (inodes {})",
+            r.pod,
+            r.container.map(|c| format!("/{c}")).unwrap_or_default(),
+            hits.len(),
+            hits.iter()
+                .map(|(k, _)| k.1.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 /// Namespace `key`'s file: the one the scan left open, else opened through
 /// one of its paths or processes, checking the identity again after opening.
 fn open_key(scan: &mut runtimes::Scan, key: Key) -> Option<File> {
     scan.held.remove(&key).or_else(|| scan.find(key)?.open())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn k8s_references_parse() {
+        let r = |w: &str| {
+            k8s_ref(w.as_bytes()).map(|p| (p.pod.to_string(), p.container.map(str::to_string)))
+        };
+        assert_eq!(r("ns/web"), Some(("ns/web".into(), None)));
+        assert_eq!(r("ns/web/app"), Some(("ns/web".into(), Some("app".into()))));
+        for bad in ["", "web", "ns/", "/web", "ns//app", "ns/web/", "a/b/c/d"] {
+            assert_eq!(r(bad), None, "{bad:?}");
+        }
+        assert_eq!(k8s_ref(b"ns/\xff"), None);
+    }
 }
