@@ -1,6 +1,7 @@
 //! Runtime references where `ip netns` expects a NAME (exec, pids,
 //! identify, set) or a PID (attach's source): `docker:NAME-or-ID-prefix`,
-//! `podman:NAME-or-ID-prefix`, `k8s:NAMESPACE/POD[/CONTAINER]`, `pid:PID`, and (as `rnetns` only, see
+//! `podman:NAME-or-ID-prefix`, `k8s:NAMESPACE/POD[/CONTAINER]`, `lxc:NAME`,
+//! `machine:NAME` (systemd-nspawn), `pid:PID`, and (as `rnetns` only, see
 //! [`path_allowed`]) an absolute path to an nsfs file. A run-dir entry with
 //! the exact word as its name always wins, so iproute2 behaviour never
 //! changes for existing names; a reference that matches nothing falls back
@@ -92,6 +93,10 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Vec<u8>> {
         ("docker", w)
     } else if let Some(w) = word.strip_prefix(b"podman:") {
         ("podman", w)
+    } else if let Some(w) = word.strip_prefix(b"lxc:") {
+        ("lxc", w)
+    } else if let Some(w) = word.strip_prefix(b"machine:") {
+        (runtimes::nspawn::RUNTIME, w)
     } else {
         return Ok(None);
     };

@@ -32,7 +32,7 @@ rnetns extensions:
 \trnetns identify [--all-runtimes] [PID]
 \trnetns [-j [-p]] doctor [--fix]
 REF := NAME | docker:NAME-or-ID-prefix | podman:NAME-or-ID-prefix
-       | k8s:NAMESPACE/POD[/CONTAINER] | pid:PID | PATH
+       | k8s:NAMESPACE/POD[/CONTAINER] | lxc:NAME | machine:NAME | pid:PID | PATH
        (a run-dir entry with that exact name always wins)
 ";
 

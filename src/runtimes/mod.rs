@@ -19,6 +19,7 @@ pub mod crio;
 pub mod docker;
 pub mod iproute2;
 pub mod neutron;
+pub mod nspawn;
 pub mod podman;
 pub mod procs;
 pub mod state;
@@ -164,6 +165,7 @@ pub fn scan() -> Scan {
     podman::scan(&mut ev, &procs);
     containerd::scan(&mut ev, &procs);
     crio::scan(&mut ev, &procs);
+    nspawn::scan(&mut ev, &procs);
     procs::scan_mounts(&mut ev, &mounts);
     procs.attach_cgroup_members(&mut ev);
     procs.note_unreadable(&mut ev.notes);
