@@ -28,7 +28,7 @@ pub fn scan(ev: &mut Evidence, procs: &Procs) {
         Path::new(STORAGE),
         Path::new(RUN_ROOT),
         netns.as_ref(),
-        false,
+        None,
     );
     scan_rootless(ev, procs);
 }
@@ -40,7 +40,7 @@ fn scan_store(
     storage: &Path,
     run: &Path,
     netns: Option<&Root>,
-    rootless: bool,
+    rootless: Option<&UserView>,
 ) {
     let Some(store) = Root::open(storage, &mut ev.notes) else {
         return;
@@ -72,13 +72,17 @@ fn scan_store(
                 .and_then(|r| r.pid(&rel.join("pidfile"), &mut Default::default()));
             let key = pid
                 .and_then(|p| {
-                    if rootless {
+                    if rootless.is_some() {
                         procs.pid_runs_rootless(p, id)
                     } else {
                         procs.pid_runs(p, id)
                     }
                 })
-                .or_else(|| by_path(oci_netns_path(&spec)?, &spec, procs, netns));
+                .or_else(|| by_path(oci_netns_path(&spec)?, &spec, procs, netns))
+                .or_else(|| {
+                    let user = rootless?;
+                    user.key(oci_netns_path(&spec)?, &spec, procs, run.as_ref(), driver)
+                });
             if let Some(key) = key {
                 ev.members.push((key, c));
             }
@@ -245,8 +249,53 @@ fn scan_rootless(ev: &mut Evidence, procs: &Procs) {
         if let Some(home) = home_of(uid) {
             let storage = home.join(".local/share/containers/storage");
             let run = Path::new(USER_RUN).join(uid.to_string()).join("containers");
-            scan_store(ev, procs, &storage, &run, None, true);
+            let user = UserView {
+                netns: Root::open(view.join("netns"), &mut Default::default()),
+                prefix: format!("{USER_RUN}/{uid}/netns/"),
+            };
+            scan_store(ev, procs, &storage, &run, None, Some(&user));
         }
+    }
+}
+
+/// One rootless user's namespaces as its pause process sees them: a
+/// container's spec names `/run/user/UID/netns/NAME` (a file that is a
+/// namespace only in the pause process's mount namespace), or a pod
+/// infra's `/proc/PID/ns/net`. Rootless containers on cgroup v1 stay in
+/// the cgroups of the session that started them, so a cgroup cannot
+/// confirm their PIDs; these paths can.
+pub struct UserView {
+    /// `/proc/PAUSE/root/run/user/UID/netns`.
+    netns: Option<Root>,
+    /// `/run/user/UID/netns/`.
+    prefix: String,
+}
+
+impl UserView {
+    fn key(
+        &self,
+        path: &str,
+        spec: &serde_json::Value,
+        procs: &Procs,
+        run: Option<&Root>,
+        driver: &str,
+    ) -> Option<Key> {
+        if let Some(name) = path.strip_prefix(self.prefix.as_str()) {
+            if name.contains('/') {
+                return None;
+            }
+            return self.netns.as_ref()?.netns(Path::new(name)).ok().flatten();
+        }
+        // A pod member: the infra's PID, as the infra's own pidfile has it.
+        let pid: u32 = path
+            .strip_prefix("/proc/")?
+            .strip_suffix("/ns/net")?
+            .parse()
+            .ok()?;
+        let infra = annotation(spec, "io.kubernetes.cri-o.SandboxID").filter(|i| is_hex_id(i))?;
+        let rel = Path::new(driver).join(infra).join("userdata/pidfile");
+        let infra_pid = run?.pid(&rel, &mut Default::default())?;
+        (infra_pid == pid).then(|| procs.by_pid.get(&pid).copied())?
     }
 }
 
