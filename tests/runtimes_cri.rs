@@ -32,6 +32,9 @@
 //! under `CI=true` that is a failure, as is a containerd that will not
 //! start (its log is printed).
 
+#[path = "support/doctor_ok.rs"]
+mod doctor_ok;
+
 use k8s_cri::v1 as cri;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -825,28 +828,7 @@ fn check(cri: &mut Cri, pods: &[Pod]) -> Result<(), Failed> {
     if !plain_listed {
         return Err(format!("ctr task rnt-plain (pid {pid}) not listed right: {ns}").into());
     }
-    // doctor finds nothing wrong on a CRI host. containerd keeps its
-    // cni-* entries in a plain /run/netns directory: fine where the mount
-    // holding it is shared (systemd hosts), and a true finding where it is
-    // private (these CI machines: / is private), as doctor explains.
-    let doc = cmd(&[RNETNS, "doctor"]);
-    let text = String::from_utf8_lossy(&doc.stdout).into_owned();
-    println!(
-        "--- rnetns doctor\n{text}{}",
-        String::from_utf8_lossy(&doc.stderr)
-    );
-    let holder = ok(&["findmnt", "-no", "PROPAGATION", "-T", "/run/netns"])?;
-    let problems: Vec<&str> = text.lines().filter(|l| l.starts_with("problem:")).collect();
-    let explained = holder.trim() == "private"
-        && problems == ["problem: run-dir-not-mount-point: /run/netns"]
-        && doc.status.code() == Some(1);
-    if doc.status.code() != Some(0) && !explained {
-        return Err(format!(
-            "doctor exit {:?} on a CRI host (run dir's mount: {}): {text}",
-            doc.status,
-            holder.trim()
-        )
-        .into());
-    }
+    // doctor finds nothing wrong on a CRI host (support/doctor_ok.rs).
+    doctor_ok::check(RNETNS)?;
     Ok(())
 }
