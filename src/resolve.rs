@@ -127,8 +127,32 @@ fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Op
                 .filter_map(move |c| Some((n.key?, c)))
         })
     };
-    if let Some((k, _)) = members().find(|(_, c)| c.name.as_deref() == Some(what)) {
-        return Ok(Some(k));
+    // An exact name first. Two containers of one name in different
+    // namespaces (root's and a rootless user's, or two users') are never
+    // picked between: the error lists them, and an ID prefix says which.
+    let mut named: Vec<(Key, &runtimes::Container, &runtimes::Namespace)> = Vec::new();
+    for n in &scan.namespaces {
+        let Some(key) = n.key else { continue };
+        for c in n.containers.iter().filter(|c| c.runtime == runtime) {
+            if c.name.as_deref() == Some(what) && !named.iter().any(|(k, _, _)| *k == key) {
+                named.push((key, c, n));
+            }
+        }
+    }
+    match named.len() {
+        0 => {}
+        1 => return Ok(Some(named[0].0)),
+        _ => {
+            let list: Vec<String> = named
+                .iter()
+                .map(|(_, c, n)| format!("{} ({})", c.short_id(), owner_of(n)))
+                .collect();
+            return Err(format!(
+                "{runtime}:{what} is ambiguous: {} containers have that name: {}; give an ID prefix ({runtime}:ID) to say which",
+                named.len(),
+                list.join(", ")
+            ));
+        }
     }
     let mut hits: Vec<(Key, String)> = members()
         .filter(|(_, c)| c.id.starts_with(what))
@@ -143,6 +167,20 @@ fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Op
             hits.len()
         )),
     }
+}
+
+/// Whose a namespace is, for messages: `user UID` when it is reached
+/// through a rootless user's run dir (`/run/user/UID/`), else `root`.
+fn owner_of(n: &runtimes::Namespace) -> String {
+    n.paths
+        .iter()
+        .find_map(|p| {
+            let s = std::str::from_utf8(p).ok()?;
+            let rest = &s[s.find("/run/user/")? + "/run/user/".len()..];
+            let uid = rest.split('/').next()?;
+            uid.parse::<u32>().ok().map(|u| format!("user {u}"))
+        })
+        .unwrap_or_else(|| "root".to_string())
 }
 
 /// A `k8s:` reference after the prefix: `NAMESPACE/POD` or
@@ -219,6 +257,47 @@ fn open_key(scan: &mut runtimes::Scan, key: Key) -> Option<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ns(ino: u64, path: &str, id: &str, name: &str) -> runtimes::Namespace {
+        runtimes::Namespace {
+            key: Some((4, ino)),
+            nsid: None,
+            names: Vec::new(),
+            paths: vec![path.as_bytes().to_vec()],
+            runtime: "podman",
+            containers: vec![runtimes::Container {
+                id: id.into(),
+                name: Some(name.into()),
+                runtime: "podman",
+                pod: None,
+            }],
+            pids: Vec::new(),
+            stale: false,
+        }
+    }
+
+    #[test]
+    fn a_name_two_users_share_is_an_error_listing_both() {
+        let a = "1e2ca1a9fb9c".repeat(5) + "abcd";
+        let b = "078369d507a8".repeat(5) + "abcd";
+        let scan = runtimes::Scan {
+            namespaces: vec![
+                ns(1, "/run/netns/netns-1", &a, "web"),
+                ns(2, "/proc/9/root/run/user/4711/netns/netns-2", &b, "web"),
+                ns(3, "/run/netns/netns-3", &"c".repeat(64), "db"),
+            ],
+            notes: Vec::new(),
+            held: Default::default(),
+        };
+        let err = find_container(&scan, "podman", "web").unwrap_err();
+        assert_eq!(
+            err,
+            "podman:web is ambiguous: 2 containers have that name: 1e2ca1a9fb9c (root), 078369d507a8 (user 4711); give an ID prefix (podman:ID) to say which"
+        );
+        assert_eq!(find_container(&scan, "podman", "0783"), Ok(Some((4, 2))));
+        assert_eq!(find_container(&scan, "podman", "db"), Ok(Some((4, 3))));
+        assert_eq!(find_container(&scan, "podman", "nope"), Ok(None));
+    }
 
     #[test]
     fn k8s_references_parse() {

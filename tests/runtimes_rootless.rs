@@ -1,6 +1,9 @@
 //! Rootless podman, for real (issue 14, part 4): a throwaway unprivileged
 //! user made by the test (subordinate ids through `uidmap`), running
 //! `podman run` with slirp4netns and a rootless pod, as that user.
+//! Root runs a container named like the user's first one: `podman:NAME`
+//! must then be an error naming both (with their owners), and an ID
+//! prefix must pick the user's.
 //! `rnetns -j list --all-runtimes` (as root) must list each container's
 //! namespace, which exists as a mount only in the user's pause process,
 //! with runtime `podman`, its name and PIDs, checked against the user's
@@ -33,6 +36,9 @@ use std::time::{Duration, Instant};
 const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
 const USER: &str = "rnt-rootless";
 const IMG: &str = "localhost/rnt-busybox:latest";
+/// Root's image and its container named like the user's first one.
+const ROOT_IMG: &str = "localhost/rnt-rootless-busybox:latest";
+const ROOT_NAME: &str = "rnt-r1";
 
 fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1")
@@ -141,6 +147,30 @@ fn user_ok(uid: u32, script: &str) -> Result<String, Failed> {
     Ok(String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
+/// Runs rootful podman with the test's config (rlimits).
+fn root_podman(args: &[&str]) -> Output {
+    Command::new("timeout")
+        .arg("120")
+        .arg("podman")
+        .args(args)
+        .env("CONTAINERS_CONF", state_dir().join("containers.conf"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn")
+}
+
+fn root_ok(args: &[&str]) -> Result<String, Failed> {
+    let o = root_podman(args);
+    if !o.status.success() {
+        return Err(format!(
+            "podman {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+        .into());
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
 fn uid_pids(uid: u32) -> Vec<u32> {
     std::fs::read_dir("/proc")
         .into_iter()
@@ -183,12 +213,18 @@ struct Guard {
     uid: u32,
     /// Whether /run/user was there (no logind on these machines).
     run_user_existed: bool,
+    /// Root's container of the same name as the user's (and its image).
+    root_container: bool,
     user_made: bool,
     tun_mode: Option<u32>,
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        if self.root_container {
+            let _ = root_podman(&["rm", "-f", "-t", "0", ROOT_NAME]);
+            let _ = root_podman(&["rmi", "-f", ROOT_IMG]);
+        }
         if self.user_made {
             let _ = as_user(self.uid, "podman pod rm -f -t 0 rnt-rpod");
             let _ = as_user(
@@ -280,6 +316,17 @@ fn setup(g: &mut Guard) -> Result<(), Failed> {
         uid,
         &format!("podman run -d --pod rnt-rpod --name rnt-r2 {IMG} >/dev/null"),
     )?;
+    // Root runs a container of the same name (no network: nothing in
+    // /run/netns, no podman0 to clean up).
+    g.root_container = true;
+    root_ok(&[
+        "import",
+        "-c",
+        "CMD [\"/bin/sleep\",\"100000\"]",
+        &t,
+        ROOT_IMG,
+    ])?;
+    root_ok(&["run", "-d", "--net=none", "--name", ROOT_NAME, ROOT_IMG])?;
     Ok(())
 }
 
@@ -297,6 +344,7 @@ fn real_rootless() -> Result<(), Failed> {
     let mut guard = Guard {
         uid,
         run_user_existed: std::path::Path::new("/run/user").exists(),
+        root_container: false,
         user_made: false,
         tun_mode: None,
     };
@@ -358,7 +406,25 @@ fn check(uid: u32) -> Result<(), Failed> {
             return Err(format!("{name}: pids {got:?}, /proc says {want:?}").into());
         }
         let link = std::fs::read_link(format!("/proc/{pid}/ns/net"))?;
-        let r = format!("podman:{name}");
+        // rnt-r1 is also root's: its name alone is ambiguous, and its ID
+        // says which.
+        let r = if name == ROOT_NAME {
+            let o = cmd(&[RNETNS, "exec", &format!("podman:{name}"), "true"]);
+            let err = String::from_utf8_lossy(&o.stderr).into_owned();
+            let root_id = root_ok(&["inspect", "-f", "{{.Id}}", ROOT_NAME])?;
+            let want = [
+                format!("podman:{name} is ambiguous: 2 containers have that name: "),
+                format!("{} (user {uid})", &id[..12]),
+                format!("{} (root)", &root_id[..12]),
+            ];
+            if o.status.success() || !want.iter().all(|w| err.contains(w.as_str())) {
+                return Err(format!("exec podman:{name} with root's namesake: {err}").into());
+            }
+            println!("podman:{name}: {}", err.trim());
+            format!("podman:{}", &id[..12])
+        } else {
+            format!("podman:{name}")
+        };
         let got = ok(&[RNETNS, "exec", &r, "readlink", "/proc/self/ns/net"])?;
         if got.trim() != link.display().to_string() {
             return Err(format!("exec {r}: {}, want {}", got.trim(), link.display()).into());
