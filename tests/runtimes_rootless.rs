@@ -1,6 +1,9 @@
 //! Rootless podman, for real (issue 14, part 4): a throwaway unprivileged
 //! user made by the test (subordinate ids through `uidmap`), running
 //! `podman run` with slirp4netns and a rootless pod, as that user.
+//! Then the same user runs rootless docker (Debian docker.io's
+//! `dockerd-rootless.sh` under `rootlesskit`), whose container must be
+//! listed as docker's and entered by `docker:NAME`.
 //! Root runs a container named like the user's first one: `podman:NAME`
 //! must then be an error naming both (with their owners), and an ID
 //! prefix must pick the user's.
@@ -55,6 +58,8 @@ fn missing() -> Option<String> {
     }
     for bin in [
         "podman",
+        "dockerd",
+        "rootlesskit",
         "newuidmap",
         "slirp4netns",
         "catatonit",
@@ -431,6 +436,105 @@ fn check(uid: u32) -> Result<(), Failed> {
         }
         println!("{name}: ok (netns {ino}, pids {got:?})", got = want);
     }
+    rootless_docker(uid)?;
     doctor_ok::check(RNETNS)?;
+    Ok(())
+}
+
+/// Rootless docker (Debian's dockerd-rootless.sh under rootlesskit) as
+/// the same user: its container is listed and `docker:NAME` enters it.
+fn rootless_docker(uid: u32) -> Result<(), Failed> {
+    let t0 = Instant::now();
+    let env = format!(
+        "export DOCKER_HOST=unix:///run/user/{uid}/docker.sock PATH=/usr/share/docker.io/contrib:/usr/sbin:/usr/bin:/sbin:/bin"
+    );
+    // Started in the background through su; we are its subreaper, and the
+    // guard kills it by PID with everything else of the user's.
+    let log = state_dir().join("dockerd-rootless.log");
+    std::fs::write(&log, "")?;
+    ok(&["chmod", "a+w", &log.display().to_string()])?;
+    let conf = state_dir().join("containers.conf");
+    let full = format!(
+        "cd /tmp && export XDG_RUNTIME_DIR=/run/user/{uid} CONTAINERS_CONF={} && {env} && exec dockerd-rootless.sh >{} 2>&1",
+        conf.display(),
+        log.display()
+    );
+    let _daemon = Command::new("su")
+        .args(["-s", "/bin/sh", USER, "-c", &full])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let up = Instant::now();
+    while !as_user(uid, &format!("{env} && docker info >/dev/null 2>&1"))
+        .status
+        .success()
+    {
+        if up.elapsed() > Duration::from_secs(60) {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            return Err(format!("rootless dockerd did not start:\n{text}").into());
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let tar = state_dir().join("rootfs.tar");
+    user_ok(
+        uid,
+        &format!(
+            "{env} && docker import -c 'CMD [\"/bin/sleep\",\"100000\"]' {} rnt-dbusybox >/dev/null && docker run -d --init --name rnt-rd1 rnt-dbusybox >/dev/null",
+            tar.display()
+        ),
+    )?;
+    println!("rootless docker up: {:?}", t0.elapsed());
+    let inspect: Value =
+        serde_json::from_str(&user_ok(uid, &format!("{env} && docker inspect rnt-rd1"))?)?;
+    let c = &inspect[0];
+    let pid = c["State"]["Pid"].as_u64().ok_or("no pid")?;
+    let id = c["Id"].as_str().ok_or("no id")?;
+    let ino = netns_ino(pid).ok_or("container pid vanished")?;
+    let json = ok(&[RNETNS, "-j", "list", "--all-runtimes"])?;
+    let plain = ok(&[RNETNS, "list", "--all-runtimes"])?;
+    println!("--- rnetns list --all-runtimes (rootless docker)\n{plain}");
+    let spaces: Value = serde_json::from_str(&json)?;
+    let ns = spaces
+        .as_array()
+        .ok_or("not an array")?
+        .iter()
+        .find(|n| n["inode"].as_u64() == Some(ino))
+        .ok_or_else(|| format!("rnt-rd1: netns {ino} not listed"))?;
+    let listed = ns["runtime"].as_str() == Some("docker")
+        && ns["containers"].as_array().into_iter().flatten().any(|x| {
+            x["id"].as_str() == Some(id)
+                && x["name"].as_str() == Some("rnt-rd1")
+                && x["runtime"].as_str() == Some("docker")
+        });
+    if !listed {
+        return Err(format!("rootless docker rnt-rd1 (pid {pid}) not listed right: {ns}").into());
+    }
+    let got: Vec<u64> = ns["pids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect();
+    if got != pids_in(ino) || !got.contains(&pid) {
+        return Err(format!("rnt-rd1: pids {got:?}, /proc says {:?}", pids_in(ino)).into());
+    }
+    let link = std::fs::read_link(format!("/proc/{pid}/ns/net"))?;
+    let got = ok(&[
+        RNETNS,
+        "exec",
+        "docker:rnt-rd1",
+        "readlink",
+        "/proc/self/ns/net",
+    ])?;
+    if got.trim() != link.display().to_string() {
+        return Err(format!(
+            "exec docker:rnt-rd1: {}, want {}",
+            got.trim(),
+            link.display()
+        )
+        .into());
+    }
+    println!("rootless docker rnt-rd1: ok (netns {ino})");
     Ok(())
 }

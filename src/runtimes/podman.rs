@@ -300,7 +300,7 @@ impl UserView {
 }
 
 /// A user's home directory from /etc/passwd.
-fn home_of(uid: u32) -> Option<PathBuf> {
+pub(super) fn home_of(uid: u32) -> Option<PathBuf> {
     let text = std::fs::read_to_string("/etc/passwd").ok()?;
     text.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
