@@ -597,6 +597,15 @@ fn host() -> Host {
     }
 }
 
+fn state_entries() -> BTreeSet<String> {
+    std::fs::read_dir(STATE)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
 /// Processes whose command line names our socket (shims, containerd).
 fn ours() -> Vec<String> {
     std::fs::read_dir("/proc")
@@ -620,6 +629,8 @@ fn ours() -> Vec<String> {
 /// Undoes everything, in Drop, so a failed assertion still cleans up.
 struct Guard {
     containerd: Option<Containerd>,
+    /// /run/containerd's entries before, if it existed.
+    state_before: Option<BTreeSet<String>>,
     run_netns_existed: bool,
     cni_existed: bool,
     ip_forward: Option<String>,
@@ -638,9 +649,24 @@ impl Drop for Guard {
         }
         drop(self.containerd.take());
         quiet(&["ip", "link", "del", BRIDGE]);
-        // What containerd leaves in its state dir, then the dir itself:
-        // nothing there is mounted once its tasks are gone.
-        let _ = std::fs::remove_dir_all(STATE);
+        // What containerd leaves in its state dir (nothing there is
+        // mounted once its tasks are gone): the whole dir when we brought
+        // it, else only the entries that appeared.
+        match &self.state_before {
+            None => {
+                let _ = std::fs::remove_dir_all(STATE);
+            }
+            Some(before) => {
+                for e in state_entries().difference(before) {
+                    let p = Path::new(STATE).join(e);
+                    if p.is_dir() {
+                        let _ = std::fs::remove_dir_all(p);
+                    } else {
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+            }
+        }
         if !self.run_netns_existed {
             let _ = std::fs::remove_dir("/run/netns");
         }
@@ -656,9 +682,16 @@ impl Drop for Guard {
 
 fn real_cri() -> Result<(), Failed> {
     let t0 = Instant::now();
-    if Path::new(STATE).exists() {
+    // dockerd's managed containerd (its state is /run/docker/containerd)
+    // leaves an empty /run/containerd/s for shim sockets; anything more is
+    // another containerd's state.
+    let state_before = Path::new(STATE).exists().then(state_entries);
+    if state_before
+        .as_ref()
+        .is_some_and(|e| e.iter().any(|n| n != "s"))
+    {
         return Err(format!(
-            "{STATE} exists: another containerd uses containerd's default state dir; not touching it"
+            "{STATE} holds {state_before:?}: another containerd uses containerd's default state dir; not touching it"
         )
         .into());
     }
@@ -666,6 +699,7 @@ fn real_cri() -> Result<(), Failed> {
     let before = host();
     let mut guard = Guard {
         containerd: None,
+        state_before: state_before.clone(),
         run_netns_existed: Path::new("/run/netns").exists(),
         cni_existed: Path::new("/var/lib/cni").exists(),
         ip_forward: std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").ok(),
@@ -708,6 +742,10 @@ fn real_cri() -> Result<(), Failed> {
     result?;
     let after = host();
     let left = ours();
+    let state_after = Path::new(STATE).exists().then(state_entries);
+    if state_after != state_before {
+        return Err(format!("{STATE}: before {state_before:?}, after {state_after:?}").into());
+    }
     if after != before || !left.is_empty() {
         return Err(format!(
             "left behind: host before {before:?}, after {after:?}; processes {left:?}"
