@@ -9,6 +9,7 @@
 //! netns file checked to be the namespace the scan found (no PID race).
 //! Syscalls: lstat, open, ioctl(NS_GET_NSTYPE), fstat, and the scan's.
 
+use crate::output::escape::escape;
 use crate::runtimes::{self, state, Key};
 use crate::store::{cat, entry_path};
 use std::fs::File;
@@ -145,10 +146,11 @@ fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Op
         _ => {
             let list: Vec<String> = named
                 .iter()
-                .map(|(_, c, n)| format!("{} ({})", c.short_id(), owner_of(n)))
+                .map(|(_, c, n)| format!("{} ({})", escape(c.short_id().as_bytes()), owner_of(n)))
                 .collect();
             return Err(format!(
-                "{runtime}:{what} is ambiguous: {} containers have that name: {}; give an ID prefix ({runtime}:ID) to say which",
+                "{runtime}:{} is ambiguous: {} containers have that name: {}; give an ID prefix ({runtime}:ID) to say which",
+                escape(what.as_bytes()),
                 named.len(),
                 list.join(", ")
             ));
@@ -237,8 +239,10 @@ fn find_pod(scan: &runtimes::Scan, r: &PodRef) -> Result<Option<Key>, String> {
         1 => Ok(Some(hits[0].0)),
         _ => Err(format!(
             "k8s:{}{} is ambiguous: it is in {} network namespaces (inodes {})",
-            r.pod,
-            r.container.map(|c| format!("/{c}")).unwrap_or_default(),
+            escape(r.pod.as_bytes()),
+            r.container
+                .map(|c| format!("/{}", escape(c.as_bytes())))
+                .unwrap_or_default(),
             hits.len(),
             hits.iter()
                 .map(|(k, _)| k.1.to_string())
