@@ -408,5 +408,6 @@ fn check(lxc_pid: u64, ns_pid: u64) -> Result<(), Failed> {
         println!("{runtime} {name}: ok (netns {ino}, {} pids)", want.len());
     }
     doctor_ok::check(RNETNS)?;
+    doctor_ok::hold();
     Ok(())
 }
