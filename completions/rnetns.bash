@@ -72,15 +72,16 @@ _rnetns_pids() {
     _rnetns_add "${pids[@]}"
 }
 
-# A namespace: a name, or a runtime reference (docker:, podman:, pid:, a path).
+# A namespace: a name, or a runtime reference (docker:, podman:, lxc:,
+# machine:, k8s:, pid:, a path).
 _rnetns_refs() {
     case $cur in
         pid:*) _rnetns_pids pid: ;;
-        docker:* | podman:*) ;;
+        docker:* | podman:* | lxc:* | machine:* | k8s:*) ;;
         /* | ./* | ../*) COMPREPLY+=($(compgen -f -- "$cur")) ;;
         *)
             _rnetns_names
-            _rnetns_add docker: podman: pid:
+            _rnetns_add docker: podman: lxc: machine: k8s: pid:
             # A lone `docker:` goes on without a space.
             [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *: ]] && compopt -o nospace 2>/dev/null
             ;;
@@ -112,8 +113,8 @@ _rnetns_netns() {
             if ((pos == 2)); then
                 case $cur in
                     pid:*) _rnetns_pids pid: ;;
-                    docker:* | podman:*) ;;
-                    *) _rnetns_pids '' && _rnetns_add docker: podman: pid: ;;
+                    docker:* | podman:* | lxc:* | machine:* | k8s:*) ;;
+                    *) _rnetns_pids '' && _rnetns_add docker: podman: lxc: machine: k8s: pid: ;;
                 esac
             fi
             ;;

@@ -136,8 +136,8 @@ complete -c rnetns -n '__rnetns_is list' -a --all-runtimes
 complete -c rnetns -n '__rnetns_is doctor' -a --fix
 complete -c rnetns -n '__rnetns_is list-id' -a 'target-nsid nsid'
 complete -c rnetns -n '__rnetns_is delete' -a '(__rnetns_names)'
-complete -c rnetns -n '__rnetns_is ref' -a '(__rnetns_names) docker: podman: pid:'
+complete -c rnetns -n '__rnetns_is ref' -a '(__rnetns_names) docker: podman: lxc: machine: k8s: pid:'
 complete -c rnetns -n '__rnetns_is ref' -a '(__rnetns_pids pid:)'
 complete -c rnetns -n '__rnetns_is set-id' -a auto
-complete -c rnetns -n '__rnetns_is pid' -a '(__rnetns_pids) docker: podman: pid: --all-runtimes'
+complete -c rnetns -n '__rnetns_is pid' -a '(__rnetns_pids) docker: podman: lxc: machine: k8s: pid: --all-runtimes'
 complete -c rnetns -n '__rnetns_is command' -a '(__rnetns_exec_command)'

@@ -1,14 +1,16 @@
 //! Runtime references where `ip netns` expects a NAME (exec, pids,
 //! identify, set) or a PID (attach's source): `docker:NAME-or-ID-prefix`,
-//! `podman:[USER/]NAME-or-ID-prefix`, `pid:PID`, and (as `rnetns` only,
-//! see [`path_allowed`] and [`qualified_allowed`]) an absolute path to an
-//! nsfs file and the `USER/` qualifier. A run-dir entry with the exact word
+//! `podman:[USER/]NAME-or-ID-prefix`, `k8s:NAMESPACE/POD[/CONTAINER]`,
+//! `lxc:NAME`, `machine:NAME` (systemd-nspawn), `pid:PID`, and (as
+//! `rnetns` only, see [`path_allowed`], [`qualified_allowed`] and
+//! [`k8s_allowed`]) an absolute path to an nsfs file, the `USER/`
+//! qualifier and pod references. A run-dir entry with the exact word
 //! as its name always wins, so iproute2 behaviour never changes for
 //! existing names. A name that containers of several owners share is an
 //! error listing them (README "Trust"). A reference that matches nothing
-//! says why as `rnetns` (stopped, no state, none of N, near misses: issue
-//! 18); as `ip` it falls back to the ordinary iproute2 path and its
-//! messages, with their exit status either way. The result is an open
+//! says why as `rnetns` (stopped, no state, none of N, near misses); as
+//! `ip` it falls back to the ordinary iproute2 path and its messages,
+//! with their exit status either way. The result is an open
 //! netns file checked to be the namespace the scan found (no PID race).
 //! Syscalls: lstat, open, ioctl(NS_GET_NSTYPE), fstat, and the scan's.
 
@@ -90,6 +92,12 @@ pub fn qualified_allowed(word: &[u8]) -> bool {
         && rest.len() <= 512
 }
 
+/// Whether `word` is a `k8s:NAMESPACE/POD[/CONTAINER]` reference, which
+/// holds a `/`: only as `rnetns`, for the same reason as [`path_allowed`].
+pub fn k8s_allowed(word: &[u8]) -> bool {
+    crate::cli::prog() == "rnetns" && word.strip_prefix(b"k8s:").and_then(k8s_ref).is_some()
+}
+
 /// Resolves `word`, or `Ok(None)` when it is a run-dir name or not a
 /// reference. `Err` carries a complete message: a `docker:`/`podman:`
 /// reference that matches no running container (and why), one that is
@@ -132,10 +140,29 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
             _ => Ok(None),
         };
     }
+    if let Some(w) = word.strip_prefix(b"k8s:") {
+        // Only as `rnetns`, like a path: in `ip` mode a name with `/`
+        // stays `Invalid netns name` (spec 3.3).
+        let Some(pod) = k8s_ref(w).filter(|_| k8s_allowed(word)) else {
+            return Ok(None);
+        };
+        let mut scan = runtimes::scan();
+        let Some(key) = find_pod(&scan, &pod).map_err(|m| m.into_bytes())? else {
+            return Ok(None);
+        };
+        return Ok(open_key(&mut scan, key).map(|file| Target {
+            file,
+            label: word.to_vec(),
+        }));
+    }
     let (runtime, what) = if let Some(w) = word.strip_prefix(b"docker:") {
         ("docker", w)
     } else if let Some(w) = word.strip_prefix(b"podman:") {
         ("podman", w)
+    } else if let Some(w) = word.strip_prefix(b"lxc:") {
+        ("lxc", w)
+    } else if let Some(w) = word.strip_prefix(b"machine:") {
+        (runtimes::nspawn::RUNTIME, w)
     } else {
         return Ok(None);
     };
@@ -358,25 +385,28 @@ fn missing(
             escape(label.as_bytes())
         ));
     }
+    // lxc and nspawn machines are found from processes, not a state tree.
     let home = match runtime {
-        "docker" => crate::runtimes::docker::DATA_ROOT,
-        _ => crate::runtimes::podman::STORAGE,
+        "docker" => Some(crate::runtimes::docker::DATA_ROOT),
+        "podman" => Some(crate::runtimes::podman::STORAGE),
+        _ => None,
     };
-    if known.is_empty() && !std::path::Path::new(home).exists() {
+    if let Some(home) = home.filter(|h| known.is_empty() && !std::path::Path::new(h).exists()) {
         return Refusal::missing(format!(
             "{runtime} state not found at {home} (is {runtime} installed here?)"
         ));
     }
     let n = known.len();
     let s = if n == 1 { "" } else { "s" };
-    let whose = if runtime == "podman" && known.iter().any(|c| c.owner.is_some()) {
-        format!("{home} and users' storage")
-    } else {
-        home.to_string()
+    let whose = match home {
+        Some(h) if runtime == "podman" && known.iter().any(|c| c.owner.is_some()) => {
+            format!(" in {h} and users' storage")
+        }
+        Some(h) => format!(" in {h}"),
+        None => " running".to_string(),
     };
-    let mut msg = format!(
-        "no {runtime} container named \"{shown}\" ({n} container{s} in {whose}; none matches)"
-    );
+    let mut msg =
+        format!("no {runtime} container named \"{shown}\" ({n} container{s}{whose}; none matches)");
     let near = near_misses(name, &known);
     if !near.is_empty() {
         msg.push_str(&format!("; did you mean {}?", near.join(" or ")));
@@ -420,6 +450,73 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// A `k8s:` reference after the prefix: `NAMESPACE/POD` or
+/// `NAMESPACE/POD/CONTAINER`, each part non-empty UTF-8 (Kubernetes names
+/// are DNS labels and subdomains, so none holds a `/`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct PodRef<'a> {
+    pub pod: &'a str,
+    pub container: Option<&'a str>,
+}
+
+pub fn k8s_ref(w: &[u8]) -> Option<PodRef<'_>> {
+    let w = std::str::from_utf8(w).ok()?;
+    let parts: Vec<&str> = w.split('/').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return None;
+    }
+    match parts.len() {
+        2 => Some(PodRef {
+            pod: w,
+            container: None,
+        }),
+        3 => Some(PodRef {
+            pod: &w[..parts[0].len() + 1 + parts[1].len()],
+            container: Some(parts[2]),
+        }),
+        _ => None,
+    }
+}
+
+/// The namespace of a Kubernetes pod (`NAMESPACE/POD`) or of one of its
+/// containers, from the CRI runtimes' on-disk state (containerd and
+/// CRI-O record the pod as `NAMESPACE/NAME`). Every container of a pod
+/// shares the sandbox's namespace; should the state show one pod in two
+/// namespaces (two sandboxes of one pod both running), that is an error
+/// listing them, never a guess.
+fn find_pod(scan: &runtimes::Scan, r: &PodRef) -> Result<Option<Key>, String> {
+    let mut hits: Vec<(Key, &str)> = Vec::new();
+    for n in &scan.namespaces {
+        let Some(key) = n.key else { continue };
+        for c in &n.containers {
+            let cri = matches!(c.runtime, "containerd" | "cri-o");
+            let pod = c.pod.as_deref() == Some(r.pod);
+            let name = r
+                .container
+                .is_none_or(|want| c.name.as_deref() == Some(want));
+            if cri && pod && name && !hits.iter().any(|(k, _)| *k == key) {
+                hits.push((key, c.runtime));
+            }
+        }
+    }
+    match hits.len() {
+        0 => Ok(None),
+        1 => Ok(Some(hits[0].0)),
+        _ => Err(format!(
+            "k8s:{}{} is ambiguous: it is in {} network namespaces (inodes {})",
+            escape(r.pod.as_bytes()),
+            r.container
+                .map(|c| format!("/{}", escape(c.as_bytes())))
+                .unwrap_or_default(),
+            hits.len(),
+            hits.iter()
+                .map(|(k, _)| k.1.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 /// Namespace `key`'s file: the one the scan left open, else opened through
 /// one of its paths or processes, checking the identity again after opening.
 fn open_key(scan: &mut runtimes::Scan, key: Key) -> Option<File> {
@@ -428,6 +525,8 @@ fn open_key(scan: &mut runtimes::Scan, key: Key) -> Option<File> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn edit_distance_counts_characters() {
         use super::edit_distance as d;
@@ -436,5 +535,18 @@ mod tests {
         assert_eq!(d("web", "webs"), 1);
         assert_eq!(d("", "ab"), 2);
         assert_eq!(d("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn k8s_references_parse() {
+        let r = |w: &str| {
+            k8s_ref(w.as_bytes()).map(|p| (p.pod.to_string(), p.container.map(str::to_string)))
+        };
+        assert_eq!(r("ns/web"), Some(("ns/web".into(), None)));
+        assert_eq!(r("ns/web/app"), Some(("ns/web".into(), Some("app".into()))));
+        for bad in ["", "web", "ns/", "/web", "ns//app", "ns/web/", "a/b/c/d"] {
+            assert_eq!(r(bad), None, "{bad:?}");
+        }
+        assert_eq!(k8s_ref(b"ns/\xff"), None);
     }
 }

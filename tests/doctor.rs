@@ -307,3 +307,19 @@ $R doctor | grep -A1 --no-group-separator "^problem"; $R doctor >/dev/null; echo
         )
     );
 }
+
+#[test]
+fn plain_run_dir_inside_a_shared_mount_is_not_a_problem() {
+    // A Kubernetes node: containerd makes /run/netns a plain directory and
+    // bind-mounts its cni-* entries there; systemd's / and /run are shared,
+    // so the entries propagate through the mount the run dir sits in.
+    let body = "mount --make-shared /run; mkdir /run/netns; touch /run/netns/cni-1
+         unshare -n sh -c 'mount --bind /proc/self/ns/net /run/netns/cni-1'
+         $R doctor >/dev/null; echo rc=$?
+         mount --make-private /run; $R doctor | grep '^problem'";
+    let out = sbx("plain-shared", body);
+    if out == "skipped" {
+        return;
+    }
+    assert_eq!(out, "rc=0\nproblem: run-dir-not-mount-point: /run/netns\n");
+}

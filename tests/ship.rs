@@ -208,7 +208,9 @@ fn bash_completes_subcommands_options_and_refs() {
     let got = bash(&[], "FN=_rnetns complete_words rnetns doc ''");
     assert!(got.is_empty(), "{got:?}");
     let got = bash(&["blue"], "FN=_rnetns complete_words rnetns exec ''");
-    for w in ["blue", "docker:", "podman:", "pid:"] {
+    for w in [
+        "blue", "docker:", "podman:", "lxc:", "machine:", "k8s:", "pid:",
+    ] {
         assert!(lines(&got).contains(&w), "{got:?}");
     }
     // attach's first word is a new name; its second is a PID or a ref.

@@ -31,7 +31,8 @@ rnetns extensions:
 \trnetns attach NAME REF
 \trnetns identify [--all-runtimes] [PID]
 \trnetns [-j [-p]] doctor [--fix]
-REF := NAME | docker:NAME-or-ID-prefix | podman:[USER/]NAME-or-ID-prefix | pid:PID | PATH
+REF := NAME | docker:NAME-or-ID-prefix | podman:[USER/]NAME-or-ID-prefix
+       | k8s:NAMESPACE/POD[/CONTAINER] | lxc:NAME | machine:NAME | pid:PID | PATH
        (a run-dir entry with that exact name always wins; a podman NAME that
        containers of several owners share is an error unless USER/ picks one)
 ";

@@ -58,10 +58,12 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
     // still validates it wherever it is used as a path.
     if let Some(name) = words.get(1) {
         let used_as_path = matches!(sub, Some(Sub::Add | Sub::Attach | Sub::Set | Sub::Pids));
-        // rnetns extension: an nsfs path where a name is looked up (as
-        // `rnetns` only; see crate::resolve::path_allowed).
+        // rnetns extension: an nsfs path or a `k8s:NS/POD` where a name
+        // is looked up (as `rnetns` only; see crate::resolve::path_allowed).
         let path_ref = matches!(sub, Some(Sub::Exec | Sub::Pids | Sub::Set | Sub::Identify))
-            && (crate::resolve::path_allowed(name) || crate::resolve::qualified_allowed(name));
+            && (crate::resolve::path_allowed(name)
+                || crate::resolve::qualified_allowed(name)
+                || crate::resolve::k8s_allowed(name));
         if (!ctx.globals.all || used_as_path) && !valid_name(name) && !path_ref {
             return Err(Error::InvalidName(name.clone()));
         }

@@ -4,7 +4,9 @@
 //! holds its name, state, PID and sandbox key. A running container is
 //! placed by its PID (which covers host, none and `container:X` modes) and
 //! else by its sandbox key; the empty files Docker leaves behind for a
-//! while after a container stops are stale. Read-only: no API socket.
+//! while after a container stops are stale. Rootless daemons are read
+//! through their own mount namespace (see [`scan_rootless`]). Read-only:
+//! no API socket.
 
 use super::procs::Procs;
 use super::state::{self, is_hex_id, str_at, Root};
@@ -20,6 +22,56 @@ pub const DATA_ROOT: &str = "/var/lib/docker";
 
 pub fn scan(ev: &mut Evidence, procs: &Procs) {
     let exec_root = Root::open(EXEC_ROOT, &mut ev.notes);
+    scan_daemon(ev, procs, exec_root, Path::new(DATA_ROOT));
+    scan_rootless(ev, procs);
+}
+
+/// Rootless dockers (`dockerd-rootless.sh` under rootlesskit): each
+/// `/run/user/UID/docker.pid` naming a live dockerd owned by UID. Its exec
+/// root, `/run/user/UID/docker`, holds the sandbox mounts only in the
+/// daemon's own mount namespace, so it is read through
+/// `/proc/PID/root/run/user/UID/docker`; its data root is
+/// `~/.local/share/docker`.
+fn scan_rootless(ev: &mut Evidence, procs: &Procs) {
+    let Some(users) = Root::open("/run/user", &mut Default::default()) else {
+        return;
+    };
+    let mut uids: Vec<u32> = users
+        .list(Path::new("."), &mut Default::default())
+        .iter()
+        .filter_map(|u| u.to_str()?.parse().ok())
+        .collect();
+    uids.sort_unstable();
+    for uid in uids {
+        let rel = std::path::PathBuf::from(format!("{uid}/docker.pid"));
+        let Some(pid) = users.pid(&rel, &mut Default::default()) else {
+            continue;
+        };
+        if super::trust::real_uid(pid) != Some(uid) {
+            continue; // stale or planted pidfile: the PID is someone else's
+        }
+        let Some(home) = super::podman::home_of(uid) else {
+            continue;
+        };
+        let view = format!("/proc/{pid}/root/run/user/{uid}/docker");
+        let exec_root = Root::open(view, &mut ev.notes);
+        // The user writes all of this: it speaks only for what they own
+        // (README "Trust").
+        let mut sub = Evidence::default();
+        scan_daemon(
+            &mut sub,
+            procs,
+            exec_root,
+            &home.join(".local/share/docker"),
+        );
+        let mut user = super::trust::User::new(uid);
+        super::trust::admit(&mut user, sub, ev, procs);
+        user.note("docker", &mut ev.notes);
+    }
+}
+
+/// One daemon's containers: its exec root (sandbox mounts) and data root.
+fn scan_daemon(ev: &mut Evidence, procs: &Procs, exec_root: Option<Root>, data_root: &Path) {
     // Sandbox name -> namespace, as listed (not opened twice).
     let mut listed = HashMap::new();
     if let Some(root) = &exec_root {
@@ -44,7 +96,7 @@ pub fn scan(ev: &mut Evidence, procs: &Procs) {
             }
         }
     }
-    let Some(data) = Root::open(DATA_ROOT, &mut ev.notes) else {
+    let Some(data) = Root::open(data_root, &mut ev.notes) else {
         return;
     };
     let mut ids = data.list(Path::new("containers"), &mut ev.notes);
@@ -208,9 +260,17 @@ fn config(
 
 /// A sandbox key's path beneath the exec root (`netns/KEY`).
 fn sandbox_rel(key: &str) -> Option<&str> {
+    // A rootless daemon's exec root is /run/user/UID/docker.
+    let rootless = || {
+        let rest = key.strip_prefix("/run/user/")?;
+        let (uid, rel) = rest.split_once('/')?;
+        uid.bytes().all(|b| b.is_ascii_digit()).then_some(())?;
+        rel.strip_prefix("docker/")
+    };
     let rel = key
         .strip_prefix("/var/run/docker/")
-        .or_else(|| key.strip_prefix("/run/docker/"))?;
+        .or_else(|| key.strip_prefix("/run/docker/"))
+        .or_else(rootless)?;
     (rel.starts_with("netns/") && !rel.contains("..")).then_some(rel)
 }
 
@@ -228,6 +288,12 @@ mod tests {
         );
         assert_eq!(super::sandbox_rel("/run/docker/netns/../../etc"), None);
         assert_eq!(super::sandbox_rel("/run/netns/x"), None);
+        assert_eq!(
+            super::sandbox_rel("/run/user/4711/docker/netns/140052ccafb8"),
+            Some("netns/140052ccafb8")
+        );
+        assert_eq!(super::sandbox_rel("/run/user/x/docker/netns/a"), None);
+        assert_eq!(super::sandbox_rel("/run/user/1/docker/netns/../../a"), None);
         assert_eq!(super::sandbox_rel(""), None);
     }
 }

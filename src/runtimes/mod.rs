@@ -19,6 +19,7 @@ pub mod crio;
 pub mod docker;
 pub mod iproute2;
 pub mod neutron;
+pub mod nspawn;
 pub mod podman;
 pub mod procs;
 pub mod state;
@@ -196,6 +197,7 @@ pub fn scan() -> Scan {
     let roots = [containerd::STATE];
     trust::scan_tree(&mut ev, &procs, &roots, "containerd", containerd::scan);
     trust::scan_tree(&mut ev, &procs, &[crio::RUN_ROOT], "cri-o", crio::scan);
+    nspawn::scan(&mut ev, &procs);
     procs::scan_mounts(&mut ev, &mounts);
     procs.attach_cgroup_members(&mut ev);
     procs.note_unreadable(&mut ev.notes);

@@ -34,6 +34,7 @@ pub fn scan(ev: &mut Evidence, procs: &Procs) {
         Path::new(RUN_ROOT),
         netns.as_ref(),
         user.as_mut(),
+        None,
     );
     if let Some(u) = user {
         u.note("podman", &mut ev.notes);
@@ -51,6 +52,7 @@ fn scan_store(
     run: &Path,
     netns: Option<&Root>,
     mut user: Option<&mut trust::User>,
+    view: Option<&UserView>,
 ) {
     let Some(store) = Root::open(storage, &mut ev.notes) else {
         return;
@@ -90,12 +92,29 @@ fn scan_store(
                     .map(|k| (Some(p), k))
                 })
                 .or_else(|| by_path(oci_netns_path(&spec)?, &spec, procs, netns));
+            // A rootless container whose PID a cgroup cannot confirm: its
+            // spec's netns path in the pause process's view, believed only
+            // when that user owns the namespace (checked in UserView::key).
+            let mut verified = false;
+            let found = found.or_else(|| {
+                let (v, u) = (view?, user.as_deref()?);
+                let hit = v.key(
+                    oci_netns_path(&spec)?,
+                    &spec,
+                    procs,
+                    run.as_ref(),
+                    driver,
+                    u,
+                )?;
+                verified = true;
+                Some(hit)
+            });
             let Some((pid, key)) = found else {
                 ev.catalog.push(c); // stopped, or its process is gone
                 continue;
             };
             if let Some(u) = user.as_deref_mut() {
-                if !pid.is_some_and(|p| u.owns(p, key)) {
+                if !verified && !pid.is_some_and(|p| u.owns(p, key)) {
                     u.ignore(c.name.as_deref().unwrap_or(c.short_id()));
                     ev.ignored.push(c);
                     continue;
@@ -257,7 +276,22 @@ fn scan_rootless(ev: &mut Evidence, procs: &Procs) {
         if let Some(home) = home_of(uid) {
             let storage = home.join(".local/share/containers/storage");
             let run = Path::new(USER_RUN).join(uid.to_string()).join("containers");
-            scan_store(ev, procs, &storage, &run, None, Some(&mut user));
+            let view = UserView {
+                netns: Root::open(
+                    format!("/proc/{pause}/root{USER_RUN}/{uid}/netns"),
+                    &mut Default::default(),
+                ),
+                prefix: format!("{USER_RUN}/{uid}/netns/"),
+            };
+            scan_store(
+                ev,
+                procs,
+                &storage,
+                &run,
+                None,
+                Some(&mut user),
+                Some(&view),
+            );
         }
         user.note("podman", &mut ev.notes);
     }
@@ -287,8 +321,54 @@ fn scan_view(ev: &mut Evidence, user: &mut trust::User, pause: u32) {
     }
 }
 
+/// One rootless user's namespaces as its pause process sees them: a
+/// container's spec names `/run/user/UID/netns/NAME` (a file that is a
+/// namespace only in the pause process's mount namespace), or a pod
+/// infra's `/proc/PID/ns/net`. Rootless containers on cgroup v1 stay in
+/// the cgroups of the session that started them, so a cgroup cannot
+/// confirm their PIDs; these paths can.
+pub struct UserView {
+    /// `/proc/PAUSE/root/run/user/UID/netns`.
+    netns: Option<Root>,
+    /// `/run/user/UID/netns/`.
+    prefix: String,
+}
+
+impl UserView {
+    /// The PID (when known) and namespace of a rootless container, only
+    /// when `user` owns that namespace (and that PID).
+    fn key(
+        &self,
+        path: &str,
+        spec: &serde_json::Value,
+        procs: &Procs,
+        run: Option<&Root>,
+        driver: &str,
+        user: &trust::User,
+    ) -> Option<(Option<u32>, Key)> {
+        if let Some(name) = path.strip_prefix(self.prefix.as_str()) {
+            if name.contains('/') {
+                return None;
+            }
+            let (key, file) = self.netns.as_ref()?.netns_file(Path::new(name)).ok()??;
+            return user.owns_netns(&file).then_some((None, key));
+        }
+        // A pod member: the infra's PID, as the infra's own pidfile has it.
+        let pid: u32 = path
+            .strip_prefix("/proc/")?
+            .strip_suffix("/ns/net")?
+            .parse()
+            .ok()?;
+        let infra = annotation(spec, "io.kubernetes.cri-o.SandboxID").filter(|i| is_hex_id(i))?;
+        let rel = Path::new(driver).join(infra).join("userdata/pidfile");
+        let infra_pid = run?.pid(&rel, &mut Default::default())?;
+        let key = (infra_pid == pid).then(|| procs.by_pid.get(&pid).copied())??;
+        user.owns(pid, key).then_some((Some(pid), key))
+    }
+}
+
 /// A user's home directory from /etc/passwd.
-fn home_of(uid: u32) -> Option<PathBuf> {
+pub(super) fn home_of(uid: u32) -> Option<PathBuf> {
     let text = std::fs::read_to_string("/etc/passwd").ok()?;
     text.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();

@@ -234,7 +234,7 @@ pub fn scan_tree(
 
 /// Moves into `ev` what of `sub` (one user's evidence) that user owns,
 /// labelled as theirs; the rest is counted in `user` and dropped.
-fn admit(user: &mut User, sub: Evidence, ev: &mut Evidence, procs: &Procs) {
+pub(super) fn admit(user: &mut User, sub: Evidence, ev: &mut Evidence, procs: &Procs) {
     let mut verdict: HashMap<Key, bool> = HashMap::new();
     let mut owns = |key: Key, path: Option<&[u8]>| -> bool {
         *verdict

@@ -89,6 +89,10 @@ impl Drop for Dockerd {
             nix::mount::MntFlags::MNT_DETACH,
         );
         let _ = std::fs::remove_file("/run/docker/netns/default");
+        // Its containerd's shims make /run/containerd/s for their sockets
+        // (and leave it, empty): removed only when empty.
+        let _ = std::fs::remove_dir("/run/containerd/s");
+        let _ = std::fs::remove_dir("/run/containerd");
         let _ = Command::new("ip")
             .args(["link", "del", "docker0"])
             .stdout(Stdio::null())

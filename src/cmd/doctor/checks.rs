@@ -222,7 +222,13 @@ fn run_dir_mount(world: &World, has_entries: bool, out: &mut Vec<Finding>) {
     let run_dir = RUN_DIR.as_bytes();
     let mounts = world.stack_at(run_dir);
     let Some(top) = mounts.first() else {
-        if has_entries {
+        // The mount the run dir sits in: when it is shared (systemd makes
+        // every mount shared), entries mounted in the run dir propagate
+        // through it, as on Kubernetes nodes, where containerd keeps its
+        // cni-* entries in a plain /run/netns directory. Nothing to report.
+        let p = std::path::Path::new(RUN_DIR);
+        let holder = crate::sys::mount_id(p).and_then(|id| world.by_id(id));
+        if has_entries && holder.is_none_or(|m| m.shared.is_none()) {
             out.push(finding(
                 "run-dir-not-mount-point",
                 Severity::Problem,

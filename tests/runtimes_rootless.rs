@@ -1,0 +1,541 @@
+//! Rootless podman, for real (issue 14, part 4): a throwaway unprivileged
+//! user made by the test (subordinate ids through `uidmap`), running
+//! `podman run` with slirp4netns and a rootless pod, as that user.
+//! Then the same user runs rootless docker (Debian docker.io's
+//! `dockerd-rootless.sh` under `rootlesskit`), whose container must be
+//! listed as docker's and entered by `docker:NAME`.
+//! Root runs a container named like the user's first one: `podman:NAME`
+//! must then be an error naming both (with their owners), and an ID
+//! prefix must pick the user's.
+//! `rnetns -j list --all-runtimes` (as root) must list each container's
+//! namespace, which exists as a mount only in the user's pause process,
+//! with runtime `podman`, its name and PIDs, checked against the user's
+//! own `podman inspect`; `exec podman:NAME` must enter it; `doctor` must
+//! find nothing wrong.
+//!
+//! This test makes itself a child subreaper, so conmon, slirp4netns and
+//! the pause process, which podman detaches, are reparented to it and
+//! reaped here (PID 1 does not reap orphans on these machines). The guard
+//! removes the containers, kills what still runs as the user (by PID,
+//! only that UID's), deletes the user (`userdel -r`, which also drops its
+//! subordinate ids) and `/run/user/UID`, and puts back `/dev/net/tun`'s
+//! mode (0600 on these machines; slirp4netns needs 0666, as hosts have);
+//! then the test checks nothing runs as that UID and `/etc/subuid` is as
+//! it was.
+//!
+//! Without root or the packages it reports "skipped: ..." as ignored;
+//! under `CI=true` that is a failure.
+
+#[path = "support/doctor_ok.rs"]
+mod doctor_ok;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde_json::Value;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
+const USER: &str = "rnt-rootless";
+const IMG: &str = "localhost/rnt-busybox:latest";
+/// Root's image and its container named like the user's first one.
+const ROOT_IMG: &str = "localhost/rnt-rootless-busybox:latest";
+const ROOT_NAME: &str = "rnt-r1";
+
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1")
+}
+
+/// In /tmp, which the user can reach (the target dir may not be).
+fn state_dir() -> PathBuf {
+    PathBuf::from("/tmp/rnetns-rootless-test")
+}
+
+fn missing() -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("needs root".into());
+    }
+    for bin in [
+        "podman",
+        "dockerd",
+        "rootlesskit",
+        "newuidmap",
+        "slirp4netns",
+        "catatonit",
+        "useradd",
+        "su",
+        "busybox",
+    ] {
+        let found = Command::new("sh")
+            .args([
+                "-c",
+                &format!("command -v {bin} || test -x /usr/libexec/podman/{bin}"),
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            return Some(format!("{bin} is not installed (.ci/run installs it)"));
+        }
+    }
+    None
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let name = "real_rootless_podman";
+    let trial = match missing() {
+        Some(why) if in_ci() => Trial::test(name, move || Err(format!("CI=true but {why}").into())),
+        Some(why) => {
+            eprintln!("skipped: {why}");
+            Trial::test(name, || Ok(())).with_ignored_flag(true)
+        }
+        None => Trial::test(name, real_rootless),
+    };
+    libtest_mimic::run(&args, vec![trial]).exit();
+}
+
+fn cmd(argv: &[&str]) -> Output {
+    Command::new("timeout")
+        .arg("120")
+        .args(argv)
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn")
+}
+
+fn ok(argv: &[&str]) -> Result<String, Failed> {
+    let o = cmd(argv);
+    if !o.status.success() {
+        return Err(format!(
+            "{argv:?} failed ({:?}): {}{}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+        .into());
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// A free UID for the throwaway user.
+fn free_uid() -> Option<u32> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    (4711..4800).find(|u| {
+        !passwd
+            .lines()
+            .any(|l| l.split(':').nth(2) == Some(&u.to_string()))
+    })
+}
+
+/// Runs `script` as the user, with its runtime dir and podman's config.
+fn as_user(uid: u32, script: &str) -> Output {
+    let conf = state_dir().join("containers.conf");
+    let full = format!(
+        "cd /tmp && export XDG_RUNTIME_DIR=/run/user/{uid} CONTAINERS_CONF={} && {script}",
+        conf.display()
+    );
+    cmd(&["su", "-s", "/bin/sh", USER, "-c", &full])
+}
+
+fn user_ok(uid: u32, script: &str) -> Result<String, Failed> {
+    let o = as_user(uid, script);
+    if !o.status.success() {
+        return Err(format!(
+            "as {USER}: {script} failed ({:?}): {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        )
+        .into());
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// Runs rootful podman with the test's config (rlimits).
+fn root_podman(args: &[&str]) -> Output {
+    Command::new("timeout")
+        .arg("120")
+        .arg("podman")
+        .args(args)
+        .env("CONTAINERS_CONF", state_dir().join("containers.conf"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn")
+}
+
+fn root_ok(args: &[&str]) -> Result<String, Failed> {
+    let o = root_podman(args);
+    if !o.status.success() {
+        return Err(format!(
+            "podman {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+        .into());
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+fn uid_pids(uid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| std::fs::metadata(format!("/proc/{p}")).is_ok_and(|m| m.uid() == uid))
+        .collect()
+}
+
+/// Reaps every exited child (we are their subreaper).
+fn reap() {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    while let Ok(s) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+        if s == WaitStatus::StillAlive {
+            break;
+        }
+    }
+}
+
+fn netns_ino(pid: u64) -> Option<u64> {
+    std::fs::metadata(format!("/proc/{pid}/ns/net"))
+        .ok()
+        .map(|m| m.ino())
+}
+
+fn pids_in(ino: u64) -> Vec<u64> {
+    let mut v: Vec<u64> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|p| netns_ino(*p) == Some(ino))
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+struct Guard {
+    uid: u32,
+    /// Whether /run/user was there (no logind on these machines).
+    run_user_existed: bool,
+    /// Root's container of the same name as the user's (and its image).
+    root_container: bool,
+    user_made: bool,
+    tun_mode: Option<u32>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.root_container {
+            let _ = root_podman(&["rm", "-f", "-t", "0", ROOT_NAME]);
+            let _ = root_podman(&["rmi", "-f", ROOT_IMG]);
+        }
+        if self.user_made {
+            let _ = as_user(self.uid, "podman pod rm -f -t 0 rnt-rpod");
+            let _ = as_user(
+                self.uid,
+                "podman ps -aq | xargs -r podman rm -f -t 0 --depend",
+            );
+            // What still runs as the user (the pause process, slirp4netns):
+            // killed by PID, then reaped.
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(10) {
+                let pids = uid_pids(self.uid);
+                if pids.is_empty() {
+                    break;
+                }
+                for p in pids {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(p as i32),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(100));
+                reap();
+            }
+            let _ = cmd(&["userdel", "-r", USER]);
+            let _ = std::fs::remove_dir_all(format!("/run/user/{}", self.uid));
+            if !self.run_user_existed {
+                let _ = std::fs::remove_dir("/run/user");
+            }
+        }
+        if let Some(mode) = self.tun_mode {
+            let _ = std::fs::set_permissions("/dev/net/tun", std::fs::Permissions::from_mode(mode));
+        }
+        reap();
+        let _ = std::fs::remove_dir_all(state_dir());
+    }
+}
+
+fn setup(g: &mut Guard) -> Result<(), Failed> {
+    let uid = g.uid;
+    let d = state_dir();
+    std::fs::create_dir_all(&d)?;
+    let u = uid.to_string();
+    ok(&["useradd", "-m", "-u", &u, USER])?;
+    g.user_made = true;
+    ok(&[
+        "usermod",
+        "--add-subuids",
+        "300000-365535",
+        "--add-subgids",
+        "300000-365535",
+        USER,
+    ])?;
+    let run = format!("/run/user/{uid}");
+    std::fs::create_dir_all(&run)?;
+    ok(&["chown", &format!("{USER}:"), &run])?;
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700))?;
+    let tun = std::fs::metadata("/dev/net/tun")?.mode() & 0o7777;
+    g.tun_mode = Some(tun);
+    std::fs::set_permissions("/dev/net/tun", std::fs::Permissions::from_mode(0o666))?;
+    // rlimits: podman asks for more than these machines allow.
+    let n = ok(&["sh", "-c", "ulimit -Hn"])?;
+    let n = n.trim();
+    std::fs::write(
+        d.join("containers.conf"),
+        format!("[containers]\ndefault_ulimits = [\"nofile={n}:{n}\", \"nproc=4096:4096\"]\n"),
+    )?;
+    let root = d.join("rootfs");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("bin"))?;
+    let busybox = ok(&["sh", "-c", "command -v busybox"])?;
+    std::fs::copy(busybox.trim(), root.join("bin/busybox"))?;
+    for a in ["sh", "sleep", "ip", "cat", "readlink"] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(a))?;
+    }
+    let tar = d.join("rootfs.tar");
+    let (r, t) = (root.display().to_string(), tar.display().to_string());
+    ok(&["tar", "-C", &r, "-cf", &t, "."])?;
+    ok(&["chmod", "-R", "a+rX", &d.display().to_string()])?;
+    user_ok(
+        uid,
+        &format!("podman import -c 'CMD [\"/bin/sleep\",\"100000\"]' {t} {IMG} >/dev/null"),
+    )?;
+    user_ok(
+        uid,
+        &format!("podman run -d --name rnt-r1 {IMG} >/dev/null"),
+    )?;
+    user_ok(uid, "podman pod create --name rnt-rpod >/dev/null")?;
+    user_ok(
+        uid,
+        &format!("podman run -d --pod rnt-rpod --name rnt-r2 {IMG} >/dev/null"),
+    )?;
+    // Root runs a container of the same name (no network: nothing in
+    // /run/netns, no podman0 to clean up).
+    g.root_container = true;
+    root_ok(&[
+        "import",
+        "-c",
+        "CMD [\"/bin/sleep\",\"100000\"]",
+        &t,
+        ROOT_IMG,
+    ])?;
+    root_ok(&["run", "-d", "--net=none", "--name", ROOT_NAME, ROOT_IMG])?;
+    Ok(())
+}
+
+fn real_rootless() -> Result<(), Failed> {
+    let t0 = Instant::now();
+    nix::sys::prctl::set_child_subreaper(true)?;
+    if std::fs::read_to_string("/etc/passwd")?
+        .lines()
+        .any(|l| l.starts_with(&format!("{USER}:")))
+    {
+        return Err(format!("user {USER} exists already; not touching it").into());
+    }
+    let uid = free_uid().ok_or("no free uid in 4711..4800")?;
+    let subuid_before = std::fs::read_to_string("/etc/subuid").unwrap_or_default();
+    let mut guard = Guard {
+        uid,
+        run_user_existed: std::path::Path::new("/run/user").exists(),
+        root_container: false,
+        user_made: false,
+        tun_mode: None,
+    };
+    let result = setup(&mut guard).and_then(|()| {
+        println!("rootless podman up: {:?}", t0.elapsed());
+        check(uid)
+    });
+    drop(guard);
+    result?;
+    let left = uid_pids(uid);
+    let subuid_after = std::fs::read_to_string("/etc/subuid").unwrap_or_default();
+    if !left.is_empty() || subuid_after != subuid_before {
+        return Err(format!(
+            "left behind: processes of uid {uid}: {left:?}; /etc/subuid changed: {}",
+            subuid_after != subuid_before
+        )
+        .into());
+    }
+    println!("real rootless podman test took {:?}", t0.elapsed());
+    Ok(())
+}
+
+fn check(uid: u32) -> Result<(), Failed> {
+    let plain = ok(&[RNETNS, "list", "--all-runtimes"])?;
+    let json = ok(&[RNETNS, "-j", "list", "--all-runtimes"])?;
+    println!("--- rnetns list --all-runtimes\n{plain}--- rnetns -j list --all-runtimes\n{json}");
+    let spaces: Value = serde_json::from_str(&json)?;
+    let spaces = spaces.as_array().ok_or("not an array")?;
+    for name in ["rnt-r1", "rnt-r2"] {
+        let inspect: Value =
+            serde_json::from_str(&user_ok(uid, &format!("podman inspect {name}"))?)?;
+        let c = &inspect[0];
+        let pid = c["State"]["Pid"].as_u64().ok_or("no pid")?;
+        let id = c["Id"].as_str().ok_or("no id")?;
+        let ino = netns_ino(pid).ok_or("container pid vanished")?;
+        let ns = spaces
+            .iter()
+            .find(|n| n["inode"].as_u64() == Some(ino))
+            .ok_or_else(|| format!("{name}: netns {ino} not listed"))?;
+        if ns["runtime"].as_str() != Some("podman") {
+            return Err(format!("{name}: owner {}, want podman", ns["runtime"]).into());
+        }
+        let listed = ns["containers"].as_array().into_iter().flatten().any(|x| {
+            x["id"].as_str() == Some(id)
+                && x["name"].as_str() == Some(name)
+                && x["runtime"].as_str() == Some("podman")
+        });
+        if !listed {
+            return Err(format!("{name}: not among the containers of {ns}").into());
+        }
+        let got: Vec<u64> = ns["pids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+            .collect();
+        let want = pids_in(ino);
+        if got != want || !got.contains(&pid) {
+            return Err(format!("{name}: pids {got:?}, /proc says {want:?}").into());
+        }
+        let link = std::fs::read_link(format!("/proc/{pid}/ns/net"))?;
+        // rnt-r1 is also root's: its name alone is ambiguous (exit 1), and
+        // USER/NAME says which.
+        let r = if name == ROOT_NAME {
+            let o = cmd(&[RNETNS, "exec", &format!("podman:{name}"), "true"]);
+            let err = String::from_utf8_lossy(&o.stderr).into_owned();
+            let root_id = root_ok(&["inspect", "-f", "{{.Id}}", ROOT_NAME])?;
+            let want = [
+                format!("podman:{name} is ambiguous: it matches 2 containers: "),
+                format!("{name} ({}, uid {uid}", &id[..12]),
+                format!("{name} ({}, root)", &root_id[..12]),
+            ];
+            if o.status.code() != Some(1) || !want.iter().all(|w| err.contains(w.as_str())) {
+                return Err(format!("exec podman:{name} with root's namesake: {err}").into());
+            }
+            println!("podman:{name}: {}", err.trim());
+            format!("podman:{uid}/{name}")
+        } else {
+            format!("podman:{name}")
+        };
+        let got = ok(&[RNETNS, "exec", &r, "readlink", "/proc/self/ns/net"])?;
+        if got.trim() != link.display().to_string() {
+            return Err(format!("exec {r}: {}, want {}", got.trim(), link.display()).into());
+        }
+        println!("{name}: ok (netns {ino}, pids {got:?})", got = want);
+    }
+    rootless_docker(uid)?;
+    doctor_ok::check(RNETNS)?;
+    doctor_ok::hold();
+    Ok(())
+}
+
+/// Rootless docker (Debian's dockerd-rootless.sh under rootlesskit) as
+/// the same user: its container is listed and `docker:NAME` enters it.
+fn rootless_docker(uid: u32) -> Result<(), Failed> {
+    let t0 = Instant::now();
+    let env = format!(
+        "export DOCKER_HOST=unix:///run/user/{uid}/docker.sock PATH=/usr/share/docker.io/contrib:/usr/sbin:/usr/bin:/sbin:/bin"
+    );
+    // Started in the background through su; we are its subreaper, and the
+    // guard kills it by PID with everything else of the user's.
+    let log = state_dir().join("dockerd-rootless.log");
+    std::fs::write(&log, "")?;
+    ok(&["chmod", "a+w", &log.display().to_string()])?;
+    let conf = state_dir().join("containers.conf");
+    let full = format!(
+        "cd /tmp && export XDG_RUNTIME_DIR=/run/user/{uid} CONTAINERS_CONF={} && {env} && exec dockerd-rootless.sh >{} 2>&1",
+        conf.display(),
+        log.display()
+    );
+    let _daemon = Command::new("su")
+        .args(["-s", "/bin/sh", USER, "-c", &full])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let up = Instant::now();
+    while !as_user(uid, &format!("{env} && docker info >/dev/null 2>&1"))
+        .status
+        .success()
+    {
+        if up.elapsed() > Duration::from_secs(60) {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            return Err(format!("rootless dockerd did not start:\n{text}").into());
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let tar = state_dir().join("rootfs.tar");
+    user_ok(
+        uid,
+        &format!(
+            "{env} && docker import -c 'CMD [\"/bin/sleep\",\"100000\"]' {} rnt-dbusybox >/dev/null && docker run -d --init --name rnt-rd1 rnt-dbusybox >/dev/null",
+            tar.display()
+        ),
+    )?;
+    println!("rootless docker up: {:?}", t0.elapsed());
+    let inspect: Value =
+        serde_json::from_str(&user_ok(uid, &format!("{env} && docker inspect rnt-rd1"))?)?;
+    let c = &inspect[0];
+    let pid = c["State"]["Pid"].as_u64().ok_or("no pid")?;
+    let id = c["Id"].as_str().ok_or("no id")?;
+    let ino = netns_ino(pid).ok_or("container pid vanished")?;
+    let json = ok(&[RNETNS, "-j", "list", "--all-runtimes"])?;
+    let plain = ok(&[RNETNS, "list", "--all-runtimes"])?;
+    println!("--- rnetns list --all-runtimes (rootless docker)\n{plain}");
+    let spaces: Value = serde_json::from_str(&json)?;
+    let ns = spaces
+        .as_array()
+        .ok_or("not an array")?
+        .iter()
+        .find(|n| n["inode"].as_u64() == Some(ino))
+        .ok_or_else(|| format!("rnt-rd1: netns {ino} not listed"))?;
+    let listed = ns["runtime"].as_str() == Some("docker")
+        && ns["containers"].as_array().into_iter().flatten().any(|x| {
+            x["id"].as_str() == Some(id)
+                && x["name"].as_str() == Some("rnt-rd1")
+                && x["runtime"].as_str() == Some("docker")
+        });
+    if !listed {
+        return Err(format!("rootless docker rnt-rd1 (pid {pid}) not listed right: {ns}").into());
+    }
+    let got: Vec<u64> = ns["pids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect();
+    if got != pids_in(ino) || !got.contains(&pid) {
+        return Err(format!("rnt-rd1: pids {got:?}, /proc says {:?}", pids_in(ino)).into());
+    }
+    let link = std::fs::read_link(format!("/proc/{pid}/ns/net"))?;
+    let got = ok(&[
+        RNETNS,
+        "exec",
+        "docker:rnt-rd1",
+        "readlink",
+        "/proc/self/ns/net",
+    ])?;
+    if got.trim() != link.display().to_string() {
+        return Err(format!(
+            "exec docker:rnt-rd1: {}, want {}",
+            got.trim(),
+            link.display()
+        )
+        .into());
+    }
+    println!("rootless docker rnt-rd1: ok (netns {ino})");
+    Ok(())
+}
