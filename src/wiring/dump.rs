@@ -257,12 +257,16 @@ pub fn parse_link(p: &[u8]) -> Option<Link> {
             _ => {}
         }
     }
-    // IFLA_LINK equal to the interface itself says nothing (`ip` hides it).
-    if l.link == Some(l.ifindex) || l.link == Some(0) {
-        l.link = None;
+    // A vxlan's IFLA_LINK is itself; its underlay is IFLA_VXLAN_LINK, in
+    // the namespace IFLA_LINK_NETNSID names.
+    if l.kind.as_deref() == Some("vxlan") {
+        l.link = vxlan_link;
     }
-    if l.link.is_none() {
-        l.link = vxlan_link.filter(|&i| i != 0);
+    // IFLA_LINK equal to the interface itself, in its own namespace, says
+    // nothing (`ip` hides it); across namespaces the same number is a
+    // different interface (two namespaces' eth0 can both be ifindex 2).
+    if l.link == Some(0) || (l.link == Some(l.ifindex) && l.link_netnsid.is_none()) {
+        l.link = None;
     }
     Some(l)
 }
