@@ -470,3 +470,26 @@ echo "=== rss"; /usr/bin/time -f %M $R list --all-runtimes --links 2>&1 >/dev/nu
     let rss_kib: u64 = r.sections["rss"].trim().parse().unwrap();
     assert!(rss_kib < 64 * 1024, "peak RSS {rss_kib} KiB");
 }
+
+#[test]
+fn help_man_page_and_completions_name_the_new_words() {
+    let help = std::process::Command::new(RNETNS)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let read = |p: &str| std::fs::read_to_string(format!("{root}/{p}")).unwrap();
+    let man = read("man/rnetns.8").replace("\\-", "-");
+    for (what, text) in [
+        ("--help", help),
+        ("man page", man),
+        ("bash", read("completions/rnetns.bash")),
+        ("zsh", read("completions/_rnetns")),
+        ("fish", read("completions/rnetns.fish")),
+    ] {
+        for word in ["--links", "--iface", "graph", "--dot"] {
+            assert!(text.contains(word), "{what} lacks {word}");
+        }
+    }
+}
