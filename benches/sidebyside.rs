@@ -1,6 +1,14 @@
 //! Side-by-side benchmark: iproute2's `ip netns` against rnetns (issue 6).
 //!
 //! `cargo bench --bench sidebyside -- [--n N] [--reps R] [--quick] [--docker]`
+//! `[--wiring W] [--wiring-scale W1,W2,...] [--only-wiring]`
+//!
+//! The wiring rows (issue 23) build W namespaces, each with a veth to one
+//! host bridge and an address, and time `list --all-runtimes --links` and
+//! `identify --iface` against the shell pipeline a user writes today
+//! (`for n in $(ip netns); do ip -n $n -j -d link; ip -n $n -j addr; done`)
+//! and against a bare `list --all-runtimes`; then the listing's time, peak
+//! RSS and marginal cost per namespace at each of the wiring scale's sizes.
 //!
 //! Everything that creates namespaces runs in a sandbox: the binary
 //! re-executes itself under `unshare --mount --net --pid --fork --mount-proc
@@ -53,6 +61,9 @@ struct Opts {
     docker: bool,
     quick: bool,
     rnetns: Option<PathBuf>,
+    wiring: usize,
+    wiring_scale: Vec<usize>,
+    only_wiring: bool,
 }
 
 impl Opts {
@@ -69,6 +80,9 @@ impl Opts {
             docker: false,
             quick: false,
             rnetns: None,
+            wiring: 200,
+            wiring_scale: vec![20, 200, 2000],
+            only_wiring: false,
         };
         let (mut n, mut reps, mut scale) = (None, None, None);
         let mut it = args.iter();
@@ -83,6 +97,17 @@ impl Opts {
                 "--bench" => {} // added by `cargo bench`
                 "--quick" => o.quick = true,
                 "--docker" => o.docker = true,
+                "--only-wiring" => o.only_wiring = true,
+                "--wiring" => o.wiring = num(value("a count")?)?.max(1),
+                "--wiring-scale" => {
+                    let v = value("a list like 20,200")?;
+                    let list: Result<Vec<usize>, String> = v
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(|s| num(s.into()))
+                        .collect();
+                    o.wiring_scale = list?;
+                }
                 "--n" => n = Some(num(value("a count")?)?),
                 "--reps" => reps = Some(num(value("a count")?)?),
                 "--containers" => o.containers = num(value("a count")?)?,
@@ -104,6 +129,8 @@ impl Opts {
             (o.n, o.reps, o.heavy_reps, o.adds, o.batch, o.procs) = (50, 3, 1, 10, 20, 20);
             o.scale = vec![10, 50];
             o.containers = o.containers.min(5);
+            o.wiring = o.wiring.min(20);
+            o.wiring_scale = vec![10, 20];
         }
         if let Some(n) = n {
             o.n = n.max(1);
@@ -120,7 +147,8 @@ impl Opts {
 }
 
 const USAGE: &str = "usage: cargo bench --bench sidebyside -- [--n N] [--reps R] [--quick] \
-[--docker] [--containers C] [--scale N1,N2,...] [--rnetns PATH]";
+[--docker] [--containers C] [--scale N1,N2,...] [--rnetns PATH] \
+[--wiring W] [--wiring-scale W1,W2,...] [--only-wiring]";
 
 // ---------------------------------------------------------------- measuring
 
@@ -649,13 +677,22 @@ fn inside(opts: Opts, _args: Vec<String>) {
         file_no: 0,
     };
     let t0 = Instant::now();
-    b.run_all();
-    b.rows.push(docker.row());
+    if !b.opts.only_wiring {
+        b.run_all();
+        b.rows.push(docker.row());
+    }
+    let wiring_scale = b.wiring();
     println!();
     print!("{}", render(&b.rows));
-    let scale = b.scaling();
+    let scale = if b.opts.only_wiring {
+        String::new()
+    } else {
+        b.scaling()
+    };
     println!();
     print!("{scale}");
+    println!();
+    print!("{wiring_scale}");
     println!(
         "\n(medians; N={}, reps={} (batch add {}, -all delete {}), {} processes alive for pids; total {:.0} s)",
         b.opts.n,
@@ -1363,5 +1400,152 @@ mod docker {
         if imported {
             let _ = sh(&format!("docker rmi {IMAGE} >/dev/null 2>&1"));
         }
+    }
+}
+
+// ---------------------------------------------------------------- wiring
+
+/// The pipeline a user writes today to see every namespace's interfaces.
+const WIRING_PIPELINE: &str =
+    "for n in $(ip netns | cut -d' ' -f1); do ip -n $n -j -d link; ip -n $n -j addr; done";
+
+impl Bench {
+    /// W namespaces w0.. each with `eth0`, a veth to host bridge `wbr`
+    /// (host end `wv<i>`), up, with an address (fixture work, not timed).
+    fn build_wired(&mut self, w: usize) {
+        self.clear();
+        let (_, _) = run_capture(&os(&[IP, "link", "del", "wbr"]));
+        self.rn_batch((0..w).map(|i| format!("netns add w{i}")));
+        let mut host = vec![
+            "link add wbr type bridge".to_string(),
+            "link set wbr up".into(),
+        ];
+        for i in 0..w {
+            host.push(format!(
+                "link add wv{i} type veth peer name eth0 netns w{i}"
+            ));
+            host.push(format!("link set wv{i} master wbr up"));
+        }
+        let f = self.batch_file(host.into_iter());
+        let (code, _) = run_capture(&[IP.into(), "-force".into(), "-b".into(), f.into()]);
+        if code != 0 {
+            self.note(&format!("warning: wiring host batch exited {code}"));
+        }
+        let script = format!(
+            "for i in $(seq 0 {}); do ip -n w$i link set eth0 up && \
+             ip -n w$i addr add 10.$((100 + i / 65536)).$((i / 256 % 256)).$((i % 256))/8 dev eth0; done",
+            w.saturating_sub(1)
+        );
+        if sh(&script).0 != 0 {
+            self.note("warning: wiring addresses failed");
+        }
+    }
+
+    /// Times rnetns ARGV against base BASE, alternating, after a warm-up.
+    fn versus(&self, reps: usize, base: &[OsString], rn: &[OsString]) -> (Stats, Stats) {
+        measure(base);
+        measure(rn);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for r in 0..reps {
+            if r % 2 == 0 {
+                a.push(measure(base));
+                b.push(measure(rn));
+            } else {
+                b.push(measure(rn));
+                a.push(measure(base));
+            }
+        }
+        (stats(&a), stats(&b))
+    }
+
+    /// The wiring rows at W namespaces, then the scale table it returns.
+    fn wiring(&mut self) -> String {
+        let o = self.opts.clone();
+        let w = o.wiring;
+        let t0 = Instant::now();
+        self.build_wired(w);
+        self.note(&format!(
+            "wiring: built {w} namespaces with a veth each in {:.1} s",
+            t0.elapsed().as_secs_f64()
+        ));
+        let bin = self.rn.clone().into_os_string();
+        let rn = |words: &[&str]| -> Vec<OsString> {
+            let mut v = vec![bin.clone()];
+            v.extend(words.iter().map(OsString::from));
+            v
+        };
+        let links = rn(&["list", "--all-runtimes", "--links"]);
+        let (_, out) = run_capture(&links);
+        let peers = String::from_utf8_lossy(&out).matches("<-> wv").count();
+        if peers < w {
+            self.note(&format!(
+                "warning: --links resolved {peers} of {w} container ends"
+            ));
+        }
+        let pipe = os(&["sh", "-c", WIRING_PIPELINE]);
+        let reps = o.reps.clamp(3, 10);
+        let r = self.versus(reps, &pipe, &links);
+        self.row(
+            &format!("list --all-runtimes --links vs ip pipeline (base = pipeline), W={w}"),
+            r,
+            Some(0.05),
+            None,
+        );
+        let bare = rn(&["list", "--all-runtimes"]);
+        let r = self.versus(reps, &bare, &links);
+        self.row(
+            &format!("list --all-runtimes --links vs list --all-runtimes (base = bare), W={w}"),
+            r,
+            Some(2.0),
+            None,
+        );
+        let iface = format!("wv{}", w / 2);
+        let ident = rn(&["identify", "--iface", &iface]);
+        let r = self.versus(reps, &pipe, &ident);
+        self.row(
+            &format!("identify --iface HOSTVETH vs ip pipeline (base = pipeline), W={w}"),
+            r,
+            Some(0.1),
+            None,
+        );
+        let mut out = String::from(
+            "| W | list --all-runtimes --links | per ns | marginal per ns | peak RSS | ip pipeline |\n\
+             |---:|---:|---:|---:|---:|---:|\n",
+        );
+        let mut prev: Option<(usize, Stats)> = None;
+        for &n in &o.wiring_scale {
+            self.build_wired(n);
+            let reps = (o.reps * 200 / n.max(1)).clamp(3, o.reps.max(3));
+            let pipe_reps = if n >= 1000 { 1 } else { reps.min(3) };
+            let (p, s) = self.versus(pipe_reps, &pipe, &links);
+            let s = if reps > pipe_reps {
+                stats(&(0..reps).map(|_| measure(&links)).collect::<Vec<_>>())
+            } else {
+                s
+            };
+            self.note(&format!(
+                "wiring scale W={n}: rnetns {} pipeline {}",
+                fmt_ms(s.secs),
+                fmt_ms(p.secs)
+            ));
+            let marginal = match prev {
+                Some((m, b)) if n > m => {
+                    format!("{:.1} µs", (s.secs - b.secs) * 1e6 / (n - m) as f64)
+                }
+                _ => "-".into(),
+            };
+            let _ = writeln!(
+                out,
+                "| {n} | {} | {:.1} µs | {marginal} | {} KiB | {} |",
+                fmt_ms(s.secs),
+                s.secs * 1e6 / n as f64,
+                s.rss_kb,
+                fmt_ms(p.secs)
+            );
+            prev = Some((n, s));
+        }
+        self.clear();
+        let (_, _) = run_capture(&os(&[IP, "link", "del", "wbr"]));
+        out
     }
 }

@@ -42,7 +42,7 @@ const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
 
 /// Kernel dump datagrams are at most 32 KiB; twice that never truncates.
-const RECV_BUF: usize = 64 * 1024;
+pub const RECV_BUF: usize = 64 * 1024;
 
 /// One address (`ip -j addr`'s `addr_info` entry).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,35 +112,34 @@ fn u32_of(v: &[u8]) -> Option<u32> {
     Some(u32::from_ne_bytes(v.get(..4)?.try_into().ok()?))
 }
 
-/// The interfaces of the calling thread's netns with their addresses,
-/// in ifindex order.
-pub fn links_here() -> Result<Vec<Link>, NlError> {
+/// A NETLINK_ROUTE socket in the calling thread's current netns; it
+/// stays in that namespace wherever the thread goes next.
+pub fn socket_here() -> Result<Socket, NlError> {
     let mut sock = Socket::new(NETLINK_ROUTE).map_err(io_err)?;
     sock.bind_auto().map_err(io_err)?;
     sock.connect(&SocketAddr::new(0, 0)).map_err(io_err)?;
-    let mut buf = vec![0u8; RECV_BUF];
+    Ok(sock)
+}
+
+/// The interfaces of `sock`'s netns with their addresses, in ifindex
+/// order. `buf` is the receive buffer, reused across namespaces.
+pub fn links_of(sock: &Socket, buf: &mut [u8]) -> Result<Vec<Link>, NlError> {
     let mut get = LinkMessage::default();
     get.attributes
         .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
     let mut links: Vec<Link> = Vec::new();
-    dump(
-        &sock,
-        &mut buf,
-        RouteNetlinkMessage::GetLink(get),
-        1,
-        |t, p| {
-            if t == RTM_NEWLINK {
-                if let Some(l) = parse_link(p) {
-                    links.push(l);
-                }
+    dump(sock, buf, RouteNetlinkMessage::GetLink(get), 1, |t, p| {
+        if t == RTM_NEWLINK {
+            if let Some(l) = parse_link(p) {
+                links.push(l);
             }
-        },
-    )?;
+        }
+    })?;
     links.sort_by_key(|l| l.ifindex);
     let get = AddressMessage::default();
     dump(
-        &sock,
-        &mut buf,
+        sock,
+        buf,
         RouteNetlinkMessage::GetAddress(get),
         2,
         |t, p| {

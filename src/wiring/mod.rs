@@ -20,9 +20,11 @@
 pub mod dump;
 pub mod render;
 
+use crate::error::NlError;
 use crate::ns::NetnsGuard;
 use crate::runtimes::Namespace;
 use dump::Link;
+use netlink_sys::Socket;
 use nix::sched::{setns, CloneFlags};
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
@@ -69,8 +71,17 @@ impl Wiring {
     }
 }
 
-/// Files to namespaces, opened once and reused while under this many.
-const KEEP_OPEN: usize = 512;
+/// Namespace files, and sockets opened in namespaces, kept for the
+/// resolving pass while under this many each (far from the fd limit);
+/// past it they are opened again when needed.
+const KEEP_OPEN: usize = 400;
+
+/// What the first pass leaves open for the second.
+#[derive(Default)]
+struct Open {
+    files: HashMap<usize, File>,
+    socks: HashMap<usize, Socket>,
+}
 
 /// Enters each namespace of `spaces` in turn and dumps its interfaces,
 /// then resolves cross-namespace links. The thread ends in its own netns.
@@ -87,7 +98,8 @@ pub fn wire(spaces: &[Namespace]) -> Wiring {
             return w;
         }
     };
-    let mut files: HashMap<usize, File> = HashMap::new();
+    let mut open = Open::default();
+    let mut buf = vec![0u8; dump::RECV_BUF];
     for (i, n) in spaces.iter().enumerate() {
         if n.key.is_none() {
             continue;
@@ -99,19 +111,28 @@ pub fn wire(spaces: &[Namespace]) -> Wiring {
             ));
             continue;
         };
-        match enter_and(&file, dump::links_here) {
-            Ok(Ok(links)) => w.links[i] = Some(links),
-            Ok(Err(e)) | Err(e) => w.notes.push(format!(
+        let dumped = socket_in(&file).and_then(|sock| {
+            let links = dump::links_of(&sock, &mut buf)?;
+            Ok((sock, links))
+        });
+        match dumped {
+            Ok((sock, links)) => {
+                w.links[i] = Some(links);
+                if open.socks.len() < KEEP_OPEN {
+                    open.socks.insert(i, sock);
+                }
+            }
+            Err(e) => w.notes.push(format!(
                 "cannot read the interfaces of netns {}: {}",
                 render::label(n),
                 crate::sys::strerror(e.errno)
             )),
         }
-        if files.len() < KEEP_OPEN {
-            files.insert(i, file);
+        if open.files.len() < KEEP_OPEN {
+            open.files.insert(i, file);
         }
     }
-    resolve(spaces, &mut w, &mut files);
+    resolve(spaces, &mut w, &mut open);
     if guard.restore().is_err() {
         w.notes
             .push("could not return to this process's own netns".into());
@@ -119,16 +140,13 @@ pub fn wire(spaces: &[Namespace]) -> Wiring {
     w
 }
 
-/// setns into `file`'s netns and runs `f` there (the caller returns).
-fn enter_and<T>(
-    file: &File,
-    f: impl FnOnce() -> Result<T, crate::error::NlError>,
-) -> Result<Result<T, crate::error::NlError>, crate::error::NlError> {
-    setns(file, CloneFlags::CLONE_NEWNET).map_err(|e| crate::error::NlError {
+/// A NETLINK_ROUTE socket in `file`'s netns (the thread stays there).
+fn socket_in(file: &File) -> Result<Socket, NlError> {
+    setns(file, CloneFlags::CLONE_NEWNET).map_err(|e| NlError {
         errno: e as i32,
         extack: None,
     })?;
-    Ok(f())
+    dump::socket_here()
 }
 
 /// Namespaces that have an interface with ifindex `idx` that could be the
@@ -160,7 +178,11 @@ fn candidates(
         .collect()
 }
 
-fn resolve(spaces: &[Namespace], w: &mut Wiring, files: &mut HashMap<usize, File>) {
+/// A link of one namespace that leads into another: (ifindex, NSID,
+/// far ifindex, candidate namespaces).
+type Pending = (u32, i32, u32, Vec<usize>);
+
+fn resolve(spaces: &[Namespace], w: &mut Wiring, open: &mut Open) {
     let mut by_index: HashMap<u32, Vec<usize>> = HashMap::new();
     for (i, links) in w.links.iter().enumerate() {
         for l in links.iter().flatten() {
@@ -170,88 +192,95 @@ fn resolve(spaces: &[Namespace], w: &mut Wiring, files: &mut HashMap<usize, File
     let mut far = HashMap::new();
     for i in 0..w.links.len() {
         let Some(links) = &w.links[i] else { continue };
-        let mut pending: Vec<(u32, i32, Vec<usize>)> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
         for l in links {
             let Some(target) = l.link else { continue };
             match l.link_netnsid {
                 None => {
                     far.insert((i, l.ifindex), Far::Same(target));
                 }
-                Some(id) => pending.push((l.ifindex, id, candidates(w, &by_index, i, l))),
+                Some(id) => {
+                    pending.push((l.ifindex, id, target, candidates(w, &by_index, i, l)));
+                }
             }
         }
         if pending.is_empty() {
             continue;
         }
-        let wanted: BTreeSet<usize> = pending.iter().flat_map(|p| p.2.iter().copied()).collect();
-        let by_nsid = ask_nsids(spaces, i, &wanted, files);
-        for (ifindex, id, cands) in pending {
-            let target = links
-                .iter()
-                .find(|l| l.ifindex == ifindex)
-                .and_then(|l| l.link)
-                .unwrap_or(0);
-            let answer = match by_nsid.as_ref().map(|m| m.get(&id)) {
-                Some(Some(&m)) if cands.contains(&m) => Far::Other {
-                    ns: m,
-                    ifindex: target,
-                },
-                // The kernel named a namespace that is no candidate (or
-                // none): the far end is one the scan did not find.
-                Some(_) => Far::Unresolved {
-                    nsid: id,
-                    ifindex: target,
-                    ambiguous: false,
-                },
-                // Not asked: a unique pair answers, several are ambiguous.
-                None if cands.len() == 1 => Far::Other {
-                    ns: cands[0],
-                    ifindex: target,
-                },
-                None => Far::Unresolved {
-                    nsid: id,
-                    ifindex: target,
-                    ambiguous: cands.len() > 1,
-                },
-            };
-            far.insert((i, ifindex), answer);
+        let wanted: BTreeSet<usize> = pending.iter().flat_map(|p| p.3.iter().copied()).collect();
+        let by_nsid = ask_nsids(spaces, i, &wanted, open);
+        for (ifindex, id, target, cands) in pending {
+            far.insert((i, ifindex), settle(by_nsid.as_ref(), id, target, &cands));
         }
     }
     w.far = far;
 }
 
-/// Inside namespace `at`, the NSID it has for each of `wanted`, as
-/// NSID -> namespace; `None` when the kernel could not be asked.
+/// The far end of a link with NSID `id` to ifindex `target`, given the
+/// kernel's NSID map (`None`: it could not be asked) and the candidates.
+fn settle(by_nsid: Option<&HashMap<i32, usize>>, id: i32, target: u32, cands: &[usize]) -> Far {
+    let unresolved = |ambiguous| Far::Unresolved {
+        nsid: id,
+        ifindex: target,
+        ambiguous,
+    };
+    match by_nsid.map(|m| m.get(&id)) {
+        Some(Some(&m)) if cands.contains(&m) => Far::Other {
+            ns: m,
+            ifindex: target,
+        },
+        // The kernel named no candidate: the far end is in a namespace
+        // the scan did not find (or has no such interface).
+        Some(_) => unresolved(false),
+        // Not asked: a unique pair answers, several are ambiguous.
+        None if cands.len() == 1 => Far::Other {
+            ns: cands[0],
+            ifindex: target,
+        },
+        None => unresolved(cands.len() > 1),
+    }
+}
+
+/// In namespace `at`, the NSID it has for each of `wanted`, as
+/// NSID -> namespace (RTM_GETNSID by fd, which never allocates); `None`
+/// when the kernel could not be asked.
 fn ask_nsids(
     spaces: &[Namespace],
     at: usize,
     wanted: &BTreeSet<usize>,
-    files: &mut HashMap<usize, File>,
+    open: &mut Open,
 ) -> Option<HashMap<i32, usize>> {
-    let mut opened: Vec<(usize, File)> = Vec::new();
-    for &m in wanted.iter().chain(std::iter::once(&at)) {
-        if !files.contains_key(&m) {
+    let sock = match open.socks.remove(&at) {
+        Some(s) => s,
+        None => {
+            let f = open
+                .files
+                .get(&at)
+                .map(File::try_clone)
+                .and_then(Result::ok);
+            socket_in(&f.or_else(|| spaces[at].open())?).ok()?
+        }
+    };
+    let mut extra: Vec<(usize, File)> = Vec::new();
+    for &m in wanted {
+        if !open.files.contains_key(&m) {
             if let Some(f) = spaces[m].open() {
-                opened.push((m, f));
+                extra.push((m, f));
             }
         }
     }
-    let get = |m: usize| -> Option<&File> {
-        files
-            .get(&m)
-            .or_else(|| opened.iter().find(|(i, _)| *i == m).map(|(_, f)| f))
-    };
-    let here = get(at)?;
     let asked: Vec<(usize, i32)> = wanted
         .iter()
-        .filter_map(|&m| Some((m, get(m)?.as_raw_fd())))
+        .filter_map(|&m| {
+            let f = open
+                .files
+                .get(&m)
+                .or_else(|| extra.iter().find(|(i, _)| *i == m).map(|(_, f)| f))?;
+            Some((m, f.as_raw_fd()))
+        })
         .collect();
     let fds: Vec<i32> = asked.iter().map(|a| a.1).collect();
-    let answers = enter_and(here, || {
-        crate::nsid::FdQuery::open().and_then(|mut q| q.query(&fds))
-    })
-    .ok()?
-    .ok()?;
+    let answers = crate::nsid::FdQuery::with_socket(sock).query(&fds).ok()?;
     let mut map = HashMap::new();
     for ((m, _), a) in asked.iter().zip(answers) {
         if let Ok(Some(id)) = a {
@@ -259,4 +288,31 @@ fn ask_nsids(
         }
     }
     Some(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kernels_nsid_wins_and_a_unique_pair_answers_only_without_it() {
+        let map: HashMap<i32, usize> = [(3, 7)].into();
+        let other = |ns| Far::Other { ns, ifindex: 9 };
+        assert_eq!(settle(Some(&map), 3, 9, &[7, 8]), other(7));
+        assert!(matches!(
+            settle(Some(&map), 4, 9, &[8]),
+            Far::Unresolved {
+                ambiguous: false,
+                ..
+            }
+        ));
+        assert_eq!(settle(None, 4, 9, &[8]), other(8));
+        assert!(matches!(
+            settle(None, 4, 9, &[7, 8]),
+            Far::Unresolved {
+                ambiguous: true,
+                ..
+            }
+        ));
+    }
 }
