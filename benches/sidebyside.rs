@@ -393,6 +393,9 @@ fn main() {
     if args.first().map(String::as_str) == Some(FLOOR_DOCKER) {
         floor_docker();
     }
+    if args.first().map(String::as_str) == Some(FLOOR_WIRING) {
+        floor_wiring();
+    }
     let opts = match Opts::parse(&args) {
         Ok(o) => o,
         Err(e) => {
@@ -1493,11 +1496,13 @@ impl Bench {
         );
         let bare = rn(&["list", "--all-runtimes"]);
         let r = self.versus(reps, &bare, &links);
+        let me = std::env::current_exe().unwrap_or_else(|e| die(&e.to_string()));
+        let floor = self.floor(reps, &[me.into_os_string(), FLOOR_WIRING.into()]);
         self.row(
             &format!("list --all-runtimes --links vs list --all-runtimes (base = bare), W={w}"),
             r,
             Some(2.0),
-            None,
+            Some(floor),
         );
         let iface = format!("wv{}", w / 2);
         let ident = rn(&["identify", "--iface", &iface]);
@@ -1548,4 +1553,55 @@ impl Bench {
         let (_, _) = run_capture(&os(&[IP, "link", "del", "wbr"]));
         out
     }
+}
+
+/// Hidden mode: the kernel floor of `--links`: for every run-dir entry,
+/// open it, setns, and read an RTM_GETLINK and an RTM_GETADDR dump to the
+/// end on a fresh NETLINK_ROUTE socket, parsing nothing.
+const FLOOR_WIRING: &str = "--floor-wiring";
+
+fn floor_wiring() -> ! {
+    let mut buf = vec![0u8; 65536];
+    let dump = |fd: i32, kind: u16, buf: &mut [u8]| {
+        // nlmsghdr (16) + ifinfomsg/rtgenmsg padded to 16.
+        let mut req = [0u8; 32];
+        req[..4].copy_from_slice(&32u32.to_ne_bytes());
+        req[4..6].copy_from_slice(&kind.to_ne_bytes());
+        req[6..8].copy_from_slice(&(0x301u16).to_ne_bytes()); // REQUEST|DUMP
+                                                              // SAFETY: req is a valid buffer of its length.
+        unsafe { libc::send(fd, req.as_ptr().cast(), req.len(), 0) };
+        loop {
+            // SAFETY: buf is a valid writable buffer of its length.
+            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n <= 0 {
+                return;
+            }
+            let mut off = 0usize;
+            while off + 16 <= n as usize {
+                let len = u32::from_ne_bytes(buf[off..off + 4].try_into().unwrap()) as usize;
+                let t = u16::from_ne_bytes([buf[off + 4], buf[off + 5]]);
+                if t == 3 || t == 2 || len < 16 {
+                    return;
+                }
+                off += (len + 3) & !3;
+            }
+        }
+    };
+    let mut paths = vec![PathBuf::from("/proc/self/ns/net")];
+    if let Ok(d) = fs::read_dir(RUN_DIR) {
+        paths.extend(d.flatten().map(|e| e.path()));
+    }
+    for p in paths {
+        let Ok(f) = fs::File::open(&p) else { continue };
+        use std::os::fd::AsRawFd;
+        // SAFETY: plain syscalls on fds we own.
+        unsafe {
+            libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET);
+            let s = libc::socket(libc::AF_NETLINK, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+            dump(s, 18, &mut buf); // RTM_GETLINK
+            dump(s, 22, &mut buf); // RTM_GETADDR
+            libc::close(s);
+        }
+    }
+    std::process::exit(0)
 }

@@ -17,7 +17,7 @@ use netlink_packet_core::{NetlinkMessage, NlasIterator, NLM_F_DUMP, NLM_F_REQUES
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 
 // linux/if_link.h, linux/if_addr.h, linux/rtnetlink.h (uapi numbers).
 const IFLA_ADDRESS: u16 = 1;
@@ -114,11 +114,11 @@ fn u32_of(v: &[u8]) -> Option<u32> {
 
 /// A NETLINK_ROUTE socket in the calling thread's current netns; it
 /// stays in that namespace wherever the thread goes next.
+/// Neither bound nor connected: the kernel binds it on the first send,
+/// and an unconnected netlink socket sends to the kernel (3 syscalls
+/// fewer per namespace).
 pub fn socket_here() -> Result<Socket, NlError> {
-    let mut sock = Socket::new(NETLINK_ROUTE).map_err(io_err)?;
-    sock.bind_auto().map_err(io_err)?;
-    sock.connect(&SocketAddr::new(0, 0)).map_err(io_err)?;
-    Ok(sock)
+    Socket::new(NETLINK_ROUTE).map_err(io_err)
 }
 
 /// The interfaces of `sock`'s netns with their addresses, in ifindex
