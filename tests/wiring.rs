@@ -60,6 +60,10 @@ ip -n a link add s40 index 40 type veth peer name s40p index 40 netns d
 ip link add tmpx type veth peer name tmpy
 ip link set tmpy netns d; ip -n d link set tmpy name renamed0
 ip link set tmpx netns a; ip -n a link set tmpx name moved0
+# a tap held open by a process in b (this test binary, see hold_tap)
+RNETNS_TEST_HOLD_TAP=tapq ip netns exec b {me} --exact hold_tap --nocapture >/dev/null 2>&1 &
+echo "holder $!"
+for i in $(seq 100); do ip -n b link show tapq >/dev/null 2>&1 && break; sleep 0.05; done
 # kinds this kernel may lack
 for k in "ipvlan:link up0 type ipvlan" "geneve:type geneve id 1 remote 192.0.2.1" "vrf:type vrf table 10" "bond:type bond" "wireguard:type wireguard"; do
   n=${{k%%:*}}; if ip link add x$n ${{k#*:}} 2>/dev/null; then echo "KIND $n yes"; ip link del x$n; else echo "KIND $n no"; fi
@@ -90,7 +94,33 @@ done
 "#,
         rnetns = sandbox::shell_quote(RNETNS),
         spaces = SPACES.join(" "),
+        me = sandbox::shell_quote(&std::env::current_exe().unwrap().to_string_lossy()),
     )
+}
+
+/// Not a test on its own: with RNETNS_TEST_HOLD_TAP=NAME (set by the
+/// fixture script), creates tap NAME in the current netns and holds it
+/// open until killed, as a VM monitor would.
+#[test]
+fn hold_tap() {
+    let Some(name) = std::env::var_os("RNETNS_TEST_HOLD_TAP") else {
+        return;
+    };
+    use std::os::unix::ffi::OsStrExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/net/tun")
+        .expect("/dev/net/tun");
+    let mut ifr = [0u8; 40];
+    ifr[..name.len()].copy_from_slice(name.as_bytes());
+    // IFF_TAP | IFF_NO_PI
+    ifr[16..18].copy_from_slice(&(0x0002u16 | 0x1000).to_ne_bytes());
+    use std::os::fd::AsRawFd;
+    // SAFETY: TUNSETIFF reads a 40-byte struct ifreq from a valid buffer.
+    let rc = unsafe { libc::ioctl(f.as_raw_fd(), 0x400454ca, ifr.as_mut_ptr()) };
+    assert_eq!(rc, 0, "TUNSETIFF");
+    std::thread::sleep(std::time::Duration::from_secs(300));
 }
 
 struct Run {
@@ -115,6 +145,8 @@ fn run(name: &str, body: &str) -> Option<Run> {
         } else if let Some(rest) = line.strip_prefix("ino ") {
             let (n, i) = rest.trim_end().split_once(' ').unwrap();
             r.ino.insert(n.into(), i.parse().unwrap());
+        } else if let Some(rest) = line.strip_prefix("holder ") {
+            r.ino.insert("holder".into(), rest.trim().parse().unwrap());
         } else if let Some(rest) = line.strip_prefix("KIND ") {
             let (n, y) = rest.trim_end().split_once(' ').unwrap();
             r.kinds.push((n.into(), y == "yes"));
@@ -355,6 +387,23 @@ fn plain_views_identify_and_graph() {
         plain.contains("renamed0 veth DOWN <-> moved0 (a)"),
         "{plain}"
     );
+    // A tap's far end is the process holding it open.
+    let holder = r.ino["holder"];
+    assert!(
+        plain.contains(&format!("tapq tap DOWN held by pid {holder} (b)")),
+        "{plain}"
+    );
+    let v = json(&r.sections["json"]);
+    let tapq = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|o| o["interfaces"].as_array().unwrap())
+        .find(|i| i["ifname"] == "tapq")
+        .unwrap();
+    assert_eq!(tapq["holders"][0]["pid"].as_u64(), Some(holder));
+    assert_eq!(tapq["holders"][0]["inode"].as_u64(), Some(r.ino["b"]));
+    assert!(tapq["linkinfo"]["info_data"]["type"] == "tap");
     // identify --iface: the far end's namespace, plain and JSON.
     let id = &r.sections["identify-vb"];
     assert_eq!(

@@ -19,6 +19,7 @@
 
 pub mod dump;
 pub mod render;
+pub mod taps;
 
 use crate::error::NlError;
 use crate::ns::NetnsGuard;
@@ -53,6 +54,8 @@ pub struct Wiring {
     pub links: Vec<Option<Vec<Link>>>,
     /// (namespace, ifindex) -> far end.
     pub far: HashMap<(usize, u32), Far>,
+    /// (namespace, ifindex) of a tun/tap -> the processes holding it open.
+    pub holders: HashMap<(usize, u32), Vec<u32>>,
     pub notes: Vec<String>,
 }
 
@@ -133,11 +136,45 @@ pub fn wire(spaces: &[Namespace]) -> Wiring {
         }
     }
     resolve(spaces, &mut w, &mut open);
+    find_holders(&mut w);
     if guard.restore().is_err() {
         w.notes
             .push("could not return to this process's own netns".into());
     }
     w
+}
+
+/// Fills [`Wiring::holders`]: a holder's fdinfo names its device but not
+/// the namespace, so a name that is a tun/tap in several namespaces is a
+/// note, never a guess.
+fn find_holders(w: &mut Wiring) {
+    let mut by_name: HashMap<Vec<u8>, Vec<(usize, u32)>> = HashMap::new();
+    for (i, links) in w.links.iter().enumerate() {
+        for l in links.iter().flatten() {
+            if l.kind.as_deref() == Some("tun") {
+                by_name
+                    .entry(l.ifname.clone())
+                    .or_default()
+                    .push((i, l.ifindex));
+            }
+        }
+    }
+    let wanted = by_name.keys().cloned().collect();
+    for (name, pids) in taps::holders(&wanted) {
+        match by_name.get(&name).map(Vec::as_slice) {
+            Some([one]) => {
+                w.holders.insert(*one, pids);
+            }
+            _ => w.notes.push(format!(
+                "tun/tap {} is held by pid {} but is in several namespaces",
+                crate::output::escape::escape(&name),
+                pids.iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
 }
 
 /// A NETLINK_ROUTE socket in `file`'s netns (the thread stays there).

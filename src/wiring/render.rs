@@ -104,6 +104,23 @@ pub fn iface_node(w: &Wiring, spaces: &[Namespace], ns: usize, l: &Link) -> Node
         })
         .collect();
     o.push(("addr_info", Node::Array(addrs)));
+    if let Some(pids) = w.holders.get(&(ns, l.ifindex)) {
+        let holders = pids
+            .iter()
+            .map(|&pid| {
+                let mut h = vec![("pid", Node::Int(pid.into()))];
+                let key = spaces
+                    .iter()
+                    .find(|n| n.pids.contains(&pid))
+                    .and_then(|n| n.key);
+                if let Some(k) = key {
+                    h.push(("inode", Node::Int(k.1 as i64)));
+                }
+                Node::Object(h)
+            })
+            .collect();
+        o.push(("holders", Node::Array(holders)));
+    }
     match far {
         Some(Far::Other { ns: m, ifindex }) => {
             let mut p = Vec::new();
@@ -142,8 +159,25 @@ pub fn interfaces_node(w: &Wiring, spaces: &[Namespace], ns: usize) -> Node {
     )
 }
 
-/// `<-> NAME (NS) master BR` / `-> NAME (NS)`: the far end, for plain views.
+/// `held by pid P (NS)`: the processes holding a tun/tap open.
+fn holder_text(w: &Wiring, spaces: &[Namespace], ns: usize, l: &Link) -> Option<String> {
+    let pids = w.holders.get(&(ns, l.ifindex))?;
+    let each: Vec<String> = pids
+        .iter()
+        .map(|&pid| match spaces.iter().find(|n| n.pids.contains(&pid)) {
+            Some(n) => format!("pid {pid} ({})", label(n)),
+            None => format!("pid {pid}"),
+        })
+        .collect();
+    Some(format!("held by {}", each.join(", ")))
+}
+
+/// `<-> NAME (NS) master BR` / `-> NAME (NS)` / `held by pid P (NS)`: the
+/// far end, for plain views.
 pub fn far_text(w: &Wiring, spaces: &[Namespace], ns: usize, l: &Link) -> Option<String> {
+    if let Some(t) = holder_text(w, spaces, ns, l) {
+        return Some(t);
+    }
     let arrow = if l.kind.as_deref() == Some("veth") {
         "<->"
     } else {
