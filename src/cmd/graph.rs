@@ -106,10 +106,13 @@ struct Tree<'a> {
     seen: Vec<bool>,
     /// (namespace, ifindex) -> namespaces whose interfaces point at it.
     back: std::collections::HashMap<(usize, u32), Vec<usize>>,
+    /// (namespace, master ifindex) -> its ports, so a namespace with
+    /// thousands of interfaces is drawn in linear time.
+    ports: std::collections::HashMap<(usize, u32), Vec<&'a Link>>,
     out: String,
 }
 
-impl Tree<'_> {
+impl<'a> Tree<'a> {
     fn line(&mut self, prefix: &str, last: bool, text: &str) {
         let branch = if last { "`-- " } else { "|-- " };
         self.out.push_str(&format!("{prefix}{branch}{text}\n"));
@@ -138,10 +141,11 @@ impl Tree<'_> {
         let text = iface_line(self.spaces, self.w, ns, l);
         self.line(prefix, last, &text);
         let inner = Self::child_prefix(prefix, last);
-        let ports: Vec<&Link> = links(self.w, ns)
-            .iter()
-            .filter(|p| p.master == Some(l.ifindex))
-            .collect();
+        let ports: Vec<&'a Link> = self
+            .ports
+            .get(&(ns, l.ifindex))
+            .cloned()
+            .unwrap_or_default();
         let mut far: Vec<usize> = Vec::new();
         if let Some(Far::Other { ns: m, .. }) = self.w.far.get(&(ns, l.ifindex)) {
             far.push(*m);
@@ -175,11 +179,20 @@ pub fn tree(spaces: &[Namespace], w: &Wiring) -> String {
             back.entry((*ns, *ifindex)).or_default().push(*from);
         }
     }
+    let mut ports: std::collections::HashMap<(usize, u32), Vec<&Link>> = Default::default();
+    for (i, links) in w.links.iter().enumerate() {
+        for l in links.iter().flatten() {
+            if let Some(m) = l.master {
+                ports.entry((i, m)).or_default().push(l);
+            }
+        }
+    }
     let mut t = Tree {
         spaces,
         w,
         seen: vec![false; spaces.len()],
         back,
+        ports,
         out: String::new(),
     };
     let mut order: Vec<usize> = (0..spaces.len())
