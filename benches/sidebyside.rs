@@ -1408,26 +1408,38 @@ mod docker {
 
 // ---------------------------------------------------------------- wiring
 
+/// Deletes the wiring fixture's bridges.
+fn del_bridges() {
+    let (_, out) = run_capture(&os(&[IP, "-o", "link", "show", "type", "bridge"]));
+    for line in String::from_utf8_lossy(&out).lines() {
+        if let Some(name) = line.split(": ").nth(1).filter(|n| n.starts_with("wbr")) {
+            let (_, _) = run_capture(&os(&[IP, "link", "del", name]));
+        }
+    }
+}
+
 /// The pipeline a user writes today to see every namespace's interfaces.
 const WIRING_PIPELINE: &str =
     "for n in $(ip netns | cut -d' ' -f1); do ip -n $n -j -d link; ip -n $n -j addr; done";
 
 impl Bench {
-    /// W namespaces w0.. each with `eth0`, a veth to host bridge `wbr`
+    /// W namespaces w0.. each with `eth0`, a veth to a host bridge
     /// (host end `wv<i>`), up, with an address (fixture work, not timed).
+    /// A bridge takes at most 1,024 ports: veth i is on bridge `wbr<i/1000>`.
     fn build_wired(&mut self, w: usize) {
         self.clear();
-        let (_, _) = run_capture(&os(&[IP, "link", "del", "wbr"]));
+        del_bridges();
         self.rn_batch((0..w).map(|i| format!("netns add w{i}")));
-        let mut host = vec![
-            "link add wbr type bridge".to_string(),
-            "link set wbr up".into(),
-        ];
+        let mut host = Vec::new();
+        for b in 0..w.div_ceil(1000) {
+            host.push(format!("link add wbr{b} type bridge"));
+            host.push(format!("link set wbr{b} up"));
+        }
         for i in 0..w {
             host.push(format!(
                 "link add wv{i} type veth peer name eth0 netns w{i}"
             ));
-            host.push(format!("link set wv{i} master wbr up"));
+            host.push(format!("link set wv{i} master wbr{} up", i / 1000));
         }
         let f = self.batch_file(host.into_iter());
         let (code, _) = run_capture(&[IP.into(), "-force".into(), "-b".into(), f.into()]);
@@ -1552,7 +1564,7 @@ impl Bench {
             prev = Some((n, s));
         }
         self.clear();
-        let (_, _) = run_capture(&os(&[IP, "link", "del", "wbr"]));
+        del_bridges();
         out
     }
 }
