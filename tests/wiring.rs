@@ -84,6 +84,7 @@ echo "=== identify-index"; $R -j identify --iface $(ip -o link show va | cut -d:
 echo "=== identify-reverse"; $R -j identify --iface eth0 b
 echo "=== identify-missing"; $R identify --iface nosuch 2>&1 || echo "rc=$?"
 echo "=== graph"; $R graph
+echo "=== nonroot"; setpriv --reuid 1002 --regid 1002 --clear-groups $R list --all-runtimes --links 2>&1; echo "rc=$?"
 echo "=== dot"; $R graph --dot
 echo "=== jgraph"; $R -j graph
 for n in {spaces}; do
@@ -421,6 +422,18 @@ fn plain_views_identify_and_graph() {
     let rev = json(&r.sections["identify-reverse"]);
     assert_eq!(rev[0]["inode"].as_u64(), Some(r.ino["top"]));
     assert!(r.sections["identify-missing"].contains("Cannot find device \"nosuch\"\nrc=1"));
+    // Without the privilege to enter the others, the caller's own
+    // namespace is still shown, and one note says why the rest are not.
+    let nr = &r.sections["nonroot"];
+    assert!(nr.contains("    2: br0 bridge UP 10.9.0.1/24"), "{nr}");
+    let n = SPACES.len() - 1;
+    assert!(
+        nr.contains(&format!(
+            "note: cannot enter {n} network namespaces (Operation not permitted): their interfaces need root"
+        )),
+        "{nr}"
+    );
+    assert!(nr.ends_with("rc=0\n"), "{nr}");
     // graph: the tree reaches every namespace, nested under its link.
     let g = &r.sections["graph"];
     // The caller's own namespace is labelled `host` whatever its names.

@@ -103,6 +103,13 @@ pub fn wire(spaces: &[Namespace]) -> Wiring {
     };
     let mut open = Open::default();
     let mut buf = vec![0u8; dump::RECV_BUF];
+    // The caller's own namespace needs no setns (nor the privilege for
+    // it): its socket is opened before the thread moves.
+    let own = crate::runtimes::state::netns_at(std::path::Path::new("/proc/thread-self/ns/net"))
+        .ok()
+        .flatten();
+    let mut own_sock = dump::socket_here().ok();
+    let mut denied = 0usize;
     for (i, n) in spaces.iter().enumerate() {
         if n.key.is_none() {
             continue;
@@ -114,7 +121,11 @@ pub fn wire(spaces: &[Namespace]) -> Wiring {
             ));
             continue;
         };
-        let dumped = socket_in(&file).and_then(|sock| {
+        let sock = match own_sock.take_if(|_| n.key.is_some() && n.key == own) {
+            Some(s) => Ok(s),
+            None => socket_in(&file),
+        };
+        let dumped = sock.and_then(|sock| {
             let links = dump::links_of(&sock, &mut buf)?;
             Ok((sock, links))
         });
@@ -125,6 +136,7 @@ pub fn wire(spaces: &[Namespace]) -> Wiring {
                     open.socks.insert(i, sock);
                 }
             }
+            Err(e) if e.errno == libc::EPERM => denied += 1,
             Err(e) => w.notes.push(format!(
                 "cannot read the interfaces of netns {}: {}",
                 render::label(n),
@@ -134,6 +146,13 @@ pub fn wire(spaces: &[Namespace]) -> Wiring {
         if open.files.len() < KEEP_OPEN {
             open.files.insert(i, file);
         }
+    }
+    if denied > 0 {
+        w.notes.push(format!(
+            "cannot enter {denied} network namespace{} ({}): their interfaces need root",
+            if denied == 1 { "" } else { "s" },
+            crate::sys::strerror(libc::EPERM)
+        ));
     }
     resolve(spaces, &mut w, &mut open);
     find_holders(&mut w);
