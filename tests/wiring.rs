@@ -502,6 +502,8 @@ ip netns add big
 for i in $(seq 1000); do echo "link add v$i type veth peer name p$i"; done >$SBX/batch
 ip -n big -b $SBX/batch
 ip netns add odd; ip -n odd link add $(printf 'e\033x') type veth peer name $(printf 'q\001')
+ip -n odd link add 'dq"x\y' type veth peer name dq2
+echo "=== svg"; $R graph --dot | dot -Tsvg >/dev/null && echo rendered
 echo "=== json"; $R -j list --all-runtimes --links
 echo "=== plain"; $R list --all-runtimes --links
 echo "=== graph"; $R graph
@@ -527,7 +529,14 @@ echo "=== rss"; /usr/bin/time -f %M $R list --all-runtimes --links 2>&1 >/dev/nu
     for sec in ["plain", "graph", "dot"] {
         let t = &r.sections[sec];
         assert!(!t.contains('\x1b') && !t.contains('\x01'), "{sec}");
-        assert!(t.contains("e\\x1bx"), "{sec}");
+        let want = if sec == "dot" { "e\\\\x1bx" } else { "e\\x1bx" };
+        assert!(t.contains(want), "{sec}");
+    }
+    // A quote and a backslash in a name keep the DOT valid.
+    let dot = &r.sections["dot"];
+    assert!(dot.contains(r#"dq\"x\\\\y"#), "{dot}");
+    if sandbox::in_ci() || std::process::Command::new("dot").arg("-V").output().is_ok() {
+        assert_eq!(r.sections["svg"].trim(), "rendered");
     }
     let rss_kib: u64 = r.sections["rss"].trim().parse().unwrap();
     assert!(rss_kib < 64 * 1024, "peak RSS {rss_kib} KiB");

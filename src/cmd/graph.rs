@@ -216,9 +216,11 @@ fn ns_id(spaces: &[Namespace], i: usize) -> String {
         .map_or_else(|| format!("x{i}"), |k| k.1.to_string())
 }
 
-/// A DOT string literal's body: escaped, with `"` quoted.
+/// A DOT string literal's body from already escaped text: backslashes
+/// doubled (so `\x1b` reads as written, not as Graphviz's `\x`) and `"`
+/// quoted.
 fn dot_str(s: &str) -> String {
-    s.replace('"', "\\\"")
+    s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 /// Graphviz DOT: a cluster per namespace, a node per interface.
