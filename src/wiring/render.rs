@@ -271,6 +271,45 @@ fn wrap(head: &str, words: &[String], indent: usize) -> String {
 mod tests {
     use super::*;
 
+    fn ns(
+        runtime: &'static str,
+        names: &[&str],
+        containers: Vec<crate::runtimes::Container>,
+    ) -> Namespace {
+        Namespace {
+            key: Some((4, 77)),
+            nsid: None,
+            names: names.iter().map(|n| n.as_bytes().to_vec()).collect(),
+            paths: vec![],
+            runtime,
+            containers,
+            pids: vec![42],
+            stale: false,
+        }
+    }
+
+    #[test]
+    fn labels_are_references_exec_accepts() {
+        let c = |rt, name: Option<&str>| crate::runtimes::Container {
+            id: "0123456789abcdef".into(),
+            name: name.map(String::from),
+            runtime: rt,
+            pod: None,
+        };
+        assert_eq!(label(&ns("host", &["x"], vec![])), "host");
+        assert_eq!(label(&ns("iproute2", &["blue"], vec![])), "blue");
+        assert_eq!(
+            label(&ns("docker", &[], vec![c("docker", Some("web"))])),
+            "docker:web"
+        );
+        assert_eq!(
+            label(&ns("podman", &[], vec![c("podman", None)])),
+            "podman:0123456789ab"
+        );
+        assert_eq!(label(&ns("process", &[], vec![])), "pid:42");
+        assert_eq!(label(&ns("iproute2", &["a\x1bb"], vec![])), "a\\x1bb");
+    }
+
     #[test]
     fn wrap_keeps_lines_within_80_columns() {
         let words: Vec<String> = (0..12).map(|i| format!("10.0.0.{i}/24")).collect();
