@@ -1,6 +1,14 @@
 //! Side-by-side benchmark: iproute2's `ip netns` against rnetns (targets and results: benches/RESULTS.md).
 //!
 //! `cargo bench --bench sidebyside -- [--n N] [--reps R] [--quick] [--docker]`
+//! `[--wiring W] [--wiring-scale W1,W2,...] [--only-wiring]`
+//!
+//! The wiring rows (issue 23) build W namespaces, each with a veth to one
+//! host bridge and an address, and time `list --all-runtimes --links` and
+//! `identify --iface` against the shell pipeline a user writes today
+//! (`for n in $(ip netns); do ip -n $n -j -d link; ip -n $n -j addr; done`)
+//! and against a bare `list --all-runtimes`; then the listing's time, peak
+//! RSS and marginal cost per namespace at each of the wiring scale's sizes.
 //!
 //! Everything that creates namespaces runs in a sandbox: the binary
 //! re-executes itself under `unshare --mount --net --pid --fork --mount-proc
@@ -53,6 +61,9 @@ struct Opts {
     docker: bool,
     quick: bool,
     rnetns: Option<PathBuf>,
+    wiring: usize,
+    wiring_scale: Vec<usize>,
+    only_wiring: bool,
 }
 
 impl Opts {
@@ -69,6 +80,9 @@ impl Opts {
             docker: false,
             quick: false,
             rnetns: None,
+            wiring: 200,
+            wiring_scale: vec![20, 200, 2000],
+            only_wiring: false,
         };
         let (mut n, mut reps, mut scale) = (None, None, None);
         let mut it = args.iter();
@@ -83,6 +97,17 @@ impl Opts {
                 "--bench" => {} // added by `cargo bench`
                 "--quick" => o.quick = true,
                 "--docker" => o.docker = true,
+                "--only-wiring" => o.only_wiring = true,
+                "--wiring" => o.wiring = num(value("a count")?)?.max(1),
+                "--wiring-scale" => {
+                    let v = value("a list like 20,200")?;
+                    let list: Result<Vec<usize>, String> = v
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(|s| num(s.into()))
+                        .collect();
+                    o.wiring_scale = list?;
+                }
                 "--n" => n = Some(num(value("a count")?)?),
                 "--reps" => reps = Some(num(value("a count")?)?),
                 "--containers" => o.containers = num(value("a count")?)?,
@@ -104,6 +129,8 @@ impl Opts {
             (o.n, o.reps, o.heavy_reps, o.adds, o.batch, o.procs) = (50, 3, 1, 10, 20, 20);
             o.scale = vec![10, 50];
             o.containers = o.containers.min(5);
+            o.wiring = o.wiring.min(20);
+            o.wiring_scale = vec![10, 20];
         }
         if let Some(n) = n {
             o.n = n.max(1);
@@ -120,7 +147,8 @@ impl Opts {
 }
 
 const USAGE: &str = "usage: cargo bench --bench sidebyside -- [--n N] [--reps R] [--quick] \
-[--docker] [--containers C] [--scale N1,N2,...] [--rnetns PATH]";
+[--docker] [--containers C] [--scale N1,N2,...] [--rnetns PATH] \
+[--wiring W] [--wiring-scale W1,W2,...] [--only-wiring]";
 
 // ---------------------------------------------------------------- measuring
 
@@ -364,6 +392,9 @@ fn main() {
     }
     if args.first().map(String::as_str) == Some(FLOOR_DOCKER) {
         floor_docker();
+    }
+    if args.first().map(String::as_str) == Some(FLOOR_WIRING) {
+        floor_wiring();
     }
     let opts = match Opts::parse(&args) {
         Ok(o) => o,
@@ -649,13 +680,22 @@ fn inside(opts: Opts, _args: Vec<String>) {
         file_no: 0,
     };
     let t0 = Instant::now();
-    b.run_all();
-    b.rows.push(docker.row());
+    if !b.opts.only_wiring {
+        b.run_all();
+        b.rows.push(docker.row());
+    }
+    let wiring_scale = b.wiring();
     println!();
     print!("{}", render(&b.rows));
-    let scale = b.scaling();
+    let scale = if b.opts.only_wiring {
+        String::new()
+    } else {
+        b.scaling()
+    };
     println!();
     print!("{scale}");
+    println!();
+    print!("{wiring_scale}");
     println!(
         "\n(medians; N={}, reps={} (batch add {}, -all delete {}), {} processes alive for pids; total {:.0} s)",
         b.opts.n,
@@ -1364,4 +1404,218 @@ mod docker {
             let _ = sh(&format!("docker rmi {IMAGE} >/dev/null 2>&1"));
         }
     }
+}
+
+// ---------------------------------------------------------------- wiring
+
+/// Deletes the wiring fixture's bridges.
+fn del_bridges() {
+    let (_, out) = run_capture(&os(&[IP, "-o", "link", "show", "type", "bridge"]));
+    for line in String::from_utf8_lossy(&out).lines() {
+        if let Some(name) = line.split(": ").nth(1).filter(|n| n.starts_with("wbr")) {
+            let (_, _) = run_capture(&os(&[IP, "link", "del", name]));
+        }
+    }
+}
+
+/// The pipeline a user writes today to see every namespace's interfaces.
+const WIRING_PIPELINE: &str =
+    "for n in $(ip netns | cut -d' ' -f1); do ip -n $n -j -d link; ip -n $n -j addr; done";
+
+impl Bench {
+    /// W namespaces w0.. each with `eth0`, a veth to a host bridge
+    /// (host end `wv<i>`), up, with an address (fixture work, not timed).
+    /// A bridge takes at most 1,024 ports: veth i is on bridge `wbr<i/1000>`.
+    fn build_wired(&mut self, w: usize) {
+        self.clear();
+        del_bridges();
+        self.rn_batch((0..w).map(|i| format!("netns add w{i}")));
+        let mut host = Vec::new();
+        for b in 0..w.div_ceil(1000) {
+            host.push(format!("link add wbr{b} type bridge"));
+            host.push(format!("link set wbr{b} up"));
+        }
+        for i in 0..w {
+            host.push(format!(
+                "link add wv{i} type veth peer name eth0 netns w{i}"
+            ));
+            host.push(format!("link set wv{i} master wbr{} up", i / 1000));
+        }
+        let f = self.batch_file(host.into_iter());
+        let (code, _) = run_capture(&[IP.into(), "-force".into(), "-b".into(), f.into()]);
+        if code != 0 {
+            self.note(&format!("warning: wiring host batch exited {code}"));
+        }
+        let script = format!(
+            "for i in $(seq 0 {}); do ip -n w$i link set eth0 up && \
+             ip -n w$i addr add 10.$((100 + i / 65536)).$((i / 256 % 256)).$((i % 256))/8 dev eth0; done",
+            w.saturating_sub(1)
+        );
+        if sh(&script).0 != 0 {
+            self.note("warning: wiring addresses failed");
+        }
+    }
+
+    /// Times rnetns ARGV against base BASE, alternating, after a warm-up.
+    fn versus(&self, reps: usize, base: &[OsString], rn: &[OsString]) -> (Stats, Stats) {
+        measure(base);
+        measure(rn);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for r in 0..reps {
+            if r % 2 == 0 {
+                a.push(measure(base));
+                b.push(measure(rn));
+            } else {
+                b.push(measure(rn));
+                a.push(measure(base));
+            }
+        }
+        (stats(&a), stats(&b))
+    }
+
+    /// The wiring rows at W namespaces, then the scale table it returns.
+    fn wiring(&mut self) -> String {
+        let o = self.opts.clone();
+        let w = o.wiring;
+        let t0 = Instant::now();
+        self.build_wired(w);
+        self.note(&format!(
+            "wiring: built {w} namespaces with a veth each in {:.1} s",
+            t0.elapsed().as_secs_f64()
+        ));
+        let bin = self.rn.clone().into_os_string();
+        let rn = |words: &[&str]| -> Vec<OsString> {
+            let mut v = vec![bin.clone()];
+            v.extend(words.iter().map(OsString::from));
+            v
+        };
+        let links = rn(&["list", "--all-runtimes", "--links"]);
+        let (_, out) = run_capture(&links);
+        let peers = String::from_utf8_lossy(&out).matches("<-> wv").count();
+        if peers < w {
+            self.note(&format!(
+                "warning: --links resolved {peers} of {w} container ends"
+            ));
+        }
+        let pipe = os(&["sh", "-c", WIRING_PIPELINE]);
+        let reps = o.reps.clamp(3, 10);
+        let r = self.versus(reps, &pipe, &links);
+        self.row(
+            &format!("list --all-runtimes --links vs ip pipeline (base = pipeline), W={w}"),
+            r,
+            Some(0.05),
+            None,
+        );
+        let bare = rn(&["list", "--all-runtimes"]);
+        let r = self.versus(reps, &bare, &links);
+        let me = std::env::current_exe().unwrap_or_else(|e| die(&e.to_string()));
+        let floor = self.floor(reps, &[me.into_os_string(), FLOOR_WIRING.into()]);
+        self.row(
+            &format!("list --all-runtimes --links vs list --all-runtimes (base = bare), W={w}"),
+            r,
+            Some(2.0),
+            Some(floor),
+        );
+        let iface = format!("wv{}", w / 2);
+        let ident = rn(&["identify", "--iface", &iface]);
+        let r = self.versus(reps, &pipe, &ident);
+        self.row(
+            &format!("identify --iface HOSTVETH vs ip pipeline (base = pipeline), W={w}"),
+            r,
+            Some(0.1),
+            None,
+        );
+        let mut out = String::from(
+            "| W | list --all-runtimes --links | CPU | per ns | marginal per ns | CPU marginal per ns | peak RSS | ip pipeline |\n\
+             |---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        );
+        let mut prev: Option<(usize, Stats)> = None;
+        for &n in &o.wiring_scale {
+            self.build_wired(n);
+            let reps = (o.reps * 200 / n.max(1)).clamp(3, o.reps.max(3));
+            // The pipeline is context only: past a few hundred namespaces
+            // it takes minutes (each `ip -n` copies every mount).
+            let p = (n <= 200).then(|| self.versus(1, &pipe, &links).0);
+            measure(&links);
+            let s = stats(&(0..reps).map(|_| measure(&links)).collect::<Vec<_>>());
+            self.note(&format!(
+                "wiring scale W={n}: rnetns {} (CPU {}) pipeline {}",
+                fmt_ms(s.secs),
+                fmt_ms(s.cpu),
+                p.map_or("-".into(), |p| fmt_ms(p.secs))
+            ));
+            let marginal = |f: fn(&Stats) -> f64| match prev {
+                Some((m, b)) if n > m => {
+                    format!("{:.1} µs", (f(&s) - f(&b)) * 1e6 / (n - m) as f64)
+                }
+                _ => "-".into(),
+            };
+            let _ = writeln!(
+                out,
+                "| {n} | {} | {} | {:.1} µs | {} | {} | {} KiB | {} |",
+                fmt_ms(s.secs),
+                fmt_ms(s.cpu),
+                s.secs * 1e6 / n as f64,
+                marginal(|s| s.secs),
+                marginal(|s| s.cpu),
+                s.rss_kb,
+                p.map_or("-".into(), |p| fmt_ms(p.secs))
+            );
+            prev = Some((n, s));
+        }
+        self.clear();
+        del_bridges();
+        out
+    }
+}
+
+/// Hidden mode: the kernel floor of `--links`: for every run-dir entry,
+/// open it, setns, and read an RTM_GETLINK and an RTM_GETADDR dump to the
+/// end on a fresh NETLINK_ROUTE socket, parsing nothing.
+const FLOOR_WIRING: &str = "--floor-wiring";
+
+fn floor_wiring() -> ! {
+    let mut buf = vec![0u8; 65536];
+    let dump = |fd: i32, kind: u16, buf: &mut [u8]| {
+        // nlmsghdr (16) + ifinfomsg/rtgenmsg padded to 16.
+        let mut req = [0u8; 32];
+        req[..4].copy_from_slice(&32u32.to_ne_bytes());
+        req[4..6].copy_from_slice(&kind.to_ne_bytes());
+        req[6..8].copy_from_slice(&(0x301u16).to_ne_bytes()); // REQUEST|DUMP
+                                                              // SAFETY: req is a valid buffer of its length.
+        unsafe { libc::send(fd, req.as_ptr().cast(), req.len(), 0) };
+        loop {
+            // SAFETY: buf is a valid writable buffer of its length.
+            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n <= 0 {
+                return;
+            }
+            let mut off = 0usize;
+            while off + 16 <= n as usize {
+                let len = u32::from_ne_bytes(buf[off..off + 4].try_into().unwrap()) as usize;
+                let t = u16::from_ne_bytes([buf[off + 4], buf[off + 5]]);
+                if t == 3 || t == 2 || len < 16 {
+                    return;
+                }
+                off += (len + 3) & !3;
+            }
+        }
+    };
+    let mut paths = vec![PathBuf::from("/proc/self/ns/net")];
+    if let Ok(d) = fs::read_dir(RUN_DIR) {
+        paths.extend(d.flatten().map(|e| e.path()));
+    }
+    for p in paths {
+        let Ok(f) = fs::File::open(&p) else { continue };
+        use std::os::fd::AsRawFd;
+        // SAFETY: plain syscalls on fds we own.
+        unsafe {
+            libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET);
+            let s = libc::socket(libc::AF_NETLINK, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+            dump(s, 18, &mut buf); // RTM_GETLINK
+            dump(s, 22, &mut buf); // RTM_GETADDR
+            libc::close(s);
+        }
+    }
+    std::process::exit(0)
 }

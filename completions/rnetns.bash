@@ -3,7 +3,7 @@
 #
 # Words are matched as iproute2 matches them: any non-empty prefix, first
 # match in table order wins (`s` is list, `a` is add, `d` is delete); the
-# rnetns extension `doctor` only as a whole word.
+# rnetns extensions `doctor` and `graph` only as whole words.
 # RNETNS_RUN_DIR overrides the run directory (/run/netns), for tests only.
 
 # iproute2's global options in matching order (kept in step with
@@ -12,7 +12,7 @@ _rnetns_options=(-loops -family -4 -6 -0 -M -B -human -human-readable -iec -stat
 _rnetns_exact_options=' -4 -6 -0 -M -B -echo '
 _rnetns_valued_options=' -loops -family -batch -rcvbuf -netns '
 # Subcommands in matching order, then the rnetns extensions.
-_rnetns_subcommands=(list show lst list-id help add set delete identify pids exec monitor attach doctor)
+_rnetns_subcommands=(list show lst list-id help add set delete identify pids exec monitor attach doctor graph)
 
 # Prints the option keyword WORD selects (`--x` is `-x`), or nothing.
 _rnetns_option_of() {
@@ -32,7 +32,7 @@ _rnetns_option_of() {
 
 # Prints the subcommand WORD selects, or nothing. The extensions (after
 # iproute2's table) are whole words only.
-_rnetns_extensions=' doctor '
+_rnetns_extensions=' doctor graph '
 _rnetns_subcommand_of() {
     local k
     [[ -n $1 ]] || return
@@ -100,8 +100,12 @@ _rnetns_netns() {
     local sub
     sub=$(_rnetns_subcommand_of "${words[first]}")
     case $sub in
-        list | show | lst) ((pos == 1)) && _rnetns_add --all-runtimes ;;
+        list | show | lst)
+            ((pos == 1)) && _rnetns_add --all-runtimes
+            ((pos == 2)) && [[ ${words[first + 1]} == --all-runtimes ]] && _rnetns_add --links
+            ;;
         doctor) ((pos == 1)) && _rnetns_add --fix ;;
+        graph) ((pos == 1)) && _rnetns_add --dot ;;
         list-id) ((pos % 2 == 1)) && _rnetns_add target-nsid nsid ;;
         delete) ((pos == 1 && !all)) && _rnetns_names ;;
         pids) ((pos == 1)) && _rnetns_refs ;;
@@ -120,7 +124,7 @@ _rnetns_netns() {
             ;;
         identify)
             if [[ $cur == -* ]]; then
-                _rnetns_add --all-runtimes
+                _rnetns_add --all-runtimes --iface
             elif ((pos <= 2)); then
                 _rnetns_pids ''
                 [[ $cur == pid:* ]] && _rnetns_pids pid:

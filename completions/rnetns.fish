@@ -1,11 +1,11 @@
 # fish completion for rnetns(8). Words are matched as iproute2 matches them:
 # any non-empty prefix, first match in table order wins (`s` is list, `a`
-# is add, `d` is delete; `doctor` only whole). RNETNS_RUN_DIR overrides /run/netns (tests only).
+# is add, `d` is delete; `doctor`, `graph` only whole). RNETNS_RUN_DIR overrides /run/netns (tests only).
 
 # iproute2's global options in matching order (kept in step with
 # src/cli/grammar.rs by a unit test), and the subcommands, then extensions.
 set -g _rnetns_options -loops -family -4 -6 -0 -M -B -human -human-readable -iec -stats -statistics -details -resolve -oneline -timestamp -tshort -Version -force -batch -brief -json -pretty -rcvbuf -color -help -netns -Numeric -all -echo
-set -g _rnetns_subcommands list show lst list-id help add set delete identify pids exec monitor attach doctor
+set -g _rnetns_subcommands list show lst list-id help add set delete identify pids exec monitor attach doctor graph
 
 # The option keyword a word selects (`--x` is `-x`).
 function __rnetns_option_of -a word
@@ -27,7 +27,7 @@ end
 function __rnetns_subcommand_of -a word
     test -n "$word"; or return 1
     for k in $_rnetns_subcommands
-        if test $k = doctor
+        if contains -- $k doctor graph
             # rnetns extensions are whole words only.
             test "$word" = $k; and echo $k; and return 0
         else if string match -q -- "$word*" $k
@@ -86,7 +86,7 @@ function __rnetns_is -a want
             test "$s[1]" = "="(string replace value- - -- $want)
         case delete
             test "$s[1]" = delete -a "$s[2]" = 1 -a "$s[3]" = 0
-        case list doctor
+        case list doctor graph
             test "$s[1]" = $want -a "$s[2]" = 1
             or begin
                 test $want = list; and contains -- "$s[1]" show lst; and test "$s[2]" = 1
@@ -96,6 +96,8 @@ function __rnetns_is -a want
             or begin
                 test "$s[1]" = exec -a "$s[2]" = 1 -a "$s[3]" = 0
             end
+        case links
+            contains -- "$s[1]" list show lst; and test "$s[2]" = 2
         case set-id
             test "$s[1]" = set -a "$s[2]" = 2
         case pid
@@ -134,10 +136,12 @@ complete -c rnetns -n '__rnetns_is value-batch' -F
 complete -c rnetns -n '__rnetns_is value-family' -a 'inet inet6 link bridge mpls help'
 complete -c rnetns -n '__rnetns_is list' -a --all-runtimes
 complete -c rnetns -n '__rnetns_is doctor' -a --fix
+complete -c rnetns -n '__rnetns_is graph' -a --dot
+complete -c rnetns -n '__rnetns_is links' -a --links
 complete -c rnetns -n '__rnetns_is list-id' -a 'target-nsid nsid'
 complete -c rnetns -n '__rnetns_is delete' -a '(__rnetns_names)'
 complete -c rnetns -n '__rnetns_is ref' -a '(__rnetns_names) docker: podman: lxc: machine: k8s: pid:'
 complete -c rnetns -n '__rnetns_is ref' -a '(__rnetns_pids pid:)'
 complete -c rnetns -n '__rnetns_is set-id' -a auto
-complete -c rnetns -n '__rnetns_is pid' -a '(__rnetns_pids) docker: podman: lxc: machine: k8s: pid: --all-runtimes'
+complete -c rnetns -n '__rnetns_is pid' -a '(__rnetns_pids) docker: podman: lxc: machine: k8s: pid: --all-runtimes --iface'
 complete -c rnetns -n '__rnetns_is command' -a '(__rnetns_exec_command)'

@@ -17,3 +17,4 @@ pub mod resolve;
 pub mod runtimes;
 pub mod store;
 pub mod sys;
+pub mod wiring;

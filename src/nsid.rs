@@ -200,6 +200,16 @@ fn io_err(e: std::io::Error) -> NlError {
 }
 
 impl FdQuery {
+    /// Queries over an already connected NETLINK_ROUTE socket: the NSIDs
+    /// are those of the namespace the socket was opened in, wherever the
+    /// caller is now (crate::wiring keeps one per namespace it dumped).
+    pub fn with_socket(sock: Socket) -> Self {
+        FdQuery {
+            sock,
+            rbuf: vec![0u8; REPLY_BUF],
+        }
+    }
+
     pub fn open() -> Result<Self, NlError> {
         let mut sock = Socket::new(NETLINK_ROUTE).map_err(io_err)?;
         sock.bind_auto().map_err(io_err)?;

@@ -13,7 +13,7 @@ use clap::{Arg, ArgAction, Command};
 
 /// Subcommands that iproute2 6.1 does not have (whole words only, tried
 /// after iproute2's table, so they never shadow an abbreviation).
-pub const EXTENSION_SUBCOMMANDS: &[&str] = &["doctor"];
+pub const EXTENSION_SUBCOMMANDS: &[&str] = &["doctor", "graph"];
 
 /// Heading of the global options that have no effect on netns.
 const IGNORED: &str = "Accepted for ip compatibility, no effect on netns";
@@ -24,12 +24,14 @@ const EXTENSIONS: &str = "\
 As rnetns the word netns is left out: \"rnetns add NAME\" is \"ip netns add NAME\".
 
 rnetns extensions:
-\trnetns [-j [-p]] list --all-runtimes
+\trnetns [-j [-p]] list --all-runtimes [--links]
 \trnetns [-all] exec [REF] cmd ...
 \trnetns pids REF
 \trnetns set REF NETNSID
 \trnetns attach NAME REF
 \trnetns identify [--all-runtimes] [PID]
+\trnetns [-j [-p]] identify --iface IFNAME|IFINDEX [REF]
+\trnetns [-j [-p]] graph [--dot]
 \trnetns [-j [-p]] doctor [--fix]
 REF := NAME | docker:NAME-or-ID-prefix | podman:[USER/]NAME-or-ID-prefix
        | k8s:NAMESPACE/POD[/CONTAINER] | lxc:NAME | machine:NAME | pid:PID | PATH
@@ -114,7 +116,7 @@ fn global_options() -> Vec<Arg> {
         flag(
             "json",
             Some('j'),
-            "JSON output (list, list-id, identify --all-runtimes, doctor)",
+            "JSON output (list, list-id, identify --all-runtimes/--iface, graph, doctor)",
         ),
         flag("pretty", Some('p'), "with -json: indented JSON"),
         valued("rcvbuf", None, "SIZE", "accepted and ignored").help_heading(IGNORED),
@@ -148,6 +150,14 @@ fn global_options() -> Vec<Arg> {
     ]
 }
 
+/// A subcommand's `--WORD` flag.
+fn flag_arg(word: &'static str, help: &'static str) -> Arg {
+    Arg::new(word)
+        .long(word)
+        .action(ArgAction::SetTrue)
+        .help(help)
+}
+
 fn name(help: &'static str) -> Arg {
     Arg::new("NAME").help(help)
 }
@@ -165,7 +175,12 @@ fn subcommands() -> Vec<Command> {
             .arg(
                 all_runtimes()
                     .help("every network namespace on the host, with its runtime and containers"),
-            ),
+            )
+            .arg(flag_arg(
+                "links",
+                "after --all-runtimes: each namespace's interfaces, addresses, masters and \
+                 where each veth/macvlan/vxlan leads (may leave NSIDs, as ip link does)",
+            )),
         Command::new("list-id")
             .about("list the NSIDs the current namespace has assigned")
             .arg(Arg::new("target-nsid").value_name("target-nsid POSITIVE-INT"))
@@ -188,6 +203,12 @@ fn subcommands() -> Vec<Command> {
         Command::new("identify")
             .about("print the names of a process's network namespace")
             .arg(all_runtimes().help("also name the runtime and containers that own it"))
+            .arg(
+                Arg::new("iface")
+                    .long("iface")
+                    .value_name("IFNAME|IFINDEX")
+                    .help("the namespace at the far end of this interface (of REF's namespace if given, else this one)"),
+            )
             .arg(Arg::new("PID").help("a process id (default: this process)")),
         Command::new("pids")
             .about("list the processes in a namespace")
@@ -205,6 +226,9 @@ fn subcommands() -> Vec<Command> {
                     .help("a process id or runtime reference")
                     .required(true),
             ),
+        Command::new("graph")
+            .about("namespaces and their links: a tree, DOT, or -j JSON")
+            .arg(flag_arg("dot", "Graphviz DOT (dot -Tsvg draws it)")),
         Command::new("doctor")
             .about("diagnose run-dir mounts; --fix repairs them")
             .arg(

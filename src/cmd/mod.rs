@@ -7,7 +7,9 @@ mod add;
 mod delete;
 mod doctor;
 mod exec;
+mod graph;
 mod identify;
+mod links;
 mod list;
 mod listid;
 mod monitor;
@@ -75,10 +77,19 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
         if sub_word == b"doctor" {
             return doctor::doctor(ctx, args);
         }
+        if sub_word == graph::WORD {
+            return graph::graph(ctx, args);
+        }
         return Err(Error::UnknownCommand(sub_word.clone()));
     };
     let all_runtimes = args.first().is_some_and(|a| a == runtimes::FLAG);
+    // issue 23: `--links` after `--all-runtimes`, and `identify --iface
+    // IFACE [REF]` (6.1: extra arguments), are rnetns's (R6, R7).
+    let links = all_runtimes && args[1..].iter().any(|a| a == links::LINKS);
+    let iface = args.len() >= 2 && args[0] == links::IFACE;
     match sub {
+        Sub::List if links => links::list(ctx),
+        Sub::Identify if iface => links::identify(ctx, &args[1..]),
         Sub::List if all_runtimes => runtimes::list(ctx),
         Sub::Identify if all_runtimes => runtimes::identify(ctx, &args[1..]),
         Sub::List => list::list(ctx),

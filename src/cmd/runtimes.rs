@@ -68,16 +68,21 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     Ok(0)
 }
 
-fn print(ctx: &mut Ctx, spaces: &[Namespace], notes: &[String]) {
+/// `spaces` with rnetns itself left out of `pids`.
+pub(super) fn without_self(spaces: &[Namespace]) -> Vec<Namespace> {
     let me = std::process::id();
-    let spaces: Vec<Namespace> = spaces
+    spaces
         .iter()
         .cloned()
         .map(|mut n| {
             n.pids.retain(|&p| p != me);
             n
         })
-        .collect();
+        .collect()
+}
+
+fn print(ctx: &mut Ctx, spaces: &[Namespace], notes: &[String]) {
+    let spaces = without_self(spaces);
     let bytes = if ctx.globals.json {
         json(&spaces, ctx.globals.pretty)
     } else {
@@ -96,7 +101,7 @@ fn print(ctx: &mut Ctx, spaces: &[Namespace], notes: &[String]) {
 /// through the file a source left open, else one of its paths or
 /// processes; in chunks, so a host with thousands of namespaces never holds
 /// more than [`NSID_CHUNK`] more files open at once.
-fn fill_nsids(spaces: &mut [Namespace], held: &mut HashMap<Key, File>) {
+pub(super) fn fill_nsids(spaces: &mut [Namespace], held: &mut HashMap<Key, File>) {
     for start in (0..spaces.len()).step_by(NSID_CHUNK) {
         let end = spaces.len().min(start + NSID_CHUNK);
         let files: Vec<(usize, File)> = (start..end)
@@ -281,41 +286,41 @@ fn container_node(c: &Container) -> Node {
 
 /// The `-j` array (iproute2 layout; `-p` pretty).
 pub fn json(spaces: &[Namespace], pretty: bool) -> Vec<u8> {
-    let objects = spaces
-        .iter()
-        .map(|n| {
-            let mut o = Vec::new();
-            if let Some(k) = n.key {
-                o.push(("inode", Node::Int(k.1 as i64)));
-            }
-            if let Some(id) = n.nsid {
-                o.push(("id", Node::Int(id.into())));
-            }
-            if !n.names.is_empty() {
-                o.push(("names", strs(&n.names)));
-            }
-            if !n.paths.is_empty() {
-                o.push(("paths", strs(&n.paths)));
-            }
-            o.push(("runtime", Node::Str(n.runtime.as_bytes().to_vec())));
-            if let Some(u) = n.owner_uid {
-                o.push(("owner_uid", Node::Int(u.into())));
-            }
-            if !n.containers.is_empty() {
-                o.push((
-                    "containers",
-                    Node::Array(n.containers.iter().map(container_node).collect()),
-                ));
-            }
-            o.push((
-                "pids",
-                Node::Array(n.pids.iter().map(|&p| Node::Int(p.into())).collect()),
-            ));
-            o.push(("stale", Node::Bool(n.stale)));
-            Node::Object(o)
-        })
-        .collect();
+    let objects = spaces.iter().map(|n| Node::Object(object(n))).collect();
     render(&Node::Array(objects), pretty)
+}
+
+/// One namespace's members in the `-j` listing, in order.
+pub(super) fn object(n: &Namespace) -> Vec<(&'static str, Node)> {
+    let mut o = Vec::new();
+    if let Some(k) = n.key {
+        o.push(("inode", Node::Int(k.1 as i64)));
+    }
+    if let Some(id) = n.nsid {
+        o.push(("id", Node::Int(id.into())));
+    }
+    if !n.names.is_empty() {
+        o.push(("names", strs(&n.names)));
+    }
+    if !n.paths.is_empty() {
+        o.push(("paths", strs(&n.paths)));
+    }
+    o.push(("runtime", Node::Str(n.runtime.as_bytes().to_vec())));
+    if let Some(u) = n.owner_uid {
+        o.push(("owner_uid", Node::Int(u.into())));
+    }
+    if !n.containers.is_empty() {
+        o.push((
+            "containers",
+            Node::Array(n.containers.iter().map(container_node).collect()),
+        ));
+    }
+    o.push((
+        "pids",
+        Node::Array(n.pids.iter().map(|&p| Node::Int(p.into())).collect()),
+    ));
+    o.push(("stale", Node::Bool(n.stale)));
+    o
 }
 
 #[cfg(test)]

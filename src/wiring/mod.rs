@@ -1,0 +1,374 @@
+//! The wiring between network namespaces (issue 23): every namespace's
+//! interfaces and addresses, and for each interface whose peer or lower
+//! device is elsewhere, which namespace and interface that is. Read-only:
+//! for each namespace the main thread enters it (setns), dumps links and
+//! addresses on a socket opened there ([`dump`]), and goes back, the
+//! netavark way; nothing is mounted or written and RTM_NEWNSID is never
+//! sent. The kernel's own side effect of a link dump (an NSID allocated
+//! for each namespace a veth, macvlan or vxlan points into) is accepted,
+//! as `ip link` has it (ledger R6).
+//!
+//! Resolving IFLA_LINK_NETNSID: the NSID is the dumping namespace's number
+//! for the other one. Candidates are found by ifindex (a veth's peer must
+//! point back: the pair matches in both directions); then, inside the
+//! dumping namespace, RTM_GETNSID by fd asks the kernel which candidate
+//! carries that NSID, which settles it. Where the kernel cannot be asked,
+//! a unique pair still answers; more than one candidate is reported as
+//! ambiguous, never guessed. A namespace that vanishes mid-scan is a note
+//! and a partial answer. Syscalls: open, setns, socket, sendto, recvfrom.
+
+pub mod dump;
+pub mod render;
+pub mod taps;
+
+use crate::error::NlError;
+use crate::ns::NetnsGuard;
+use crate::runtimes::Namespace;
+use dump::Link;
+use netlink_sys::Socket;
+use nix::sched::{setns, CloneFlags};
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::os::fd::AsRawFd;
+
+/// Where an interface's IFLA_LINK leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Far {
+    /// Another interface of the same namespace (by ifindex).
+    Same(u32),
+    /// An interface of another namespace (index into the namespace list).
+    Other { ns: usize, ifindex: u32 },
+    /// In another namespace that could not be told: no candidate, or
+    /// several (`ambiguous`).
+    Unresolved {
+        nsid: i32,
+        ifindex: u32,
+        ambiguous: bool,
+    },
+}
+
+/// The interfaces of every namespace and where their links lead.
+#[derive(Debug, Default)]
+pub struct Wiring {
+    /// Per namespace (same order as the listing); `None`: not dumped.
+    pub links: Vec<Option<Vec<Link>>>,
+    /// (namespace, ifindex) -> far end.
+    pub far: HashMap<(usize, u32), Far>,
+    /// (namespace, ifindex) of a tun/tap -> the processes holding it open.
+    pub holders: HashMap<(usize, u32), Vec<u32>>,
+    pub notes: Vec<String>,
+}
+
+impl Wiring {
+    pub fn link(&self, ns: usize, ifindex: u32) -> Option<&Link> {
+        let links = self.links.get(ns)?.as_ref()?;
+        links
+            .binary_search_by_key(&ifindex, |l| l.ifindex)
+            .ok()
+            .map(|i| &links[i])
+    }
+
+    /// The name of interface `ifindex` in namespace `ns`, if known.
+    pub fn name(&self, ns: usize, ifindex: u32) -> Option<&[u8]> {
+        self.link(ns, ifindex).map(|l| l.ifname.as_slice())
+    }
+}
+
+/// Namespace files, and sockets opened in namespaces, kept for the
+/// resolving pass while under this many each (far from the fd limit);
+/// past it they are opened again when needed.
+const KEEP_OPEN: usize = 400;
+
+/// What the first pass leaves open for the second.
+#[derive(Default)]
+struct Open {
+    files: HashMap<usize, File>,
+    socks: HashMap<usize, Socket>,
+}
+
+/// Enters each namespace of `spaces` in turn and dumps its interfaces,
+/// then resolves cross-namespace links. The thread ends in its own netns.
+pub fn wire(spaces: &[Namespace]) -> Wiring {
+    let mut w = Wiring {
+        links: vec![None; spaces.len()],
+        ..Wiring::default()
+    };
+    let guard = match NetnsGuard::save() {
+        Ok(g) => g,
+        Err(_) => {
+            w.notes
+                .push("cannot open this process's own netns: no interfaces shown".into());
+            return w;
+        }
+    };
+    let mut open = Open::default();
+    let mut buf = vec![0u8; dump::RECV_BUF];
+    // The caller's own namespace needs no setns (nor the privilege for
+    // it): its socket is opened before the thread moves.
+    let own = crate::runtimes::state::netns_at(std::path::Path::new("/proc/thread-self/ns/net"))
+        .ok()
+        .flatten();
+    let mut own_sock = dump::socket_here().ok();
+    let mut denied = 0usize;
+    for (i, n) in spaces.iter().enumerate() {
+        if n.key.is_none() {
+            continue;
+        }
+        let Some(file) = n.open() else {
+            w.notes.push(format!(
+                "netns {} vanished before its interfaces were read",
+                render::label(n)
+            ));
+            continue;
+        };
+        let sock = match own_sock.take_if(|_| n.key.is_some() && n.key == own) {
+            Some(s) => Ok(s),
+            None => socket_in(&file),
+        };
+        let dumped = sock.and_then(|sock| {
+            let links = dump::links_of(&sock, &mut buf)?;
+            Ok((sock, links))
+        });
+        match dumped {
+            Ok((sock, links)) => {
+                w.links[i] = Some(links);
+                if open.socks.len() < KEEP_OPEN {
+                    open.socks.insert(i, sock);
+                }
+            }
+            Err(e) if e.errno == libc::EPERM => denied += 1,
+            Err(e) => w.notes.push(format!(
+                "cannot read the interfaces of netns {}: {}",
+                render::label(n),
+                crate::sys::strerror(e.errno)
+            )),
+        }
+        if open.files.len() < KEEP_OPEN {
+            open.files.insert(i, file);
+        }
+    }
+    if denied > 0 {
+        w.notes.push(format!(
+            "cannot enter {denied} network namespace{} ({}): their interfaces need root",
+            if denied == 1 { "" } else { "s" },
+            crate::sys::strerror(libc::EPERM)
+        ));
+    }
+    resolve(spaces, &mut w, &mut open);
+    find_holders(&mut w);
+    if guard.restore().is_err() {
+        w.notes
+            .push("could not return to this process's own netns".into());
+    }
+    w
+}
+
+/// Fills [`Wiring::holders`]: a holder's fdinfo names its device but not
+/// the namespace, so a name that is a tun/tap in several namespaces is a
+/// note, never a guess.
+fn find_holders(w: &mut Wiring) {
+    let mut by_name: HashMap<Vec<u8>, Vec<(usize, u32)>> = HashMap::new();
+    for (i, links) in w.links.iter().enumerate() {
+        for l in links.iter().flatten() {
+            if l.kind.as_deref() == Some("tun") {
+                by_name
+                    .entry(l.ifname.clone())
+                    .or_default()
+                    .push((i, l.ifindex));
+            }
+        }
+    }
+    let wanted = by_name.keys().cloned().collect();
+    for (name, pids) in taps::holders(&wanted) {
+        match by_name.get(&name).map(Vec::as_slice) {
+            Some([one]) => {
+                w.holders.insert(*one, pids);
+            }
+            _ => w.notes.push(format!(
+                "tun/tap {} is held by pid {} but is in several namespaces",
+                crate::output::escape::escape(&name),
+                pids.iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+}
+
+/// A NETLINK_ROUTE socket in `file`'s netns (the thread stays there).
+fn socket_in(file: &File) -> Result<Socket, NlError> {
+    setns(file, CloneFlags::CLONE_NEWNET).map_err(|e| NlError {
+        errno: e as i32,
+        extack: None,
+    })?;
+    dump::socket_here()
+}
+
+/// Namespaces that have an interface with ifindex `idx` that could be the
+/// far end of `l` (in namespace `from`): for a veth, one that points back.
+fn candidates(
+    w: &Wiring,
+    by_index: &HashMap<u32, Vec<usize>>,
+    from: usize,
+    l: &Link,
+) -> Vec<usize> {
+    let Some(target) = l.link else {
+        return Vec::new();
+    };
+    let veth = l.kind.as_deref() == Some("veth");
+    by_index
+        .get(&target)
+        .into_iter()
+        .flatten()
+        .copied()
+        .filter(|&m| m != from)
+        .filter(|&m| {
+            !veth
+                || w.link(m, target).is_some_and(|o| {
+                    o.kind.as_deref() == Some("veth")
+                        && o.link == Some(l.ifindex)
+                        && o.link_netnsid.is_some()
+                })
+        })
+        .collect()
+}
+
+/// A link of one namespace that leads into another: (ifindex, NSID,
+/// far ifindex, candidate namespaces).
+type Pending = (u32, i32, u32, Vec<usize>);
+
+fn resolve(spaces: &[Namespace], w: &mut Wiring, open: &mut Open) {
+    let mut by_index: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, links) in w.links.iter().enumerate() {
+        for l in links.iter().flatten() {
+            by_index.entry(l.ifindex).or_default().push(i);
+        }
+    }
+    let mut far = HashMap::new();
+    for i in 0..w.links.len() {
+        let Some(links) = &w.links[i] else { continue };
+        let mut pending: Vec<Pending> = Vec::new();
+        for l in links {
+            let Some(target) = l.link else { continue };
+            match l.link_netnsid {
+                None => {
+                    far.insert((i, l.ifindex), Far::Same(target));
+                }
+                Some(id) => {
+                    pending.push((l.ifindex, id, target, candidates(w, &by_index, i, l)));
+                }
+            }
+        }
+        if pending.is_empty() {
+            continue;
+        }
+        let wanted: BTreeSet<usize> = pending.iter().flat_map(|p| p.3.iter().copied()).collect();
+        let by_nsid = ask_nsids(spaces, i, &wanted, open);
+        for (ifindex, id, target, cands) in pending {
+            far.insert((i, ifindex), settle(by_nsid.as_ref(), id, target, &cands));
+        }
+    }
+    w.far = far;
+}
+
+/// The far end of a link with NSID `id` to ifindex `target`, given the
+/// kernel's NSID map (`None`: it could not be asked) and the candidates.
+fn settle(by_nsid: Option<&HashMap<i32, usize>>, id: i32, target: u32, cands: &[usize]) -> Far {
+    let unresolved = |ambiguous| Far::Unresolved {
+        nsid: id,
+        ifindex: target,
+        ambiguous,
+    };
+    match by_nsid.map(|m| m.get(&id)) {
+        Some(Some(&m)) if cands.contains(&m) => Far::Other {
+            ns: m,
+            ifindex: target,
+        },
+        // The kernel named no candidate: the far end is in a namespace
+        // the scan did not find (or has no such interface).
+        Some(_) => unresolved(false),
+        // Not asked: a unique pair answers, several are ambiguous.
+        None if cands.len() == 1 => Far::Other {
+            ns: cands[0],
+            ifindex: target,
+        },
+        None => unresolved(cands.len() > 1),
+    }
+}
+
+/// In namespace `at`, the NSID it has for each of `wanted`, as
+/// NSID -> namespace (RTM_GETNSID by fd, which never allocates); `None`
+/// when the kernel could not be asked.
+fn ask_nsids(
+    spaces: &[Namespace],
+    at: usize,
+    wanted: &BTreeSet<usize>,
+    open: &mut Open,
+) -> Option<HashMap<i32, usize>> {
+    let sock = match open.socks.remove(&at) {
+        Some(s) => s,
+        None => {
+            let f = open
+                .files
+                .get(&at)
+                .map(File::try_clone)
+                .and_then(Result::ok);
+            socket_in(&f.or_else(|| spaces[at].open())?).ok()?
+        }
+    };
+    let mut extra: Vec<(usize, File)> = Vec::new();
+    for &m in wanted {
+        if !open.files.contains_key(&m) {
+            if let Some(f) = spaces[m].open() {
+                extra.push((m, f));
+            }
+        }
+    }
+    let asked: Vec<(usize, i32)> = wanted
+        .iter()
+        .filter_map(|&m| {
+            let f = open
+                .files
+                .get(&m)
+                .or_else(|| extra.iter().find(|(i, _)| *i == m).map(|(_, f)| f))?;
+            Some((m, f.as_raw_fd()))
+        })
+        .collect();
+    let fds: Vec<i32> = asked.iter().map(|a| a.1).collect();
+    let answers = crate::nsid::FdQuery::with_socket(sock).query(&fds).ok()?;
+    let mut map = HashMap::new();
+    for ((m, _), a) in asked.iter().zip(answers) {
+        if let Ok(Some(id)) = a {
+            map.insert(id, *m);
+        }
+    }
+    Some(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kernels_nsid_wins_and_a_unique_pair_answers_only_without_it() {
+        let map: HashMap<i32, usize> = [(3, 7)].into();
+        let other = |ns| Far::Other { ns, ifindex: 9 };
+        assert_eq!(settle(Some(&map), 3, 9, &[7, 8]), other(7));
+        assert!(matches!(
+            settle(Some(&map), 4, 9, &[8]),
+            Far::Unresolved {
+                ambiguous: false,
+                ..
+            }
+        ));
+        assert_eq!(settle(None, 4, 9, &[8]), other(8));
+        assert!(matches!(
+            settle(None, 4, 9, &[7, 8]),
+            Far::Unresolved {
+                ambiguous: true,
+                ..
+            }
+        ));
+    }
+}
