@@ -21,7 +21,9 @@ pub mod iproute2;
 pub mod neutron;
 pub mod podman;
 pub mod procs;
+pub mod slim;
 pub mod state;
+pub mod view;
 
 use state::Notes;
 use std::collections::{BTreeMap, HashMap};
