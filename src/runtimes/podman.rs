@@ -13,7 +13,7 @@ use super::procs::Procs;
 use super::state::{annotation, is_hex_id, oci_netns_path, str_at, Root};
 use super::view::View;
 use super::{Container, Evidence, Key, Rank};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -61,40 +61,54 @@ fn scan_store_in(
     netns: Option<&Root>,
     rootless: bool,
 ) {
-    let mut pods = Pods::default();
+    let mut found = Vec::new();
     for driver in DRIVERS {
         let names = names(store, driver, ev);
-        for Stored {
+        for s in stored(store, driver, &mut ev.notes) {
+            if let Some(pod) = libpod_pod(&s.spec) {
+                let name = names.get(&s.id).cloned();
+                found.push((s, pod, name));
+            }
+        }
+    }
+    // Pod names: the database read once, for the pods asked about.
+    let wanted: HashSet<&str> = found.iter().filter_map(|f| f.1.as_deref()).collect();
+    let pods = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        let db = store.read(Path::new("libpod/bolt_state.db"), &mut ev.notes);
+        pod_names(&db.unwrap_or_default(), &wanted)
+    };
+    for (stored, pod, name) in &found {
+        let Stored {
             id,
             userdata: rel,
             spec,
-        } in stored(store, driver, &mut ev.notes)
-        {
-            let id = id.as_str();
-            let Some(pod) = libpod_pod(&spec) else {
-                continue;
-            };
-            let pod = pod.map(|p| pods.name(store, &p, &mut ev.notes));
-            let c = Container {
-                id: id.to_string(),
-                name: names.get(id).cloned(),
-                runtime: "podman",
-                pod,
-            };
-            ev.catalog.push(c.clone());
-            let pid = run.and_then(|r| r.pid(&rel.join("pidfile"), &mut Default::default()));
-            let key = pid
-                .and_then(|p| {
-                    if rootless {
-                        procs.pid_runs_rootless(p, id)
-                    } else {
-                        procs.pid_runs(p, id)
-                    }
-                })
-                .or_else(|| by_path(oci_netns_path(&spec)?, &spec, procs, netns));
-            if let Some(key) = key {
-                ev.members.push((key, c));
-            }
+        } = stored;
+        let id = id.as_str();
+        let pod = pod.as_ref().map(|p| match pods.get(p.as_str()) {
+            Some(n) => n.clone(),
+            None => p.get(..12).unwrap_or(p).to_string(),
+        });
+        let c = Container {
+            id: id.to_string(),
+            name: name.clone(),
+            runtime: "podman",
+            pod,
+        };
+        ev.catalog.push(c.clone());
+        let pid = run.and_then(|r| r.pid(&rel.join("pidfile"), &mut Default::default()));
+        let key = pid
+            .and_then(|p| {
+                if rootless {
+                    procs.pid_runs_rootless(p, id)
+                } else {
+                    procs.pid_runs(p, id)
+                }
+            })
+            .or_else(|| by_path(oci_netns_path(spec)?, spec, procs, netns));
+        if let Some(key) = key {
+            ev.members.push((key, c));
         }
     }
 }
@@ -200,32 +214,13 @@ pub fn names_of(list: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Pod names found in libpod's bolt database (`{"id":"…","name":"…"`),
-/// read once per storage, when the first container in a pod asks (the
-/// file is hundreds of KiB, and most hosts' containers are in no pod), and
-/// indexed in one pass (not searched again per container: 400 containers
-/// and a 16 MiB database took 13 s).
-#[derive(Default)]
-struct Pods(Option<HashMap<String, String>>);
-
-impl Pods {
-    fn name(&mut self, store: &Root, id: &str, notes: &mut super::state::Notes) -> String {
-        let db = self.0.get_or_insert_with(|| {
-            let bytes = store
-                .read(Path::new("libpod/bolt_state.db"), notes)
-                .unwrap_or_default();
-            pod_names(&bytes)
-        });
-        match db.get(id) {
-            Some(n) => n.clone(),
-            None => id.get(..12).unwrap_or(id).to_string(),
-        }
-    }
-}
-
-/// Every `{"id":"ID","name":"NAME"` of a bolt database (pure), the first
-/// for each id, as [`pod_name`] finds them.
-pub fn pod_names(db: &[u8]) -> HashMap<String, String> {
+/// The names of pods `wanted` in the bytes of libpod's bolt database
+/// (pure): each `{"id":"ID","name":"NAME"`, the first for each id, as
+/// [`pod_name`] finds them. One pass over the database (read once per
+/// storage, and only when a container is in a pod), not a search per
+/// container: 400 containers and a 16 MiB database took 13 s; only the
+/// wanted names are kept.
+pub fn pod_names(db: &[u8], wanted: &HashSet<&str>) -> HashMap<String, String> {
     const HEAD: &[u8] = b"{\"id\":\"";
     const MID: &[u8] = b"\",\"name\":\"";
     let mut out = HashMap::new();
@@ -239,14 +234,17 @@ pub fn pod_names(db: &[u8]) -> HashMap<String, String> {
         let Some(name) = rest[end..].strip_prefix(MID) else {
             continue;
         };
+        let Ok(id) = std::str::from_utf8(&rest[..end]) else {
+            continue;
+        };
+        if !wanted.contains(id) || out.contains_key(id) {
+            continue;
+        }
         let Some(stop) = name.iter().take(256).position(|&b| b == b'"') else {
             continue;
         };
-        if let (Ok(id), Ok(n)) = (
-            std::str::from_utf8(&rest[..end]),
-            std::str::from_utf8(&name[..stop]),
-        ) {
-            out.entry(id.to_string()).or_insert_with(|| n.to_string());
+        if let Ok(n) = std::str::from_utf8(&name[..stop]) {
+            out.insert(id.to_string(), n.to_string());
         }
     }
     out
@@ -305,9 +303,9 @@ fn scan_rootless(ev: &mut Evidence, procs: &Procs) {
             return ev.notes.errno(Path::new("/proc/self/mountinfo"), e);
         }
     };
-    for uid in uids {
-        scan_user(ev, procs, &own, uid);
-    }
+    super::reader::per_user(ev, &uids, super::reader::DEADLINE, |uid, ev| {
+        scan_user(ev, procs, &own, uid)
+    });
 }
 
 /// One user's rootless podman state.

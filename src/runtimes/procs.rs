@@ -145,6 +145,14 @@ impl Procs {
         });
         let mut pids: Vec<_> = self.by_pid.iter().collect();
         pids.sort_unstable();
+        // By (runtime, id), not searched as a list per process.
+        let catalog: HashMap<(&str, &str), &super::Container> = ev
+            .catalog
+            .iter()
+            .rev()
+            .map(|c| ((c.runtime, c.id.as_str()), c))
+            .collect();
+        let mut found_members = Vec::new();
         for (pid, key) in pids {
             let found = match walked {
                 Some(w) => w.get(pid).map(|(_, c)| c.clone()),
@@ -155,14 +163,13 @@ impl Procs {
             let Some(found) = found else {
                 continue;
             };
-            let c = ev
-                .catalog
-                .iter()
-                .find(|c| c.id == found.id && c.runtime == found.runtime)
-                .cloned()
+            let c = catalog
+                .get(&(found.runtime, found.id.as_str()))
+                .map(|c| (*c).clone())
                 .unwrap_or(found);
-            ev.members.push((*key, c));
+            found_members.push((*key, c));
         }
+        ev.members.extend(found_members);
     }
 
     /// The netns of `pid` if its cgroup names container `id` (guards

@@ -381,6 +381,32 @@ pub fn netns_file_at(path: &Path) -> Result<Option<(Key, File)>, Errno> {
     Ok(netns_of(&f).map(|k| (k, f)))
 }
 
+/// The network namespace at `path`, as [`netns_file_at`] opens it, except
+/// that a path in another process's view (`/proc/PID/root/REST`) is walked
+/// through that view ([`View::walk`]: never through a filesystem a user
+/// can serve, symlinks resolved inside it).
+pub fn netns_file_by_path(path: &[u8]) -> Result<Option<(Key, File)>, Errno> {
+    let in_view = path
+        .strip_prefix(b"/proc/")
+        .and_then(|r| {
+            let slash = r.iter().position(|&b| b == b'/')?;
+            let pid: u32 = std::str::from_utf8(&r[..slash]).ok()?.parse().ok()?;
+            Some((pid, r[slash..].strip_prefix(b"/root/")?))
+        })
+        .filter(|(_, rest)| !rest.is_empty());
+    let Some((pid, rest)) = in_view else {
+        return netns_file_at(Path::new(OsStr::from_bytes(path)));
+    };
+    let own = View::own().map_err(crate::store::errno_of)?;
+    let view = View::of_pid(pid, &own).map_err(crate::store::errno_of)?;
+    let (fd, st, _) = view.walk(&[b"/", rest].concat(), true)?;
+    if view::kind(&st) != SFlag::S_IFREG {
+        return Ok(None);
+    }
+    let f = view::reopen(fd.as_fd(), &st, OFlag::O_RDONLY)?;
+    Ok(netns_of(&f).map(|k| (k, f)))
+}
+
 /// A string field at `ptr` (JSON pointer) in `v`.
 pub fn str_at<'a>(v: &'a serde_json::Value, ptr: &str) -> Option<&'a str> {
     v.pointer(ptr).and_then(|x| x.as_str())
