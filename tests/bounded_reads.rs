@@ -28,14 +28,18 @@ const STORAGE: &str = "/tmp/home4242/.local/share/containers/storage";
 /// A process running as the user (a stand-in for podman's pause process),
 /// in our mount namespace.
 fn spawn_as_user(prog: &str, args: &[&str]) -> std::process::Child {
+    spawn_as(UID, prog, args)
+}
+
+fn spawn_as(uid: u32, prog: &str, args: &[&str]) -> std::process::Child {
     let mut c = Command::new(prog);
     c.args(args).stdin(Stdio::null());
     // SAFETY (test code): setgroups/setgid/setuid are async-signal-safe.
     unsafe {
-        c.pre_exec(|| {
+        c.pre_exec(move || {
             if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(UID) != 0
-                || libc::setuid(UID) != 0
+                || libc::setgid(uid) != 0
+                || libc::setuid(uid) != 0
             {
                 return Err(std::io::Error::last_os_error());
             }
@@ -177,6 +181,29 @@ fn fuse_under_an_overlay_in_a_users_view_does_not_stall_list() {
             // Our own view too: a FUSE mount over the user's storage, as
             // `fusermount3 -o allow_other` makes it with user_allow_other.
             let own = fuse::mount_own(STORAGE);
+            // The second line: a stall the mount check cannot see. Root's own
+            // overlay over a FUSE filesystem (root made it, so it is trusted)
+            // on user 4243's storage: that user's reader blocks in FUSE
+            // (state D) and is left behind at the deadline.
+            let u2 = UID + 1;
+            let storage2 = format!("/tmp/home{u2}/.local/share/containers/storage");
+            sh(&format!(
+                "echo 'rnu2:x:{u2}:{u2}::/tmp/home{u2}:/bin/sh' >>/etc/passwd\n\
+             mkdir -p /run/user/{u2}/libpod/tmp /tmp/fz2 /tmp/l2 {storage2}\n\
+             chown -R {u2}:{u2} /run/user/{u2} /tmp/home{u2}"
+            ));
+            let own2 = fuse::mount_own("/tmp/fz2");
+            sh(&format!(
+                "mount -t overlay o2 -o lowerdir=/tmp/fz2:/tmp/l2 {storage2}"
+            ));
+            // Ends with the sandbox's pid namespace.
+            #[allow(clippy::zombie_processes)]
+            let pause2 = spawn_as(u2, "sleep", &["1000"]);
+            std::fs::write(
+                format!("/run/user/{u2}/libpod/tmp/pause.pid"),
+                pause2.id().to_string(),
+            )
+            .unwrap();
 
             let r = timed(&["list", "--all-runtimes"]);
             report(&format!(
@@ -203,13 +230,36 @@ fn fuse_under_an_overlay_in_a_users_view_does_not_stall_list() {
                 "FUSE in our own view is named:\n{}",
                 r.err
             );
+            assert!(
+                r.err.contains(&format!(
+                    "uid {u2}'s podman state did not answer within 2s; skipped"
+                )),
+                "the stalled reader is left behind with a note:\n{}",
+                r.err
+            );
+            assert!(
+                r.secs >= 1.9,
+                "the deadline was waited for ({:.2}s)",
+                r.secs
+            );
+            let stuck = std::fs::read_dir("/proc")
+                .unwrap()
+                .flatten()
+                .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+                .filter(|st| st.contains("(rnetns) D"))
+                .count();
+            report(&format!(
+                "bounded fuse: {stuck} rnetns reader(s) left in state D"
+            ));
+            assert!(stuck >= 1, "the stalled reader is in FUSE (state D)");
             let j = timed(&["-j", "list", "--all-runtimes"]);
             assert!(j.rc == 0 && j.secs <= 3.0 && j.out.contains("\"other\""));
-            // The requests that would have hung were never sent: the servers
-            // saw no lookup.
+            // Killing the servers (this process's threads go with the
+            // sandbox) aborts the FUSE connections and frees the readers.
             let _ = pause.kill();
             let _ = pause.wait();
             drop(own);
+            drop(own2);
         },
     );
 }
@@ -470,9 +520,10 @@ fn merging_60k_paths_of_one_namespace_is_linear() {
 }
 
 /// A raw FUSE server (the kernel's protocol, `linux/fuse.h`): it answers
-/// INIT, STATFS and GETATTR (what mounting an overlay over it needs) and
-/// reads every other request without answering it, so whoever sent it
-/// sleeps in `request_wait_answer` until the server dies.
+/// INIT, STATFS and GETATTR (what mounting an overlay over it needs), says
+/// ENOSYS to the rest, and reads LOOKUP without ever answering it, so
+/// whoever looks a name up sleeps in `request_wait_answer` until the
+/// server dies.
 mod fuse {
     use std::io::Write;
     use std::os::fd::{AsRawFd, OwnedFd};
@@ -480,11 +531,19 @@ mod fuse {
     const INIT: u32 = 26;
     const STATFS: u32 = 17;
     const GETATTR: u32 = 3;
+    const LOOKUP: u32 = 1;
+    const FORGET: u32 = 2;
+    const INTERRUPT: u32 = 36;
+    const BATCH_FORGET: u32 = 42;
 
     fn reply(fd: i32, unique: u64, body: &[u8]) {
+        reply_err(fd, unique, 0, body)
+    }
+
+    fn reply_err(fd: i32, unique: u64, err: i32, body: &[u8]) {
         let mut out = Vec::with_capacity(16 + body.len());
         out.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
-        out.extend_from_slice(&0i32.to_ne_bytes());
+        out.extend_from_slice(&err.to_ne_bytes());
         out.extend_from_slice(&unique.to_ne_bytes());
         out.extend_from_slice(body);
         // SAFETY (test code): writes our buffer to our fd.
@@ -525,7 +584,8 @@ mod fuse {
                     b[80..84].copy_from_slice(&2u32.to_ne_bytes());
                     reply(fd, unique, &b);
                 }
-                _ => {} // never answered
+                LOOKUP | FORGET | BATCH_FORGET | INTERRUPT => {} // never answered
+                _ => reply_err(fd, unique, -libc::ENOSYS, &[]),
             }
         }
     }

@@ -121,6 +121,8 @@ pub fn per_user(
     collect(&mut kids, Instant::now() + deadline);
     for c in kids {
         if c.pipe.is_some() {
+            // Ends it if it can be ended; in FUSE it sleeps on (state D).
+            let _ = nix::sys::signal::kill(c.pid, nix::sys::signal::Signal::SIGKILL);
             ev.notes.add(format!(
                 "uid {}'s podman state did not answer within {}s; skipped",
                 c.uid,
