@@ -33,6 +33,9 @@ rnetns extensions:
 \trnetns [-j [-p]] doctor [--fix]
 REF := NAME | docker:NAME-or-ID-prefix | podman:NAME-or-ID-prefix | pid:PID | PATH
        (a run-dir entry with that exact name always wins)
+Other users' state (--all-runtimes, docker:, podman:) is read within 2 s in
+all, at most 64 MiB and 10000 entries a directory per user tree, never through
+FUSE or a FIFO; what is skipped is a note (rnetns(8), Bounded reads).
 ";
 
 fn flag(keyword: &'static str, short: Option<char>, help: &'static str) -> Arg {
