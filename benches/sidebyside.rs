@@ -15,8 +15,12 @@
 //! repetition) after one unmeasured warm-up, and reports medians of the
 //! wall time from spawn to wait4, and of ru_maxrss from wait4's rusage.
 
+#[path = "sidebyside/bounded.rs"]
+mod bounded;
 #[path = "../tests/support/dockerd.rs"]
 mod dockerd;
+#[path = "../tests/support/fuse.rs"]
+mod fuse;
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -52,6 +56,8 @@ struct Opts {
     containers: usize,
     docker: bool,
     quick: bool,
+    /// Only the bounded-reads scenarios (issue 21).
+    bounded: bool,
     rnetns: Option<PathBuf>,
 }
 
@@ -68,6 +74,7 @@ impl Opts {
             containers: 50,
             docker: false,
             quick: false,
+            bounded: false,
             rnetns: None,
         };
         let (mut n, mut reps, mut scale) = (None, None, None);
@@ -82,6 +89,7 @@ impl Opts {
             match a.as_str() {
                 "--bench" => {} // added by `cargo bench`
                 "--quick" => o.quick = true,
+                "--bounded" => o.bounded = true,
                 "--docker" => o.docker = true,
                 "--n" => n = Some(num(value("a count")?)?),
                 "--reps" => reps = Some(num(value("a count")?)?),
@@ -120,7 +128,7 @@ impl Opts {
 }
 
 const USAGE: &str = "usage: cargo bench --bench sidebyside -- [--n N] [--reps R] [--quick] \
-[--docker] [--containers C] [--scale N1,N2,...] [--rnetns PATH]";
+[--docker] [--containers C] [--scale N1,N2,...] [--rnetns PATH] [--bounded]";
 
 // ---------------------------------------------------------------- measuring
 
@@ -639,6 +647,10 @@ struct Bench {
 fn inside(opts: Opts, _args: Vec<String>) {
     enter_sandbox();
     let rn = PathBuf::from(std::env::var_os(ENV_BIN).unwrap_or_else(|| die("no binary")));
+    if opts.bounded {
+        print!("{}", bounded::run(&rn));
+        return;
+    }
     let docker = docker::Result::decode(&std::env::var(ENV_DOCKER).unwrap_or_default());
     let mut b = Bench {
         opts,

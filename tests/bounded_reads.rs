@@ -8,6 +8,8 @@
 //! /dev/fuse is 0600 on some hosts: inside the sandbox a 0666 node
 //! (c 10 229) on a tmpfs is bound over it; the host's node is untouched.
 
+#[path = "support/fuse.rs"]
+mod fuse;
 #[path = "support/inner.rs"]
 mod inner;
 #[path = "support/sandbox.rs"]
@@ -130,7 +132,7 @@ fn fuse_under_an_overlay_in_a_users_view_does_not_stall_list() {
         "fuse_under_an_overlay_in_a_users_view_does_not_stall_list",
         || {
             if std::env::var_os("BOUNDED_FUSE").is_some() {
-                return fuse::serve_in_user_ns();
+                return serve_in_user_ns();
             }
             open_dev_fuse();
             add_user();
@@ -180,7 +182,7 @@ fn fuse_under_an_overlay_in_a_users_view_does_not_stall_list() {
             write_pause_pid(pause.id());
             // Our own view too: a FUSE mount over the user's storage, as
             // `fusermount3 -o allow_other` makes it with user_allow_other.
-            let own = fuse::mount_own(STORAGE);
+            let own = fuse::mount_own(STORAGE, UID);
             // The second line: a stall the mount check cannot see. Root's own
             // overlay over a FUSE filesystem (root made it, so it is trusted)
             // on user 4243's storage: that user's reader blocks in FUSE
@@ -192,7 +194,7 @@ fn fuse_under_an_overlay_in_a_users_view_does_not_stall_list() {
              mkdir -p /run/user/{u2}/libpod/tmp /tmp/fz2 /tmp/l2 {storage2}\n\
              chown -R {u2}:{u2} /run/user/{u2} /tmp/home{u2}"
             ));
-            let own2 = fuse::mount_own("/tmp/fz2");
+            let own2 = fuse::mount_own("/tmp/fz2", u2);
             sh(&format!(
                 "mount -t overlay o2 -o lowerdir=/tmp/fz2:/tmp/l2 {storage2}"
             ));
@@ -519,136 +521,34 @@ fn merging_60k_paths_of_one_namespace_is_linear() {
     assert!(secs < 3.0, "merge took {secs:.2}s");
 }
 
-/// A raw FUSE server (the kernel's protocol, `linux/fuse.h`): it answers
-/// INIT, STATFS and GETATTR (what mounting an overlay over it needs), says
-/// ENOSYS to the rest, and reads LOOKUP without ever answering it, so
-/// whoever looks a name up sleeps in `request_wait_answer` until the
-/// server dies.
-mod fuse {
+/// The pause process: started as the user in a user and mount
+/// namespace of its own, it mounts FUSE and an overlay over it on
+/// /run/user/UID, says "ready" and serves until killed.
+fn serve_in_user_ns() {
+    use nix::mount::{mount, MsFlags};
     use std::io::Write;
-    use std::os::fd::{AsRawFd, OwnedFd};
-
-    const INIT: u32 = 26;
-    const STATFS: u32 = 17;
-    const GETATTR: u32 = 3;
-    const LOOKUP: u32 = 1;
-    const FORGET: u32 = 2;
-    const INTERRUPT: u32 = 36;
-    const BATCH_FORGET: u32 = 42;
-
-    fn reply(fd: i32, unique: u64, body: &[u8]) {
-        reply_err(fd, unique, 0, body)
+    use std::os::fd::AsRawFd;
+    let none: Option<&str> = None;
+    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none).unwrap();
+    mount(Some("u"), "/tmp", Some("tmpfs"), MsFlags::empty(), none).unwrap();
+    for d in ["/tmp/f", "/tmp/l"] {
+        std::fs::create_dir(d).unwrap();
     }
-
-    fn reply_err(fd: i32, unique: u64, err: i32, body: &[u8]) {
-        let mut out = Vec::with_capacity(16 + body.len());
-        out.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
-        out.extend_from_slice(&err.to_ne_bytes());
-        out.extend_from_slice(&unique.to_ne_bytes());
-        out.extend_from_slice(body);
-        // SAFETY (test code): writes our buffer to our fd.
-        unsafe { libc::write(fd, out.as_ptr().cast(), out.len()) };
-    }
-
-    fn serve(fd: i32) {
-        let mut buf = vec![0u8; 1 << 21];
-        loop {
-            // SAFETY (test code): reads into our buffer.
-            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-            if n < 40 {
-                if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                    continue;
-                }
-                return;
-            }
-            let op = u32::from_ne_bytes(buf[4..8].try_into().unwrap());
-            let unique = u64::from_ne_bytes(buf[8..16].try_into().unwrap());
-            match op {
-                INIT => {
-                    let mut b = vec![0u8; 64];
-                    b[0..4].copy_from_slice(&7u32.to_ne_bytes());
-                    b[4..8].copy_from_slice(&31u32.to_ne_bytes());
-                    b[20..24].copy_from_slice(&(128u32 << 10).to_ne_bytes());
-                    reply(fd, unique, &b);
-                }
-                STATFS => {
-                    let mut b = vec![0u8; 80];
-                    b[40..44].copy_from_slice(&4096u32.to_ne_bytes());
-                    b[44..48].copy_from_slice(&255u32.to_ne_bytes());
-                    reply(fd, unique, &b);
-                }
-                GETATTR => {
-                    let mut b = vec![0u8; 104];
-                    b[16..24].copy_from_slice(&1u64.to_ne_bytes());
-                    b[76..80].copy_from_slice(&0o40755u32.to_ne_bytes());
-                    b[80..84].copy_from_slice(&2u32.to_ne_bytes());
-                    reply(fd, unique, &b);
-                }
-                LOOKUP | FORGET | BATCH_FORGET | INTERRUPT => {} // never answered
-                _ => reply_err(fd, unique, -libc::ENOSYS, &[]),
-            }
-        }
-    }
-
-    fn mount_fuse(target: &str, uid: u32) -> OwnedFd {
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/fuse")
-            .expect("open /dev/fuse");
-        let fd: OwnedFd = f.into();
-        let opts = format!(
-            "fd={},rootmode=40000,user_id={uid},group_id={uid},allow_other",
-            fd.as_raw_fd()
-        );
-        nix::mount::mount(
-            Some("rnetns-test-fuse"),
-            target,
-            Some("fuse"),
-            nix::mount::MsFlags::empty(),
-            Some(opts.as_str()),
-        )
-        .expect("mount fuse");
-        fd
-    }
-
-    /// A FUSE mount on `target` in our own view, served by a thread of
-    /// ours (as fusermount3 leaves it: user_id is the user's).
-    pub fn mount_own(target: &str) -> OwnedFd {
-        std::fs::create_dir_all(target).unwrap();
-        let fd = mount_fuse(target, super::UID);
-        let raw = fd.as_raw_fd();
-        std::thread::spawn(move || serve(raw));
-        fd
-    }
-
-    /// The pause process: started as the user in a user and mount
-    /// namespace of its own, it mounts FUSE and an overlay over it on
-    /// /run/user/UID, says "ready" and serves until killed.
-    pub fn serve_in_user_ns() {
-        use nix::mount::{mount, MsFlags};
-        let none: Option<&str> = None;
-        mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none).unwrap();
-        mount(Some("u"), "/tmp", Some("tmpfs"), MsFlags::empty(), none).unwrap();
-        for d in ["/tmp/f", "/tmp/l"] {
-            std::fs::create_dir(d).unwrap();
-        }
-        let fd = mount_fuse("/tmp/f", 0);
-        let raw = fd.as_raw_fd();
-        std::thread::spawn(move || serve(raw));
-        let target = format!("/run/user/{}", super::UID);
-        mount(
-            Some("u"),
-            target.as_str(),
-            Some("overlay"),
-            MsFlags::MS_RDONLY,
-            Some("lowerdir=/tmp/f:/tmp/l"),
-        )
-        .expect("overlay over FUSE");
-        println!("ready");
-        std::io::stdout().flush().unwrap();
-        loop {
-            std::thread::park();
-        }
+    let fd = fuse::mount_fuse("/tmp/f", 0);
+    let raw = fd.as_raw_fd();
+    std::thread::spawn(move || fuse::serve(raw));
+    let target = format!("/run/user/{UID}");
+    mount(
+        Some("u"),
+        target.as_str(),
+        Some("overlay"),
+        MsFlags::MS_RDONLY,
+        Some("lowerdir=/tmp/f:/tmp/l"),
+    )
+    .expect("overlay over FUSE");
+    println!("ready");
+    std::io::stdout().flush().unwrap();
+    loop {
+        std::thread::park();
     }
 }
