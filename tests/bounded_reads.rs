@@ -416,13 +416,13 @@ fn hostile_sizes_stay_within_memory_and_time_bounds() {
         // 16 MiB of `[0,0,…]` (in an object, so all of it is parsed),
         // hard-linked into 40 container directories.
         std::fs::create_dir_all(&ov).unwrap();
-        let mut big = b"{\"x\":[".to_vec();
-        while big.len() < (16 << 20) - 8 {
-            big.extend_from_slice(b"0,");
-        }
-        big.extend_from_slice(b"0]}");
+        // Written by shell tools: a parent that grew would lend its
+        // high-water RSS to every child it spawns (wait4's ru_maxrss).
+        sh(&format!(
+            r#"{{ printf '{{"x":['; yes 0, | tr -d '\n' | head -c 16777200; printf '0]}}'; }} >{HOME}/big.json"#
+        ));
         let first = format!("{HOME}/big.json");
-        std::fs::write(&first, &big).unwrap();
+
         for i in 0..40 {
             let d = format!("{ov}/{:064x}/userdata", 0xa000 + i);
             std::fs::create_dir_all(&d).unwrap();
@@ -439,9 +439,9 @@ fn hostile_sizes_stay_within_memory_and_time_bounds() {
         // The byte cap, seen with a file whose parse fails at once (the
         // debug build parses 64 MiB of JSON in more than the deadline):
         // 16 MiB x 40 links, 64 MiB read.
-        let mut big = b"]".to_vec();
-        big.resize((16 << 20) - 8, b'a');
-        std::fs::write(format!("{HOME}/big2.json"), &big).unwrap();
+        sh(&format!(
+            "{{ printf ']'; head -c 16777200 /dev/zero | tr '\\0' a; }} >{HOME}/big2.json"
+        ));
         for i in 0..40 {
             let c = format!("{ov}/{:064x}/userdata/config.json", 0xa000 + i);
             std::fs::remove_file(&c).unwrap();
@@ -459,14 +459,10 @@ fn hostile_sizes_stay_within_memory_and_time_bounds() {
         sh(&format!("rm -rf {ov}/*"));
         // A 16 MiB bolt_state.db with 100,000 pods, and 400 containers in
         // pods that are not in it (each a full search before).
-        let mut db = Vec::new();
-        let mut i = 0u64;
-        while db.len() < (16 << 20) - 200 {
-            db.extend_from_slice(format!("{{\"id\":\"{i:064x}\",\"name\":\"p{i}\"}}").as_bytes());
-            i += 1;
-        }
         std::fs::create_dir_all(format!("{STORAGE}/libpod")).unwrap();
-        std::fs::write(format!("{STORAGE}/libpod/bolt_state.db"), &db).unwrap();
+        sh(&format!(
+            r#"awk 'BEGIN {{ for (i = 0; i < 185000; i++) printf "{{\"id\":\"%064x\",\"name\":\"p%d\"}}", i, i }}' >{STORAGE}/libpod/bolt_state.db"#
+        ));
         for c in 0..400u64 {
             let id = format!("{:064x}", 0xb000 + c);
             let d = format!("{ov}/{id}/userdata");

@@ -104,13 +104,11 @@ pub fn run(rn: &Path) -> String {
     };
     row("no containers", list(rn));
     // 16 MiB of [0,0,...] hard-linked into 40 container directories.
-    let mut big = b"{\"x\":[".to_vec();
-    while big.len() < (16 << 20) - 8 {
-        big.extend_from_slice(b"0,");
-    }
-    big.extend_from_slice(b"0]}");
-    std::fs::write(format!("{HOME}/big.json"), &big).unwrap();
-    drop(big);
+    // Written by shell tools: a parent that grew would lend its
+    // high-water RSS to every child it spawns (wait4's ru_maxrss).
+    must(&format!(
+        r#"{{ printf '{{"x":['; yes 0, | tr -d '\n' | head -c 16777200; printf '0]}}'; }} >{HOME}/big.json"#
+    ));
     must(&format!("rm -rf {OV} && mkdir -p {OV}"));
     for i in 0..40 {
         let d = format!("{OV}/{:064x}/userdata", 0xa000 + i);
@@ -119,14 +117,9 @@ pub fn run(rn: &Path) -> String {
     }
     row("16 MiB [0,0,...] config.json hard-linked x40", list(rn));
     // A 16 MiB bolt_state.db and 400 containers in pods not in it.
-    let mut db = Vec::new();
-    let mut i = 0u64;
-    while db.len() < (16 << 20) - 200 {
-        db.extend_from_slice(format!("{{\"id\":\"{i:064x}\",\"name\":\"p{i}\"}}").as_bytes());
-        i += 1;
-    }
-    std::fs::write(format!("{STORAGE}/libpod/bolt_state.db"), &db).unwrap();
-    drop(db);
+    must(&format!(
+        r#"awk 'BEGIN {{ for (i = 0; i < 185000; i++) printf "{{\"id\":\"%064x\",\"name\":\"p%d\"}}", i, i }}' >{STORAGE}/libpod/bolt_state.db"#
+    ));
     must(&format!("rm -rf {OV} && mkdir -p {OV}"));
     for c in 0..400usize {
         let id = format!("{:064x}", 0xb000 + c);

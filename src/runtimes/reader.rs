@@ -121,8 +121,10 @@ pub fn per_user(
     collect(&mut kids, Instant::now() + deadline);
     for c in kids {
         if c.pipe.is_some() {
-            // Ends it if it can be ended; in FUSE it sleeps on (state D).
+            // Ends it if it can be ended (and reaps it, so that its
+            // rusage counts); in FUSE it sleeps on (state D).
             let _ = nix::sys::signal::kill(c.pid, nix::sys::signal::Signal::SIGKILL);
+            reap_soon(c.pid);
             ev.notes.add(format!(
                 "uid {}'s podman state did not answer within {}s; skipped",
                 c.uid,
@@ -130,16 +132,26 @@ pub fn per_user(
             ));
             continue;
         }
-        // A child that closed its pipe is exiting: reaped if done (else
-        // init reaps it when we exit).
-        let flags = nix::sys::wait::WaitPidFlag::WNOHANG;
-        let _ = nix::sys::wait::waitpid(c.pid, Some(flags));
+        // A child that closed its pipe is exiting: reaped if done soon
+        // (else init reaps it when we exit).
+        reap_soon(c.pid);
         match serde_json::from_slice::<Found>(&c.got) {
             Ok(f) => add(ev, f),
             Err(_) => ev.notes.add(format!(
                 "uid {}'s podman state could not be read (its reader failed); skipped",
                 c.uid
             )),
+        }
+    }
+}
+
+/// Reaps `pid` if it exits within 20 ms.
+fn reap_soon(pid: nix::unistd::Pid) {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    for _ in 0..10 {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(2)),
+            _ => return,
         }
     }
 }

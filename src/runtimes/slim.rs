@@ -1,7 +1,7 @@
 //! Parsing only the fields rnetns uses from state files a user writes
 //! (issue 21, item 3): a whole `serde_json::Value` of a 16 MiB
 //! `[0,0,0,…]` is ~265 MB, while skipping what is not used
-//! ([`Skip`]) allocates nothing. A field of the wrong type
+//! (`serde::de::IgnoredAny`) allocates nothing. A field of the wrong type
 //! reads as absent, as `Value::as_str` would have it, and the document is
 //! dropped as soon as its fields are out.
 
@@ -30,42 +30,44 @@ macro_rules! otherwise {
     };
 }
 
-/// A value read past without keeping it. Unlike `IgnoredAny` (which
-/// serde_json skips with no depth limit), it nests through
-/// `deserialize_any`, so serde_json's recursion limit (128) still calls a
-/// 100,000-deep array malformed, as a whole parse would.
-struct Skip;
-
-impl<'de> Deserialize<'de> for Skip {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Skip;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any JSON value")
+/// Whether `bytes` nest arrays and objects deeper than serde_json's
+/// recursion limit (128), which a whole parse calls malformed. Checked
+/// after a parse succeeds, because what is not used is skipped with
+/// `IgnoredAny`, which serde_json skips fast and with no depth limit.
+fn too_deep(bytes: &[u8]) -> bool {
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    for &b in bytes {
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
             }
-            otherwise!(Skip);
-            fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
-                Ok(Skip)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Skip, A::Error> {
-                drain_seq(seq).map(|()| Skip)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Skip, A::Error> {
-                drain_map(map).map(|()| Skip)
-            }
+            continue;
         }
-        d.deserialize_any(V)
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > 128 {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
     }
+    false
 }
 
 fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
-    while seq.next_element::<Skip>()?.is_some() {}
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
     Ok(())
 }
 
 fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
-    while map.next_entry::<IgnoredAny, Skip>()?.is_some() {}
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
     Ok(())
 }
 
@@ -160,7 +162,7 @@ where
                 return Err(e);
             }
             if !taken {
-                map.next_value::<Skip>()?;
+                map.next_value::<IgnoredAny>()?;
             }
         }
         Ok(out)
@@ -278,7 +280,7 @@ impl<'de> Deserialize<'de> for Linux {
                         "cgroupsPath" => out.0 = map.next_value::<Str>()?.0,
                         "namespaces" => out.1 = map.next_value::<NetPath>()?.0,
                         _ => {
-                            map.next_value::<Skip>()?;
+                            map.next_value::<IgnoredAny>()?;
                         }
                     }
                 }
@@ -308,7 +310,7 @@ impl<'de> Deserialize<'de> for Spec {
                             out.netns_path = l.1;
                         }
                         _ => {
-                            map.next_value::<Skip>()?;
+                            map.next_value::<IgnoredAny>()?;
                         }
                     }
                 }
@@ -341,9 +343,8 @@ impl Spec {
 
 /// An OCI spec's used fields, as a small JSON value; `None` if not JSON.
 pub fn spec(bytes: &[u8]) -> Option<serde_json::Value> {
-    serde_json::from_slice::<Spec>(bytes)
-        .ok()
-        .map(|s| s.to_value())
+    let spec = serde_json::from_slice::<Spec>(bytes).ok()?;
+    (!too_deep(bytes)).then(|| spec.to_value())
 }
 
 /// id -> first name pairs of containers/storage's `containers.json`
@@ -401,7 +402,7 @@ pub fn names(bytes: &[u8]) -> Option<Vec<(String, String)>> {
                             "id" => out.0 = map.next_value::<Str>()?.0,
                             "names" => out.1 = map.next_value::<First>()?.0,
                             _ => {
-                                map.next_value::<Skip>()?;
+                                map.next_value::<IgnoredAny>()?;
                             }
                         }
                     }
@@ -411,7 +412,8 @@ pub fn names(bytes: &[u8]) -> Option<Vec<(String, String)>> {
             d.deserialize_any(V)
         }
     }
-    serde_json::from_slice::<Names>(bytes).ok().map(|n| n.0)
+    let names = serde_json::from_slice::<Names>(bytes).ok()?;
+    (!too_deep(bytes)).then_some(names.0)
 }
 
 #[cfg(test)]
@@ -431,6 +433,10 @@ mod tests {
         assert_eq!(annotation(&slim, "io.kubernetes.cri-o.SandboxID"), None);
         assert_eq!(str_at(&slim, "/linux/cgroupsPath"), Some("a"));
         assert!(spec(b"[1]").is_none() && spec(b"{").is_none());
+        let deep = format!("{{\"x\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        assert!(spec(deep.as_bytes()).is_none());
+        let shallow = format!("{{\"x\":{}\"[[[\"{}}}", "[".repeat(100), "]".repeat(100));
+        assert!(spec(shallow.as_bytes()).is_some());
     }
 
     #[test]
