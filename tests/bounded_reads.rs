@@ -503,6 +503,47 @@ fn hostile_sizes_stay_within_memory_and_time_bounds() {
 }
 
 #[test]
+fn a_symlinked_run_dir_in_the_users_view_is_not_read() {
+    sandboxed("a_symlinked_run_dir_in_the_users_view_is_not_read", || {
+        add_user();
+        let ip = sandbox::real_ip();
+        sh(&format!("{} netns add rootns", ip.display()));
+        // In the user's own mount namespace: /run/user/UID -> /run.
+        let script =
+            format!("mount -t tmpfs u /run/user && ln -s /run /run/user/{UID} && exec sleep 1000");
+        // Ends with the sandbox's pid namespace.
+        #[allow(clippy::zombie_processes)]
+        let pause = spawn_as_user("unshare", &["-Urm", "sh", "-c", &script]);
+        let view = format!("/proc/{}/root/run/user/{UID}", pause.id());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::fs::symlink_metadata(&view).map_or(true, |m| !m.file_type().is_symlink()) {
+            assert!(
+                Instant::now() < deadline,
+                "the user's symlink never appeared"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        write_pause_pid(pause.id());
+        let r = timed(&["-j", "list", "--all-runtimes"]);
+        assert_eq!(r.rc, 0, "{}", r.err);
+        assert!(
+            r.err
+                .contains(&format!("skipping {view}: a symlink to /run")),
+            "{}",
+            r.err
+        );
+        let list: serde_json::Value = serde_json::from_str(&r.out).unwrap();
+        let rootns = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["names"][0] == "rootns")
+            .expect("rootns listed");
+        assert_eq!(rootns["runtime"], "iproute2", "{rootns}");
+    });
+}
+
+#[test]
 fn merging_60k_paths_of_one_namespace_is_linear() {
     use rnetns::runtimes::{merge, procs::Procs, Evidence};
     let mut ev = Evidence::default();

@@ -311,7 +311,8 @@ fn scan_rootless(ev: &mut Evidence, procs: &Procs) {
 /// One user's rootless podman state.
 fn scan_user(ev: &mut Evidence, procs: &Procs, own: &Rc<View>, uid: u32) {
     let user_dir = format!("{USER_RUN}/{uid}");
-    let Some(user_run) = Root::open_in(own, user_dir.as_bytes(), &mut ev.notes) else {
+    let user_run = Root::open_in(own, user_dir.as_bytes(), &mut ev.notes);
+    let Some(user_run) = user_run.filter(|r| not_redirected(r, &user_dir, ev)) else {
         return;
     };
     let Some(pause) = user_run.pid(Path::new("libpod/tmp/pause.pid"), &mut ev.notes) else {
@@ -324,7 +325,8 @@ fn scan_user(ev: &mut Evidence, procs: &Procs, own: &Rc<View>, uid: u32) {
     match View::of_pid(pause, own) {
         Ok(view) => {
             let view = Rc::new(view);
-            if let Some(inside) = Root::open_in(&view, user_dir.as_bytes(), &mut ev.notes) {
+            let inside = Root::open_in(&view, user_dir.as_bytes(), &mut ev.notes);
+            if let Some(inside) = inside.filter(|r| not_redirected(r, &user_dir, ev)) {
                 for rel in ["netns", "containers/networks/rootless-netns"] {
                     for name in inside.list(Path::new(rel), &mut Default::default()) {
                         let rel = Path::new(rel).join(name);
@@ -352,6 +354,22 @@ fn scan_user(ev: &mut Evidence, procs: &Procs, own: &Rc<View>, uid: u32) {
             scan_store_in(ev, procs, &storage, run.as_ref(), None, true);
         }
     }
+}
+
+/// Whether a user's run dir `root` is where it says, not a symlink the
+/// user made to somewhere else (`/run/user/1000 -> /run` would show root's
+/// named namespaces as the user's podman namespaces); noted if not.
+fn not_redirected(root: &Root, user_dir: &str, ev: &mut Evidence) -> bool {
+    let real = root.real_path().unwrap_or_default();
+    if real == user_dir.as_bytes() {
+        return true;
+    }
+    ev.notes.add(format!(
+        "skipping {}: a symlink to {}",
+        root.path().display(),
+        crate::output::escape::escape(real)
+    ));
+    false
 }
 
 /// A user's home directory from /etc/passwd.

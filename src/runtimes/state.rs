@@ -128,6 +128,12 @@ impl Root {
         &self.path
     }
 
+    /// For a root in a view: the path it resolved to there (symlinks
+    /// followed inside the view).
+    pub fn real_path(&self) -> Option<&[u8]> {
+        self.guard.as_ref().map(|(_, real)| &real[..])
+    }
+
     /// `rel` looked up beneath the root with `O_PATH` (a final symlink
     /// followed only with `follow`), and its stat.
     fn lookup(&self, rel: &Path, follow: bool) -> Result<(OwnedFd, FileStat), Errno> {
@@ -333,8 +339,8 @@ pub fn note_walk(view: &View, full: &Path, e: Errno, notes: &mut Notes) {
     notes.add(format!(
         "skipping {}: it crosses {} ({}), a filesystem a user can serve; not read",
         full.display(),
-        String::from_utf8_lossy(&point),
-        String::from_utf8_lossy(&kind)
+        crate::output::escape::escape(&point),
+        crate::output::escape::escape(&kind)
     ));
 }
 
