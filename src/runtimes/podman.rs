@@ -22,6 +22,8 @@ use std::rc::Rc;
 pub const STORAGE: &str = "/var/lib/containers/storage";
 pub const RUN_ROOT: &str = "/run/containers/storage";
 const USER_RUN: &str = "/run/user";
+/// The rootless pause process's PID, in a user's run dir.
+const PAUSE_PID: &str = "libpod/tmp/pause.pid";
 
 pub fn scan(ev: &mut Evidence, procs: &Procs) {
     let netns = Root::open(crate::store::RUN_DIR, &mut super::state::Notes::default());
@@ -303,6 +305,14 @@ fn scan_rootless(ev: &mut Evidence, procs: &Procs) {
             return ev.notes.errno(Path::new("/proc/self/mountinfo"), e);
         }
     };
+    // A user without a pause process has no rootless namespaces: no
+    // reader is forked for them (a logged-in user's /run/user/UID is
+    // common). The lookup only crosses mounts `own` trusts.
+    uids.retain(|uid| {
+        let dir = format!("{USER_RUN}/{uid}");
+        Root::open_in(&own, dir.as_bytes(), &mut Default::default())
+            .is_some_and(|r| r.exists(Path::new(PAUSE_PID)))
+    });
     super::reader::per_user(ev, &uids, super::reader::DEADLINE, |uid, ev| {
         scan_user(ev, procs, &own, uid)
     });
@@ -315,7 +325,7 @@ fn scan_user(ev: &mut Evidence, procs: &Procs, own: &Rc<View>, uid: u32) {
     let Some(user_run) = user_run.filter(|r| not_redirected(r, &user_dir, ev)) else {
         return;
     };
-    let Some(pause) = user_run.pid(Path::new("libpod/tmp/pause.pid"), &mut ev.notes) else {
+    let Some(pause) = user_run.pid(Path::new(PAUSE_PID), &mut ev.notes) else {
         return;
     };
     let owner = std::fs::metadata(format!("/proc/{pause}")).map(|m| m.uid());

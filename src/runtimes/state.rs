@@ -168,6 +168,11 @@ impl Root {
         Ok((fd, st))
     }
 
+    /// Whether `rel` exists beneath the root (looked up, not opened).
+    pub fn exists(&self, rel: &Path) -> bool {
+        self.lookup(rel, true).is_ok()
+    }
+
     /// Notes an error reading `full`, naming a refused filesystem.
     fn note(&self, full: &Path, e: Errno, notes: &mut Notes) {
         match &self.guard {
