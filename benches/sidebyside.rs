@@ -23,8 +23,12 @@
 //! repetition) after one unmeasured warm-up, and reports medians of the
 //! wall time from spawn to wait4, and of ru_maxrss from wait4's rusage.
 
+#[path = "sidebyside/bounded.rs"]
+mod bounded;
 #[path = "../tests/support/dockerd.rs"]
 mod dockerd;
+#[path = "../tests/support/fuse.rs"]
+mod fuse;
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -60,6 +64,8 @@ struct Opts {
     containers: usize,
     docker: bool,
     quick: bool,
+    /// Only the bounded-reads scenarios (issue 21).
+    bounded: bool,
     rnetns: Option<PathBuf>,
     wiring: usize,
     wiring_scale: Vec<usize>,
@@ -79,6 +85,7 @@ impl Opts {
             containers: 50,
             docker: false,
             quick: false,
+            bounded: false,
             rnetns: None,
             wiring: 200,
             wiring_scale: vec![20, 200, 2000],
@@ -96,6 +103,7 @@ impl Opts {
             match a.as_str() {
                 "--bench" => {} // added by `cargo bench`
                 "--quick" => o.quick = true,
+                "--bounded" => o.bounded = true,
                 "--docker" => o.docker = true,
                 "--only-wiring" => o.only_wiring = true,
                 "--wiring" => o.wiring = num(value("a count")?)?.max(1),
@@ -148,7 +156,7 @@ impl Opts {
 
 const USAGE: &str = "usage: cargo bench --bench sidebyside -- [--n N] [--reps R] [--quick] \
 [--docker] [--containers C] [--scale N1,N2,...] [--rnetns PATH] \
-[--wiring W] [--wiring-scale W1,W2,...] [--only-wiring]";
+[--wiring W] [--wiring-scale W1,W2,...] [--only-wiring] [--bounded]";
 
 // ---------------------------------------------------------------- measuring
 
@@ -670,6 +678,10 @@ struct Bench {
 fn inside(opts: Opts, _args: Vec<String>) {
     enter_sandbox();
     let rn = PathBuf::from(std::env::var_os(ENV_BIN).unwrap_or_else(|| die("no binary")));
+    if opts.bounded {
+        print!("{}", bounded::run(&rn));
+        return;
+    }
     let docker = docker::Result::decode(&std::env::var(ENV_DOCKER).unwrap_or_default());
     let mut b = Bench {
         opts,

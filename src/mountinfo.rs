@@ -37,7 +37,7 @@ impl Mount {
 }
 
 /// Undoes the octal escapes the kernel applies to paths (`\040` = space).
-fn unescape(field: &[u8]) -> Vec<u8> {
+pub fn unescape(field: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(field.len());
     let mut i = 0;
     while i < field.len() {

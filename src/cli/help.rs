@@ -37,6 +37,9 @@ REF := NAME | docker:NAME-or-ID-prefix | podman:[USER/]NAME-or-ID-prefix
        | k8s:NAMESPACE/POD[/CONTAINER] | lxc:NAME | machine:NAME | pid:PID | PATH
        (a run-dir entry with that exact name always wins; a podman NAME that
        containers of several owners share is an error unless USER/ picks one)
+Other users' state (--all-runtimes, docker:, podman:) is read within 2 s in
+all, at most 64 MiB and 10000 entries a directory per user tree, never through
+FUSE or a FIFO; what is skipped is a note (rnetns(8), Bounded reads).
 ";
 
 fn flag(keyword: &'static str, short: Option<char>, help: &'static str) -> Arg {

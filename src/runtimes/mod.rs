@@ -22,8 +22,11 @@ pub mod neutron;
 pub mod nspawn;
 pub mod podman;
 pub mod procs;
+pub mod reader;
+pub mod slim;
 pub mod state;
 pub mod trust;
+pub mod view;
 
 use state::Notes;
 use std::collections::{BTreeMap, HashMap};
@@ -145,22 +148,22 @@ pub struct Namespace {
 }
 
 impl Namespace {
-    /// Opens the namespace through one of its paths or processes, checking
-    /// its identity again after opening (a PID may have been reused).
+    /// Opens the namespace through one of its processes or paths, checking
+    /// its identity again after opening (a PID may have been reused). Each
+    /// is looked up with `O_PATH` and opened only if it is a regular file
+    /// (nsfs), through that fd, never by name again after the check (a FIFO
+    /// swapped in since the scan is never opened); a path in a user's view
+    /// (`/proc/PID/root/…`) is walked through that view ([`view::View`]).
     pub fn open(&self) -> Option<std::fs::File> {
         let key = self.key?;
-        let paths = self
-            .paths
+        let pids = self
+            .pids
             .iter()
-            .map(|p| std::path::PathBuf::from(crate::cli::os(p)))
-            .chain(
-                self.pids
-                    .iter()
-                    .map(|p| std::path::PathBuf::from(format!("/proc/{p}/ns/net"))),
-            );
-        paths
-            .filter_map(|p| std::fs::File::open(p).ok())
-            .find(|f| state::netns_of(f) == Some(key))
+            .map(|p| format!("/proc/{p}/ns/net").into_bytes());
+        pids.chain(self.paths.iter().cloned())
+            .filter_map(|p| state::netns_file_by_path(&p).ok().flatten())
+            .find(|(k, _)| *k == key)
+            .map(|(_, f)| f)
     }
 }
 
@@ -249,6 +252,11 @@ pub fn docker_parses_agree(data: &[u8]) -> bool {
 struct Acc {
     names: Vec<Vec<u8>>,
     paths: Vec<Vec<u8>>,
+    /// The paths, for the duplicate check (60k paths of one namespace
+    /// took 4 s searched as a list).
+    seen: std::collections::HashSet<Vec<u8>>,
+    /// (runtime, id) of the containers, likewise.
+    members: std::collections::HashSet<(&'static str, String)>,
     owner: Option<(&'static str, Rank)>,
     containers: Vec<Container>,
     pids: Vec<u32>,
@@ -258,7 +266,7 @@ struct Acc {
 }
 
 impl Acc {
-    fn seen(&mut self, uid: Option<u32>) {
+    fn reached_by(&mut self, uid: Option<u32>) {
         match uid {
             None => self.root_seen = true,
             Some(u) if !self.users.contains(&u) => self.users.push(u),
@@ -289,7 +297,7 @@ pub fn merge(ev: Evidence, procs: &procs::Procs) -> Scan {
     let mut stale = Vec::new();
     if let Some(host) = procs.own {
         let acc = map.entry(host).or_default();
-        acc.seen(None);
+        acc.reached_by(None);
         claim(acc, Some(("host", Rank::Host)));
     }
     for (pid, key) in &procs.by_pid {
@@ -304,20 +312,16 @@ pub fn merge(ev: Evidence, procs: &procs::Procs) -> Scan {
         if let Some(n) = hit.name {
             acc.names.push(n);
         }
-        if !acc.paths.contains(&hit.path) {
+        if acc.seen.insert(hit.path.clone()) {
             acc.paths.push(hit.path);
         }
-        acc.seen(hit.uid);
+        acc.reached_by(hit.uid);
         claim(acc, hit.owner);
     }
     for (key, c) in ev.members {
         let acc = map.entry(key).or_default();
-        acc.seen(c.owner);
-        if !acc
-            .containers
-            .iter()
-            .any(|o| o.id == c.id && o.runtime == c.runtime)
-        {
+        acc.reached_by(c.owner);
+        if acc.members.insert((c.runtime, c.id.clone())) {
             acc.containers.push(c);
         }
     }

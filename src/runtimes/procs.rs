@@ -147,6 +147,14 @@ impl Procs {
         pids.sort_unstable();
         let mut users: std::collections::BTreeMap<u32, super::trust::User> = Default::default();
         let mut user_ns: HashMap<Key, Option<u32>> = HashMap::new();
+        // By (runtime, id, owner), not searched as a list per process.
+        let catalog: HashMap<(&str, &str, Option<u32>), &super::Container> = ev
+            .catalog
+            .iter()
+            .rev()
+            .map(|c| ((c.runtime, c.id.as_str(), c.owner), c))
+            .collect();
+        let mut found_members = Vec::new();
         for (pid, key) in pids {
             let found = match walked {
                 Some(w) => w.get(pid).map(|(_, c)| c.clone()),
@@ -178,14 +186,13 @@ impl Procs {
                 }
             }
             // Named only from the same owner's state.
-            let c = ev
-                .catalog
-                .iter()
-                .find(|c| c.id == found.id && c.runtime == found.runtime && c.owner == found.owner)
-                .cloned()
+            let c = catalog
+                .get(&(found.runtime, found.id.as_str(), found.owner))
+                .map(|c| (*c).clone())
                 .unwrap_or(found);
-            ev.members.push((*key, c));
+            found_members.push((*key, c));
         }
+        ev.members.extend(found_members);
         for user in users.values() {
             user.note("cgroup", &mut ev.notes);
         }

@@ -1,22 +1,29 @@
-//! Reading runtime state safely: every file is opened with openat2(2)
-//! RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS relative to its runtime's root
-//! directory, so no symlink (or `..`) in a state tree can lead outside it;
-//! reads are capped at [`MAX_STATE`] bytes; JSON is parsed into
-//! `serde_json::Value` and a file that is missing, unreadable, too big or
-//! malformed yields `None` plus, except for "missing", a note.
-//! Syscalls: openat2, read, getdents, fstat, open/fstat/ioctl on nsfs files.
+//! Reading runtime state safely: every file is looked up with openat2(2)
+//! `O_PATH` and RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS relative to its
+//! runtime's root directory, so no symlink (or `..`) in a state tree can
+//! lead outside it, its type is checked on that fd before it is opened
+//! through it (no FIFO, socket or device is ever opened); reads are capped
+//! at [`MAX_STATE`] bytes, and a user's tree at [`TREE_BYTES`] and
+//! [`TREE_ENTRIES`] (trees a user can reach are walked through a
+//! [`View`], see [`super::view`]). A file that is missing, unreadable, too
+//! big or malformed yields `None` plus, except for "missing", a note.
+//! Syscalls: openat2, read, getdents, fstat, open of /proc/self/fd links,
+//! ioctl on nsfs files.
 
+use super::view::{self, View};
 use super::Key;
 use nix::errno::Errno;
-use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
-use nix::sys::stat::Mode;
-use std::ffi::OsString;
+use nix::fcntl::{OFlag, ResolveFlag};
+use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
+use std::cell::Cell;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// Largest state file rnetns reads (docker's config.v2.json is a few KiB).
 pub const MAX_STATE: u64 = 16 << 20;
@@ -51,10 +58,27 @@ impl Notes {
 }
 
 /// A runtime's root directory, opened once; files are read beneath it.
+///
+/// Every file is looked up first with `O_PATH` (which opens nothing), its
+/// type checked on that fd, and only then opened for reading through the
+/// fd itself, never by name again: a FIFO, socket or device swapped in
+/// anywhere is never opened (issue 21, item 1). A root in a tree a user
+/// can reach ([`Root::open_in`]) is walked only through mounts its
+/// [`View`] trusts, and reads from it are capped ([`TREE_BYTES`],
+/// [`TREE_ENTRIES`]).
 pub struct Root {
     dir: File,
     path: PathBuf,
+    /// For a user's tree: its view and its path there.
+    guard: Option<(Rc<View>, Vec<u8>)>,
+    /// Bytes a user's tree may still yield.
+    budget: Cell<u64>,
 }
+
+/// Bytes read per user tree (a storage directory, a run dir) per run.
+pub const TREE_BYTES: u64 = 64 << 20;
+/// Entries read per directory of a user tree (containers, namespaces).
+pub const TREE_ENTRIES: usize = 10_000;
 
 impl Root {
     pub fn open(path: impl Into<PathBuf>, notes: &mut Notes) -> Option<Root> {
@@ -67,6 +91,8 @@ impl Root {
             Ok(fd) => Some(Root {
                 dir: File::from(fd),
                 path,
+                guard: None,
+                budget: Cell::new(u64::MAX),
             }),
             Err(e) => {
                 notes.errno(&path, e);
@@ -75,70 +101,154 @@ impl Root {
         }
     }
 
+    /// A directory of a tree a user can reach, at absolute `path` in
+    /// `view`, walked only through mounts the view trusts.
+    pub fn open_in(view: &Rc<View>, path: &[u8], notes: &mut Notes) -> Option<Root> {
+        let shown = PathBuf::from(OsStr::from_bytes(&view.shown(path)));
+        let (fd, st, real) = match view.walk(path, true) {
+            Ok(found) => found,
+            Err(e) => {
+                note_walk(view, &shown, e, notes);
+                return None;
+            }
+        };
+        if view::kind(&st) != SFlag::S_IFDIR {
+            notes.errno(&shown, Errno::ENOTDIR);
+            return None;
+        }
+        Some(Root {
+            dir: File::from(fd),
+            path: shown,
+            guard: Some((Rc::clone(view), real)),
+            budget: Cell::new(TREE_BYTES),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn open_beneath(&self, rel: &Path, flags: OFlag) -> Result<File, Errno> {
-        let how = OpenHow::new()
-            .flags(flags | OFlag::O_CLOEXEC | OFlag::O_NOCTTY)
-            .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-        // EAGAIN: a mount or rename anywhere on the system raced with a
-        // `..` step, and the kernel could not prove the walk stayed
-        // beneath the root; openat2(2) says to retry.
-        let mut tries = 0;
-        loop {
-            match openat2(self.dir.as_fd(), rel, how) {
-                Err(Errno::EAGAIN) if tries < 16 => tries += 1,
-                done => return done.map(File::from),
+    /// For a root in a view: the path it resolved to there (symlinks
+    /// followed inside the view).
+    pub fn real_path(&self) -> Option<&[u8]> {
+        self.guard.as_ref().map(|(_, real)| &real[..])
+    }
+
+    /// `rel` looked up beneath the root with `O_PATH` (a final symlink
+    /// followed only with `follow`), and its stat.
+    fn lookup(&self, rel: &Path, follow: bool) -> Result<(OwnedFd, FileStat), Errno> {
+        let nofollow = if follow {
+            OFlag::empty()
+        } else {
+            OFlag::O_NOFOLLOW
+        };
+        let rel_b = rel.as_os_str().as_bytes();
+        let Some((v, base)) = &self.guard else {
+            let fd = view::open_path(Some(self.dir.as_fd()), rel_b, nofollow, view::BENEATH)?;
+            let st = fstat(&fd)?;
+            return Ok((fd, st));
+        };
+        // In one step while no mount is crossed; else one mount at a time.
+        let flags = view::BENEATH | ResolveFlag::RESOLVE_NO_XDEV;
+        match view::open_path(Some(self.dir.as_fd()), rel_b, nofollow, flags) {
+            Err(Errno::EXDEV) => {}
+            done => {
+                let fd = done?;
+                let st = fstat(&fd)?;
+                return Ok((fd, st));
             }
+        }
+        let mut full = base.clone();
+        full.push(b'/');
+        full.extend_from_slice(rel_b);
+        let (fd, st, real) = v.walk(&full, follow)?;
+        if real != *base && !real.starts_with(&[&base[..], b"/"].concat()) {
+            return Err(Errno::EXDEV);
+        }
+        Ok((fd, st))
+    }
+
+    /// Whether `rel` exists beneath the root (looked up, not opened).
+    pub fn exists(&self, rel: &Path) -> bool {
+        self.lookup(rel, true).is_ok()
+    }
+
+    /// Notes an error reading `full`, naming a refused filesystem.
+    fn note(&self, full: &Path, e: Errno, notes: &mut Notes) {
+        match &self.guard {
+            Some((v, _)) => note_walk(v, full, e, notes),
+            None => notes.errno(full, e),
         }
     }
 
     /// Entry names of the directory `rel` beneath the root (`.` for the
-    /// root itself), unsorted.
+    /// root itself), unsorted; at most [`TREE_ENTRIES`] in a user's tree.
     pub fn list(&self, rel: &Path, notes: &mut Notes) -> Vec<OsString> {
-        let dir = match self.open_beneath(rel, OFlag::O_RDONLY | OFlag::O_DIRECTORY) {
+        let full = self.path.join(rel);
+        let dir = self.lookup(rel, true).and_then(|(fd, st)| {
+            if view::kind(&st) != SFlag::S_IFDIR {
+                return Err(Errno::ENOTDIR);
+            }
+            view::reopen(fd.as_fd(), &st, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
+        });
+        let dir = match dir {
             Ok(d) => d,
             Err(e) => {
-                notes.errno(&self.path.join(rel), e);
+                self.note(&full, e, notes);
                 return Vec::new();
             }
         };
         let Ok(mut d) = nix::dir::Dir::from_fd(dir.into()) else {
             return Vec::new();
         };
-        d.iter()
-            .flatten()
-            .map(|e| OsString::from(std::ffi::OsStr::from_bytes(e.file_name().to_bytes())))
-            .filter(|n| n != "." && n != "..")
-            .collect()
+        let cap = if self.guard.is_some() {
+            TREE_ENTRIES
+        } else {
+            usize::MAX
+        };
+        let mut out = Vec::new();
+        for e in d.iter().flatten() {
+            let n = e.file_name().to_bytes();
+            if n == b"." || n == b".." {
+                continue;
+            }
+            if out.len() == cap {
+                notes.add(format!(
+                    "{}: more than {cap} entries; the rest were not read",
+                    full.display()
+                ));
+                break;
+            }
+            out.push(OsString::from(OsStr::from_bytes(n)));
+        }
+        out
     }
 
-    /// The bytes of regular file `rel`, at most [`MAX_STATE`].
+    /// The bytes of regular file `rel`, at most [`MAX_STATE`] (and what is
+    /// left of a user tree's [`TREE_BYTES`]).
     pub fn read(&self, rel: &Path, notes: &mut Notes) -> Option<Vec<u8>> {
         let full = self.path.join(rel);
-        let mut f = match self.open_beneath(rel, OFlag::O_RDONLY | OFlag::O_NONBLOCK) {
-            Ok(f) => f,
+        let found = self.lookup(rel, true).and_then(|(fd, st)| {
+            if view::kind(&st) != SFlag::S_IFREG {
+                return Ok(None);
+            }
+            view::reopen(fd.as_fd(), &st, OFlag::O_RDONLY).map(|f| Some((f, st.st_size)))
+        });
+        let (mut f, size) = match found {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                // A FIFO, socket, device or directory where a state file
+                // belongs: looked up with O_PATH, never opened.
+                notes.add(format!("skipping {}: not a regular file", full.display()));
+                return None;
+            }
             Err(e) => {
-                notes.errno(&full, e);
+                self.note(&full, e, notes);
                 return None;
             }
         };
-        let meta = match f.metadata() {
-            Ok(m) => m,
-            Err(e) => {
-                notes.errno(&full, crate::store::errno_of(e));
-                return None;
-            }
-        };
-        if !meta.is_file() {
-            // A FIFO, device or directory where a state file belongs: the
-            // O_NONBLOCK open did not wait on it, and it is never read.
-            notes.add(format!("skipping {}: not a regular file", full.display()));
-            return None;
-        }
-        if meta.len() > MAX_STATE {
+        let size = u64::try_from(size).unwrap_or(0);
+        if size > MAX_STATE {
             notes.add(format!(
                 "skipping {}: larger than {} bytes",
                 full.display(),
@@ -146,10 +256,20 @@ impl Root {
             ));
             return None;
         }
+        let left = self.budget.get();
+        if size > left {
+            notes.add(format!(
+                "{}: read {TREE_BYTES} bytes of this tree; the rest was not read",
+                self.path.display()
+            ));
+            self.budget.set(0);
+            return None;
+        }
+        let cap = MAX_STATE.min(left);
         // Sized from the stat, one byte more: the read that brings the
         // stat'd size without the spare byte has reached the end (no read
         // just to see EOF); a file that grew, or has no size, is read on.
-        let size = meta.len() as usize;
+        let size = size as usize;
         let mut buf = vec![0; size + 1];
         let mut got = 0;
         while got < size {
@@ -165,12 +285,13 @@ impl Root {
         }
         buf.truncate(got);
         if size == 0 || got > size {
-            let rest = MAX_STATE + 1 - got as u64;
+            let rest = (cap + 1).saturating_sub(got as u64);
             if let Err(e) = (&mut f).take(rest).read_to_end(&mut buf) {
                 notes.errno(&full, crate::store::errno_of(e));
                 return None;
             }
         }
+        self.budget.set(left.saturating_sub(buf.len() as u64));
         Some(buf)
     }
 
@@ -202,11 +323,30 @@ impl Root {
         Ok(self.netns_file(rel)?.map(|(k, _)| k))
     }
 
-    /// The same, with the open file (kept for the NSID query).
+    /// The same, with the open file (kept for the NSID query). Only a
+    /// regular file (what nsfs files are) is opened.
     pub fn netns_file(&self, rel: &Path) -> Result<Option<(Key, File)>, Errno> {
-        let f = self.open_beneath(rel, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW)?;
+        let (fd, st) = self.lookup(rel, false)?;
+        if view::kind(&st) != SFlag::S_IFREG {
+            return Ok(None);
+        }
+        let f = view::reopen(fd.as_fd(), &st, OFlag::O_RDONLY)?;
         Ok(netns_of(&f).map(|k| (k, f)))
     }
+}
+
+/// Notes a failed walk in `view`: a refused filesystem is named.
+pub fn note_walk(view: &View, full: &Path, e: Errno, notes: &mut Notes) {
+    if e != view::UNSAFE {
+        return notes.errno(full, e);
+    }
+    let (point, kind) = view.refused().unwrap_or_default();
+    notes.add(format!(
+        "skipping {}: it crosses {} ({}), a filesystem a user can serve; not read",
+        full.display(),
+        crate::output::escape::escape(&point),
+        crate::output::escape::escape(&kind)
+    ));
 }
 
 /// A state file's bytes as JSON (serde_json's recursion limit bounds how
@@ -235,14 +375,46 @@ pub fn netns_at(path: &Path) -> Result<Option<Key>, Errno> {
     Ok(netns_file_at(path)?.map(|(k, _)| k))
 }
 
-/// The same, with the open file (kept for the NSID query).
+/// The same, with the open file (kept for the NSID query). Looked up with
+/// `O_PATH` first: only a regular file (what nsfs files are) is opened.
 pub fn netns_file_at(path: &Path) -> Result<Option<(Key, File)>, Errno> {
-    let f = nix::fcntl::open(
-        path,
-        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
-        Mode::empty(),
-    )
-    .map(File::from)?;
+    let fd = view::open_path(
+        None,
+        path.as_os_str().as_bytes(),
+        OFlag::empty(),
+        ResolveFlag::empty(),
+    )?;
+    let st = fstat(&fd)?;
+    if view::kind(&st) != SFlag::S_IFREG {
+        return Ok(None);
+    }
+    let f = view::reopen(fd.as_fd(), &st, OFlag::O_RDONLY)?;
+    Ok(netns_of(&f).map(|k| (k, f)))
+}
+
+/// The network namespace at `path`, as [`netns_file_at`] opens it, except
+/// that a path in another process's view (`/proc/PID/root/REST`) is walked
+/// through that view ([`View::walk`]: never through a filesystem a user
+/// can serve, symlinks resolved inside it).
+pub fn netns_file_by_path(path: &[u8]) -> Result<Option<(Key, File)>, Errno> {
+    let in_view = path
+        .strip_prefix(b"/proc/")
+        .and_then(|r| {
+            let slash = r.iter().position(|&b| b == b'/')?;
+            let pid: u32 = std::str::from_utf8(&r[..slash]).ok()?.parse().ok()?;
+            Some((pid, r[slash..].strip_prefix(b"/root/")?))
+        })
+        .filter(|(_, rest)| !rest.is_empty());
+    let Some((pid, rest)) = in_view else {
+        return netns_file_at(Path::new(OsStr::from_bytes(path)));
+    };
+    let own = View::own().map_err(crate::store::errno_of)?;
+    let view = View::of_pid(pid, &own).map_err(crate::store::errno_of)?;
+    let (fd, st, _) = view.walk(&[b"/", rest].concat(), true)?;
+    if view::kind(&st) != SFlag::S_IFREG {
+        return Ok(None);
+    }
+    let f = view::reopen(fd.as_fd(), &st, OFlag::O_RDONLY)?;
     Ok(netns_of(&f).map(|k| (k, f)))
 }
 

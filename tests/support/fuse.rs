@@ -1,0 +1,104 @@
+//! A raw FUSE server for tests and the benchmark (issue 21): the kernel's
+//! protocol (`linux/fuse.h`) over /dev/fuse, no library.
+#![allow(dead_code)]
+
+/// A raw FUSE server (the kernel's protocol, `linux/fuse.h`): it answers
+/// INIT, STATFS and GETATTR (what mounting an overlay over it needs), says
+/// ENOSYS to the rest, and reads LOOKUP without ever answering it, so
+/// whoever looks a name up sleeps in `request_wait_answer` until the
+/// server dies.
+use std::os::fd::{AsRawFd, OwnedFd};
+
+const INIT: u32 = 26;
+const STATFS: u32 = 17;
+const GETATTR: u32 = 3;
+const LOOKUP: u32 = 1;
+const FORGET: u32 = 2;
+const INTERRUPT: u32 = 36;
+const BATCH_FORGET: u32 = 42;
+
+fn reply(fd: i32, unique: u64, body: &[u8]) {
+    reply_err(fd, unique, 0, body)
+}
+
+fn reply_err(fd: i32, unique: u64, err: i32, body: &[u8]) {
+    let mut out = Vec::with_capacity(16 + body.len());
+    out.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
+    out.extend_from_slice(&err.to_ne_bytes());
+    out.extend_from_slice(&unique.to_ne_bytes());
+    out.extend_from_slice(body);
+    // SAFETY (test code): writes our buffer to our fd.
+    unsafe { libc::write(fd, out.as_ptr().cast(), out.len()) };
+}
+
+pub fn serve(fd: i32) {
+    let mut buf = vec![0u8; 1 << 21];
+    loop {
+        // SAFETY (test code): reads into our buffer.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 40 {
+            if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return;
+        }
+        let op = u32::from_ne_bytes(buf[4..8].try_into().unwrap());
+        let unique = u64::from_ne_bytes(buf[8..16].try_into().unwrap());
+        match op {
+            INIT => {
+                let mut b = vec![0u8; 64];
+                b[0..4].copy_from_slice(&7u32.to_ne_bytes());
+                b[4..8].copy_from_slice(&31u32.to_ne_bytes());
+                b[20..24].copy_from_slice(&(128u32 << 10).to_ne_bytes());
+                reply(fd, unique, &b);
+            }
+            STATFS => {
+                let mut b = vec![0u8; 80];
+                b[40..44].copy_from_slice(&4096u32.to_ne_bytes());
+                b[44..48].copy_from_slice(&255u32.to_ne_bytes());
+                reply(fd, unique, &b);
+            }
+            GETATTR => {
+                let mut b = vec![0u8; 104];
+                b[16..24].copy_from_slice(&1u64.to_ne_bytes());
+                b[76..80].copy_from_slice(&0o40755u32.to_ne_bytes());
+                b[80..84].copy_from_slice(&2u32.to_ne_bytes());
+                reply(fd, unique, &b);
+            }
+            LOOKUP | FORGET | BATCH_FORGET | INTERRUPT => {} // never answered
+            _ => reply_err(fd, unique, -libc::ENOSYS, &[]),
+        }
+    }
+}
+
+pub fn mount_fuse(target: &str, uid: u32) -> OwnedFd {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse")
+        .expect("open /dev/fuse");
+    let fd: OwnedFd = f.into();
+    let opts = format!(
+        "fd={},rootmode=40000,user_id={uid},group_id={uid},allow_other",
+        fd.as_raw_fd()
+    );
+    nix::mount::mount(
+        Some("rnetns-test-fuse"),
+        target,
+        Some("fuse"),
+        nix::mount::MsFlags::empty(),
+        Some(opts.as_str()),
+    )
+    .expect("mount fuse");
+    fd
+}
+
+/// A FUSE mount on `target` in our own view, served by a thread of
+/// ours (as fusermount3 leaves it: user_id is the user's, UID).
+pub fn mount_own(target: &str, uid: u32) -> OwnedFd {
+    std::fs::create_dir_all(target).unwrap();
+    let fd = mount_fuse(target, uid);
+    let raw = fd.as_raw_fd();
+    std::thread::spawn(move || serve(raw));
+    fd
+}
