@@ -2,6 +2,9 @@
 //! The binary is a thin wrapper around [`app::main_with`]; the modules are
 //! public so integration tests and fuzz targets can reach the parsers.
 
+// The unsafe fence (ARCHITECTURE.md): only `sys` may use `unsafe`.
+#![deny(unsafe_code)]
+
 pub mod app;
 pub mod cli;
 pub mod cmd;
@@ -16,5 +19,6 @@ pub mod procscan;
 pub mod resolve;
 pub mod runtimes;
 pub mod store;
+#[allow(unsafe_code)]
 pub mod sys;
 pub mod wiring;

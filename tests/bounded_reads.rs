@@ -36,7 +36,7 @@ fn spawn_as_user(prog: &str, args: &[&str]) -> std::process::Child {
 fn spawn_as(uid: u32, prog: &str, args: &[&str]) -> std::process::Child {
     let mut c = Command::new(prog);
     c.args(args).stdin(Stdio::null());
-    // SAFETY (test code): setgroups/setgid/setuid are async-signal-safe.
+    // SAFETY: setgroups/setgid/setuid are async-signal-safe.
     unsafe {
         c.pre_exec(move || {
             if libc::setgroups(0, std::ptr::null()) != 0
@@ -91,10 +91,10 @@ fn timed(args: &[&str]) -> Timed {
         .unwrap();
     let pid = child.id() as i32;
     let mut status = 0;
-    // SAFETY (test code): a zeroed rusage is a valid out-buffer.
+    // SAFETY: a zeroed rusage is a valid out-buffer.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
-        // SAFETY (test code): our own child; valid pointers.
+        // SAFETY: our own child; valid pointers.
         let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
         if r == pid {
             break;
@@ -151,7 +151,7 @@ fn fuse_under_an_overlay_in_a_users_view_does_not_stall_list() {
                 .env("BOUNDED_FUSE", "1")
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped());
-                // SAFETY (test code): the forked child is single-threaded here
+                // SAFETY: the forked child is single-threaded here
                 // (unshare(CLONE_NEWUSER) needs that; the test harness is not).
                 unsafe {
                     c.pre_exec(|| {

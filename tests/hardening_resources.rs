@@ -37,7 +37,7 @@ fn measure(prog: &str, args: &[&str]) -> Measure {
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(out_path).unwrap())
         .stderr(std::fs::File::create(err_path).unwrap());
-    // SAFETY (test code): setrlimit is async-signal-safe.
+    // SAFETY: setrlimit is async-signal-safe.
     unsafe {
         cmd.pre_exec(|| {
             let lim = libc::rlimit {
@@ -52,9 +52,9 @@ fn measure(prog: &str, args: &[&str]) -> Measure {
     #[allow(clippy::zombie_processes)]
     let child = cmd.spawn().unwrap();
     let mut status = 0;
-    // SAFETY (test code): a zeroed rusage is a valid out-buffer.
+    // SAFETY: a zeroed rusage is a valid out-buffer.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY (test code): waits for our own child; both pointers are valid.
+    // SAFETY: waits for our own child; both pointers are valid.
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
     assert_eq!(pid, child.id() as i32);
     let rc = if libc::WIFEXITED(status) {

@@ -27,14 +27,14 @@ fn reply_err(fd: i32, unique: u64, err: i32, body: &[u8]) {
     out.extend_from_slice(&err.to_ne_bytes());
     out.extend_from_slice(&unique.to_ne_bytes());
     out.extend_from_slice(body);
-    // SAFETY (test code): writes our buffer to our fd.
+    // SAFETY: writes our buffer to our fd.
     unsafe { libc::write(fd, out.as_ptr().cast(), out.len()) };
 }
 
 pub fn serve(fd: i32) {
     let mut buf = vec![0u8; 1 << 21];
     loop {
-        // SAFETY (test code): reads into our buffer.
+        // SAFETY: reads into our buffer.
         let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
         if n < 40 {
             if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
