@@ -157,6 +157,46 @@ pub fn lock_run_dir(exclusive: bool) -> Result<Option<Flock<File>>, Errno> {
     Ok(None)
 }
 
+/// rnetns's own lock, outside the run dir so that iproute2 never waits on
+/// it (issue 22; ARCHITECTURE.md, Locks).
+pub const OWN_LOCK: &str = "/run/rnetns.lock";
+
+/// Takes rnetns's own lock ([`OWN_LOCK`]): exclusive for a change of the
+/// run dir (`add`, `attach`, `delete`, a doctor repair), shared for a
+/// reader that must not see one half done. Created (mode 0644) by the first
+/// process that may; a reader that cannot open it goes on without it, as
+/// there is then no rnetns writer to wait for. The wait is bounded (about a
+/// second, as [`lock_run_dir`]): a stopped holder slows rnetns down, it
+/// never hangs it.
+pub fn lock_own(exclusive: bool) -> Option<Flock<File>> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .mode(0o644)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+        .open(OWN_LOCK)
+        .or_else(|_| File::open(OWN_LOCK))
+        .ok()?;
+    let arg = if exclusive {
+        FlockArg::LockExclusiveNonblock
+    } else {
+        FlockArg::LockSharedNonblock
+    };
+    let mut file = file;
+    for _ in 0..100 {
+        match Flock::lock(file, arg) {
+            Ok(lock) => return Some(lock),
+            Err((back, Errno::EWOULDBLOCK)) => {
+                file = back;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
 /// Gives an existing run-dir mount a peer group of its own (D3): private,
 /// then shared again.
 pub fn reshare() -> Result<(), Errno> {

@@ -57,10 +57,20 @@ fn bind_fd(file: &File, name: &[u8]) -> nix::Result<()> {
     )
 }
 
-/// Holds every namespace the run dir names (at any layer), takes the run
-/// dir's mounts apart, sets it up again (own peer group) and binds each
-/// namespace back onto its name, once.
+/// The run dir's mount rebuilt: with no window where the layout allows
+/// ([`swap`]), else the legacy way under the locks.
 fn rebuild() -> String {
+    super::swap::rebuild().unwrap_or_else(|| super::exclusive(legacy_rebuild))
+}
+
+/// The legacy rebuild, for layouts with mounts under the run dir's top
+/// (stacked run-dir mounts, copies hidden by a shared /run, no run-dir
+/// mount), which cannot be removed without removing what sits on them:
+/// holds every namespace the run dir names (at any layer), takes the run
+/// dir's mounts apart, sets it up again (own peer group) and binds each
+/// namespace back onto its name, once. Names do not resolve between the
+/// first unmount and their bind (issue 22 leaves this for these layouts).
+fn legacy_rebuild() -> String {
     let names = store::entries().unwrap_or_default();
     let mut held: Vec<(Vec<u8>, File)> = Vec::new();
     let grab = |held: &mut Vec<(Vec<u8>, File)>| {
@@ -86,14 +96,17 @@ fn rebuild() -> String {
             grab(&mut held);
         }
     }
-    if let Err(e) = mounts::make_shared() {
-        return format!("could not set up {RUN_DIR} again: {e}");
-    }
+    // Bound back even when the setup fails: on the bare directory the
+    // names still resolve, where dropping the fds would lose them.
+    let shared = mounts::make_shared();
     let mut rebound = 0;
     for (n, f) in &held {
         if bind_fd(f, n).is_ok() {
             rebound += 1;
         }
+    }
+    if let Err(e) = shared {
+        return format!("could not set up {RUN_DIR} again: {e}; bound {rebound} namespace(s) back on the directory");
     }
     format!("rebuilt {RUN_DIR}: a shared mount with its own peer group, {rebound} namespace(s) mounted once each")
 }

@@ -10,6 +10,7 @@
 mod checks;
 mod fix;
 mod owners;
+mod swap;
 
 use super::{Ctx, Status};
 use crate::error::Error;
@@ -70,7 +71,9 @@ pub fn doctor(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
             ))
         }
     };
-    let _lock = crate::mounts::lock_run_dir(true).ok().flatten();
+    // The scan takes no lock (issue 22): with thousands of entries it
+    // would hold off every `ip netns add` for seconds. Each repair takes
+    // the locks for its own re-check and change only ([`exclusive`]).
     let mut findings = checks::run();
     if fix {
         let actions = fix::apply(&findings);
@@ -84,6 +87,21 @@ pub fn doctor(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     render(ctx, &findings);
     let problems = findings.iter().any(|f| f.severity == Severity::Problem);
     Ok(i32::from(problems))
+}
+
+/// Runs `f` (one repair: its last-moment re-check and its change) under
+/// rnetns's own lock and the run dir's flock, both exclusive and both
+/// taken with a bounded wait: no rnetns `add`, `delete` or `attach` is
+/// half done meanwhile, and no `add` (6.1's or ours) gets past its
+/// run-dir setup to create a placeholder. Held for one finding at a time,
+/// so iproute2 waits at most that long.
+pub(crate) fn exclusive<T>(f: impl FnOnce() -> T) -> T {
+    let own = crate::mounts::lock_own(true);
+    let run_dir = crate::mounts::lock_run_dir(true).ok().flatten();
+    let r = f();
+    drop(run_dir);
+    drop(own);
+    r
 }
 
 fn render(ctx: &mut Ctx, findings: &[Finding]) {
