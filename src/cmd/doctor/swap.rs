@@ -97,10 +97,16 @@ fn layout() -> Layout {
     let only_lower = others
         .iter()
         .all(|m| m.id == lower.id || descends_from(&mounts, m, lower.id));
+    let below = visible(&mounts, lower.id);
     let complete = visible(&mounts, top.id)
         .iter()
-        .all(|(name, root)| visible(&mounts, lower.id).get(name) == Some(root));
-    if only_lower && own_group && complete {
+        .all(|(name, root)| below.get(name) == Some(root));
+    // One mount per entry on the lower one, as a replace leaves it.
+    let single = mounts
+        .iter()
+        .filter(|m| descends_from(&mounts, m, lower.id) && !descends_from(&mounts, m, top.id))
+        .all(|m| m.parent == lower.id || m.id == top.id);
+    if only_lower && own_group && complete && single {
         Layout::TopOverComplete
     } else {
         Layout::Other
@@ -255,23 +261,39 @@ fn replace() -> Option<String> {
         Err(e) => return Some(left_alone("could not copy", e)),
     };
     test_pause("built");
-    if let Err(e) = sys::set_propagation(copy.fd.as_fd(), sys::MS_PRIVATE, true)
-        .and_then(|()| sys::set_propagation(copy.fd.as_fd(), sys::MS_SHARED, true))
-    {
-        return Some(left_alone("could not share the copy of", e));
+    // A run dir shared with a peer group of its own keeps it: the copy is
+    // a peer of the old mount already (clones of a shared mount are), so
+    // mount namespaces that receive the run dir's mounts keep receiving
+    // them, and an `add` that binds on the old top after a kill between
+    // steps 5 and 6 propagates onto the copy, which [`collapse`] relies
+    // on. Else the copy gets a group of its own (D3).
+    let keep_group = own_peer_group();
+    if !keep_group {
+        if let Err(e) = sys::set_propagation(copy.fd.as_fd(), sys::MS_PRIVATE, true)
+            .and_then(|()| sys::set_propagation(copy.fd.as_fd(), sys::MS_SHARED, true))
+        {
+            return Some(left_alone("could not share the copy of", e));
+        }
     }
     test_pause("shared");
     let placed = super::exclusive(|| {
         wait_for_inflight(&stale);
         let carried = copy.carry_over();
         let old = File::open(RUN_DIR).map_err(store::errno_of)?;
-        // Step 5. The old top leaves a parent's peer group first, else the
-        // kernel refuses (the copy would propagate on top of it).
-        let _ = sys::set_propagation(old.as_fd(), sys::MS_PRIVATE, false);
+        if !keep_group {
+            // The kernel refuses to slide a mount under one that is in its
+            // parent's peer group (it would propagate on top of it).
+            sys::set_propagation(old.as_fd(), sys::MS_PRIVATE, false)?;
+        }
         test_pause("private");
         sys::move_mount(copy.fd.as_fd(), None, Path::new(RUN_DIR), true)?;
         test_pause("beneath");
-        // Step 6.
+        // Step 6. The old top leaves the peer group first: unmounting its
+        // entries would otherwise unmount the copy's too.
+        if keep_group {
+            sys::set_propagation(old.as_fd(), sys::MS_PRIVATE, false)?;
+        }
+        test_pause("leaving");
         let gone = nix::mount::umount2(
             &in_tree_root(&old),
             nix::mount::MntFlags::MNT_DETACH,
@@ -294,6 +316,17 @@ fn replace() -> Option<String> {
     }
 }
 
+/// Whether the run dir's top mount is shared with a peer group that is
+/// not its parent's.
+fn own_peer_group() -> bool {
+    let mounts = mountinfo::read("self").unwrap_or_default();
+    let Some(top) = sys::mount_id(Path::new(RUN_DIR)).and_then(|id| by_id(&mounts, id)) else {
+        return false;
+    };
+    let parent = by_id(&mounts, top.parent).and_then(|p| p.shared);
+    top.shared.is_some() && top.shared != parent
+}
+
 fn in_tree_root(f: &File) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd()))
 }
@@ -308,10 +341,17 @@ fn collapse() -> String {
         if !matches!(layout(), Layout::TopOverComplete) {
             return Err(nix::Error::EAGAIN);
         }
-        nix::mount::umount2(&in_tree_root(&old), nix::mount::MntFlags::MNT_DETACH)
+        let mounts = mountinfo::read("self").unwrap_or_default();
+        let n = by_id(&mounts, sys::mount_id(Path::new(RUN_DIR)).unwrap_or(0))
+            .map_or(0, |top| visible(&mounts, top.parent).len());
+        // Out of the lower mount's peer group first, or unmounting the
+        // top's entries would unmount the lower mount's too.
+        sys::set_propagation(old.as_fd(), sys::MS_PRIVATE, false)?;
+        nix::mount::umount2(&in_tree_root(&old), nix::mount::MntFlags::MNT_DETACH).map(|()| n)
     });
+    // The mount left names every namespace the top did, once each.
     match done {
-        Ok(()) => format!("collapsed {RUN_DIR}: took away an old mount stacked on a complete new one"),
+        Ok(n) => format!("rebuilt {RUN_DIR}: a shared mount with its own peer group, {n} namespace(s) mounted once each"),
         Err(e) => left_alone("could not collapse", e),
     }
 }
