@@ -61,9 +61,12 @@ pub fn add(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let name = args
         .first()
         .ok_or(Error::Plain("No netns name specified", 1))?;
+    // Taken before any lock (issue 22): the wait for a helper is bounded,
+    // and a stopped or dead helper means this line makes its own.
+    let made = ctx.in_batch.then(|| ctx.ahead.take()).flatten();
     let _lock = prepare_run_dir()?;
     create_placeholder(name)?;
-    if let Some(made) = ctx.in_batch.then(|| ctx.ahead.take()).flatten() {
+    if let Some(made) = made {
         // The same bind as below, from the open namespace instead of the
         // process's own, under the same name in messages.
         let src = format!("/proc/self/fd/{}", made.as_raw_fd());

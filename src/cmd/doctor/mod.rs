@@ -96,8 +96,8 @@ pub fn doctor(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
 /// run-dir setup to create a placeholder. Held for one finding at a time,
 /// so iproute2 waits at most that long.
 pub(crate) fn exclusive<T>(f: impl FnOnce() -> T) -> T {
-    let own = crate::mounts::lock_own(true);
-    let run_dir = crate::mounts::lock_run_dir(true).ok().flatten();
+    let own = crate::mounts::lock_run_dir(true).ok().flatten();
+    let run_dir = crate::mounts::flock_run_dir();
     let r = f();
     drop(run_dir);
     drop(own);

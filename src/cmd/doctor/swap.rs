@@ -187,28 +187,35 @@ struct Copy {
 }
 
 impl Copy {
-    /// Steps 1-2: a copy of the run dir's mount naming `held`.
-    fn build(held: &[(Vec<u8>, File, NsId)]) -> nix::Result<Copy> {
+    /// Steps 1-2: a copy of the run dir's mount naming `held`, and how
+    /// many it names.
+    fn build(held: &[(Vec<u8>, File, NsId)]) -> nix::Result<(Copy, usize)> {
         let fd = sys::open_tree_clone(None, Path::new(RUN_DIR), false)?;
         let copy = Copy {
             fd,
             recursive: false,
         };
+        let mut bound = 0;
         for (i, (name, f, _)) in held.iter().enumerate() {
             match copy.bind(name, f) {
-                Ok(()) => {}
+                Ok(()) => bound += 1,
                 // Mounting on a detached tree is Linux 6.15+.
                 Err(nix::Error::EINVAL) if i == 0 => {
                     let fd = sys::open_tree_clone(None, Path::new(RUN_DIR), true)?;
-                    return Ok(Copy {
-                        fd,
-                        recursive: true,
-                    });
+                    return Ok((
+                        Copy {
+                            fd,
+                            recursive: true,
+                        },
+                        held.len(),
+                    ));
                 }
-                Err(e) => return Err(e),
+                // The entry was deleted meanwhile (6.1's delete takes no
+                // lock): nothing to carry.
+                Err(_) => {}
             }
         }
-        Ok(copy)
+        Ok((copy, bound))
     }
 
     /// Mounts the namespace `ns` on the copy's entry `name`.
@@ -254,7 +261,7 @@ fn replace() -> Option<String> {
         .into_iter()
         .filter_map(|n| open_ns(&store::entry_path(&n)).map(|(f, id)| (n, f, id)))
         .collect();
-    let copy = match Copy::build(&held) {
+    let (copy, bound) = match Copy::build(&held) {
         Ok(c) => c,
         // No open_tree (before 5.2) or not allowed: the legacy rebuild.
         Err(nix::Error::ENOSYS | nix::Error::EPERM) => return None,
@@ -294,16 +301,13 @@ fn replace() -> Option<String> {
             sys::set_propagation(old.as_fd(), sys::MS_PRIVATE, false)?;
         }
         test_pause("leaving");
-        let gone = nix::mount::umount2(
-            &in_tree_root(&old),
-            nix::mount::MntFlags::MNT_DETACH,
-        );
+        let gone = nix::mount::umount2(&in_tree_root(&old), nix::mount::MntFlags::MNT_DETACH);
         Ok((carried, gone))
     });
     match placed {
         Ok((carried, Ok(()))) => Some(format!(
             "rebuilt {RUN_DIR} in place: a shared mount with its own peer group, {} namespace(s) mounted once each{}",
-            held.len() + carried,
+            bound + carried,
             if copy.recursive { " (stacked entries kept: this kernel cannot mount on a detached tree)" } else { "" }
         )),
         Ok((_, Err(e))) => Some(format!(
