@@ -184,7 +184,8 @@ fn stopped_helper_round() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let Some(status) = status else {
-        signal(&child, nix::sys::signal::Signal::SIGKILL);
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("the batch hung on its stopped pool helpers");
     };
     assert!(status.success(), "batch failed: {status:?}");
