@@ -22,8 +22,14 @@ pub struct RunDirLock {
     _own: Option<Flock<File>>,
 }
 
-/// Creates the run dir if needed, takes rnetns's own lock, and under the
-/// run dir's flock makes it a shared mount point with its own peer group.
+/// Creates the run dir if needed, takes rnetns's own lock, and makes the
+/// run dir a shared mount point with its own peer group: under the run
+/// dir's flock when it is not a mount point yet (the self-bind, which two
+/// processes must not both make), without it when it is one already
+/// (re-sharing an existing mount cannot race; 6.1 takes the flock for
+/// both, and a stopped `add` holding it there would hold off every `ip
+/// netns add`: with thousands of entries the recursive re-share is most of
+/// an `add`'s time).
 pub fn prepare_run_dir() -> Result<RunDirLock, Error> {
     if let Err(e) = DirBuilder::new().mode(0o755).create(RUN_DIR) {
         if e.kind() != std::io::ErrorKind::AlreadyExists {
@@ -41,7 +47,14 @@ pub fn prepare_run_dir() -> Result<RunDirLock, Error> {
                 errno_of(e),
             )
         })?;
-    let flock = match flock_bounded(dir, FlockArg::LockExclusiveNonblock, FLOCK_WAIT) {
+    share_once(dir)?;
+    Ok(RunDirLock { _own: own })
+}
+
+/// The run dir's flock for the self-bind, with 6.1's warning when it
+/// cannot be had.
+fn flock_for_setup(dir: File) -> Option<Flock<File>> {
+    match flock_bounded(dir, FlockArg::LockExclusiveNonblock, FLOCK_WAIT) {
         Ok(l) => Some(l),
         Err(e) => {
             crate::error::eprint_bytes(
@@ -53,10 +66,7 @@ pub fn prepare_run_dir() -> Result<RunDirLock, Error> {
             );
             None
         }
-    };
-    share_once()?;
-    drop(flock);
-    Ok(RunDirLock { _own: own })
+    }
 }
 
 /// How long rnetns waits for a flock another process holds before going
@@ -108,13 +118,29 @@ static SHARED_BY_US: AtomicU64 = AtomicU64::new(0);
 /// since are shared already, as mounts made under a shared mount are. A
 /// mount someone else makes private under the run dir in the middle of a
 /// batch stays private until the next process; 6.1 would re-share it.
-fn share_once() -> Result<(), Error> {
+fn share_once(dir: File) -> Result<(), Error> {
     let done = SHARED_BY_US.load(Ordering::Relaxed);
     let path = std::path::Path::new(RUN_DIR);
     if done != 0 && crate::sys::mount_shared(path) == Some((done, true)) {
         return Ok(());
     }
-    make_shared()?;
+    let none: Option<&str> = None;
+    let flags = MsFlags::MS_SHARED | MsFlags::MS_REC;
+    match mount(none, RUN_DIR, Some("none"), flags, none) {
+        Ok(()) => {}
+        // Not a mount point yet: the self-bind, under the flock.
+        Err(Errno::EINVAL) => {
+            let flock = flock_for_setup(dir);
+            make_shared()?;
+            drop(flock);
+        }
+        Err(e) => {
+            return Err(Error::sys(
+                format!("mount --make-shared {RUN_DIR} failed"),
+                e,
+            ))
+        }
+    }
     if let Some((id, true)) = crate::sys::mount_shared(path) {
         SHARED_BY_US.store(id, Ordering::Relaxed);
     }

@@ -34,7 +34,7 @@ use crate::mountinfo::{self, Mount};
 use crate::mounts;
 use crate::store::{self, RUN_DIR};
 use crate::sys;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
@@ -233,25 +233,51 @@ impl Copy {
     }
 
     /// Step 4: binds onto the copy every namespace the old tree names and
-    /// the copy does not (an `add` that bound on the old tree meanwhile);
-    /// how many.
-    fn carry_over(&self) -> usize {
+    /// the copy does not (an `add` that bound on the old tree meanwhile).
+    /// With `known` (the listing of an earlier pass, taken before it), only
+    /// entries that are new since, or were then a bare file, are looked at:
+    /// an entry deleted and made again has a new inode. Returns how many
+    /// were carried (or already there), and the entries this pass settled
+    /// (listed before it looked, and named the same on both trees).
+    fn carry_over(&self, known: Option<&Listing>) -> (usize, Listing) {
+        let now = listing();
+        let mut settled = Listing::new();
         let mut n = 0;
-        for name in store::entries().unwrap_or_default() {
-            let Some((f, id)) = open_ns(&store::entry_path(&name)) else {
+        for (name, ino) in &now {
+            if known.is_some_and(|k| k.get(name) == Some(ino)) {
+                continue;
+            }
+            let Some((f, id)) = open_ns(&store::entry_path(name)) else {
                 continue;
             };
-            if self.names(&name) != Some(id) && self.bind(&name, &f).is_ok() {
-                n += 1;
+            if self.names(name) == Some(id) || self.bind(name, &f).is_ok() {
+                settled.insert(name.clone(), *ino);
+                n += usize::from(self.names(name) == Some(id));
             }
         }
-        n
+        (n, settled)
     }
+}
+
+/// Entry name -> inode of its directory entry (the placeholder's, even
+/// with a namespace mounted on it), from getdents alone.
+type Listing = HashMap<Vec<u8>, u64>;
+
+fn listing() -> Listing {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::DirEntryExt;
+    let mut out = HashMap::new();
+    if let Ok(dir) = std::fs::read_dir(RUN_DIR) {
+        for e in dir.flatten() {
+            out.insert(e.file_name().as_bytes().to_vec(), e.ino());
+        }
+    }
+    out
 }
 
 /// Steps 1-6 for a single run-dir mount.
 fn replace() -> Option<String> {
-    let stale: Vec<Vec<u8>> = store::entries()
+    let stale: HashSet<Vec<u8>> = store::entries()
         .unwrap_or_default()
         .into_iter()
         .filter(|n| open_ns(&store::entry_path(n)).is_none())
@@ -283,9 +309,13 @@ fn replace() -> Option<String> {
         }
     }
     test_pause("shared");
+    // Most of step 4 before the locks: what was added since the copy.
+    let (_, known) = copy.carry_over(None);
     let placed = super::exclusive(|| {
-        wait_for_inflight(&stale);
-        let carried = copy.carry_over();
+        wait_for_inflight(&stale, &known);
+        // Only what changed since the pass above: the locks are held
+        // briefly, however many entries there are.
+        let (late, _) = copy.carry_over(Some(&known));
         let old = File::open(RUN_DIR).map_err(store::errno_of)?;
         if !keep_group {
             // The kernel refuses to slide a mount under one that is in its
@@ -302,7 +332,7 @@ fn replace() -> Option<String> {
         }
         test_pause("leaving");
         let gone = nix::mount::umount2(&in_tree_root(&old), nix::mount::MntFlags::MNT_DETACH);
-        Ok((carried, gone))
+        Ok((known.len() + late, gone))
     });
     match placed {
         Ok((carried, Ok(()))) => Some(format!(
@@ -339,7 +369,7 @@ fn in_tree_root(f: &File) -> PathBuf {
 /// the lower mount names everything the top one does, so the top goes.
 fn collapse() -> String {
     let done = super::exclusive(|| {
-        wait_for_inflight(&[]);
+        wait_for_inflight(&HashSet::new(), &Listing::new());
         let old = File::open(RUN_DIR).map_err(store::errno_of)?;
         // Re-check under the locks: nothing bound on the top meanwhile.
         if !matches!(layout(), Layout::TopOverComplete) {
@@ -371,14 +401,15 @@ fn left_alone(what: &str, e: nix::Error) -> String {
 /// when the rebuild began, has its namespace bound or is gone: an `add`
 /// between its placeholder and its bind. Called with the run dir's flock
 /// held, so no new `add` (ours or 6.1's) starts meanwhile.
-fn wait_for_inflight(stale: &[Vec<u8>]) {
+fn wait_for_inflight(stale: &HashSet<Vec<u8>>, known: &Listing) {
     // An `add` that dropped the flock just before we took it creates its
     // placeholder right after: give it that moment.
-    std::thread::sleep(Duration::from_millis(5));
+    std::thread::sleep(Duration::from_millis(2));
     let start = Instant::now();
     while start.elapsed() < INFLIGHT_WAIT {
-        let pending = store::entries().unwrap_or_default().into_iter().any(|n| {
-            !stale.contains(&n)
+        let pending = listing().into_iter().any(|(n, ino)| {
+            known.get(&n) != Some(&ino)
+                && !stale.contains(&n)
                 && std::fs::symlink_metadata(store::entry_path(&n)).is_ok_and(|m| m.is_file())
                 && open_ns(&store::entry_path(&n)).is_none()
         });
