@@ -42,6 +42,10 @@ pub struct Ahead {
     /// A pool failed (or could not start) once: every later `add` of the
     /// batch makes its own namespace.
     off: bool,
+    /// When a pool was dropped: the namespaces it made ahead are being
+    /// freed by the kernel (asynchronously), and still count against
+    /// `user.max_net_namespaces` for a moment.
+    dropped: Option<std::time::Instant>,
 }
 
 impl Ahead {
@@ -64,8 +68,18 @@ impl Ahead {
         if taken.is_err() {
             self.pool = None;
             self.off = true;
+            self.dropped = Some(std::time::Instant::now());
         }
         taken.ok()
+    }
+
+    /// Whether a pool was dropped within the last second: an `add` whose
+    /// own `unshare` then fails with ENOSPC waits for the kernel to free
+    /// the pool's namespaces and tries again, so a batch makes as many
+    /// namespaces under the limit as 6.1's does (issue 22).
+    pub fn just_dropped(&self) -> bool {
+        self.dropped
+            .is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1))
     }
 
     /// A line other than `add`: the run ends, the helpers go.

@@ -250,3 +250,32 @@ fn a_stopped_pool_helper_means_fallback_not_hang() {
         stopped_helper_round,
     );
 }
+
+/// How many of 30 batch adds succeed under `user.max_net_namespaces` = 12
+/// (in a user namespace of its own, with its own mount and net namespaces).
+fn made_under_limit(prog: &str) -> String {
+    let lines: String = (0..30).map(|i| format!("netns add l{i}\n")).collect();
+    let file = batch_file(&lines);
+    inner::sh(&format!(
+        "unshare --user --map-root-user --mount --net sh -c \
+         'mount -t tmpfs lim /run && echo 12 > /proc/sys/user/max_net_namespaces && \
+          {prog} -b {file} >/dev/null 2>&1; ls /run/netns | wc -l'"
+    ))
+}
+
+fn limit_rounds() {
+    let rn = inner::rnetns().to_string_lossy().into_owned();
+    for round in 0..3 {
+        let (ip, ours) = (made_under_limit("ip"), made_under_limit(&rn));
+        assert_eq!(ours, ip, "round {round}: namespaces made under the limit");
+    }
+    report("locks: under user.max_net_namespaces=12, rnetns -b makes as many as ip -b (3 rounds)");
+}
+
+#[test]
+fn a_batch_under_the_netns_limit_makes_as_many_as_ip() {
+    inner::sandboxed(
+        "a_batch_under_the_netns_limit_makes_as_many_as_ip",
+        limit_rounds,
+    );
+}

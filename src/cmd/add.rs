@@ -78,7 +78,8 @@ pub fn add(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         return Ok(0);
     }
     let guard = NetnsGuard::save()?;
-    let made = unshare(CloneFlags::CLONE_NEWNET)
+    let retry = ctx.in_batch && ctx.ahead.just_dropped();
+    let made = unshare_newnet(retry)
         .map_err(|e| {
             Error::sys(
                 cat(&[b"Failed to create a new network namespace \"", name, b"\""]),
@@ -95,6 +96,23 @@ pub fn add(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     }
     guard.restore()?;
     Ok(0)
+}
+
+/// unshare(CLONE_NEWNET). With `retry` (a batch's pool was just dropped,
+/// and the namespaces it made ahead are being freed asynchronously), an
+/// ENOSPC from `user.max_net_namespaces` is retried for up to a second.
+fn unshare_newnet(retry: bool) -> nix::Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        match unshare(CloneFlags::CLONE_NEWNET) {
+            Err(nix::errno::Errno::ENOSPC)
+                if retry && start.elapsed() < std::time::Duration::from_secs(1) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            r => return r,
+        }
+    }
 }
 
 pub fn attach(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
