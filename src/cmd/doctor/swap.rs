@@ -34,7 +34,7 @@ use crate::mountinfo::{self, Mount};
 use crate::mounts;
 use crate::store::{self, RUN_DIR};
 use crate::sys;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
@@ -43,6 +43,9 @@ use std::time::{Duration, Instant};
 
 /// How long the cutover waits for `add`s already past the flock to bind.
 const INFLIGHT_WAIT: Duration = Duration::from_millis(500);
+
+/// A bare placeholder younger than this may be an `add` in progress.
+const FRESH: Duration = Duration::from_secs(10);
 
 /// What a namespace file is: (st_dev, st_ino) of the nsfs inode.
 type NsId = (u64, u64);
@@ -277,17 +280,12 @@ fn listing() -> Listing {
 
 /// Steps 1-6 for a single run-dir mount.
 fn replace() -> Option<String> {
-    let stale: HashSet<Vec<u8>> = store::entries()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|n| open_ns(&store::entry_path(n)).is_none())
-        .collect();
     let held: Vec<(Vec<u8>, File, NsId)> = store::entries()
         .unwrap_or_default()
         .into_iter()
         .filter_map(|n| open_ns(&store::entry_path(&n)).map(|(f, id)| (n, f, id)))
         .collect();
-    let (copy, bound) = match Copy::build(&held) {
+    let (copy, _) = match Copy::build(&held) {
         Ok(c) => c,
         // No open_tree (before 5.2) or not allowed: the legacy rebuild.
         Err(nix::Error::ENOSYS | nix::Error::EPERM) => return None,
@@ -312,7 +310,7 @@ fn replace() -> Option<String> {
     // Most of step 4 before the locks: what was added since the copy.
     let (_, known) = copy.carry_over(None);
     let placed = super::exclusive(|| {
-        wait_for_inflight(&stale, &known);
+        wait_for_inflight(&known);
         // Only what changed since the pass above: the locks are held
         // briefly, however many entries there are.
         let (late, _) = copy.carry_over(Some(&known));
@@ -337,7 +335,7 @@ fn replace() -> Option<String> {
     match placed {
         Ok((carried, Ok(()))) => Some(format!(
             "rebuilt {RUN_DIR} in place: a shared mount with its own peer group, {} namespace(s) mounted once each{}",
-            bound + carried,
+            carried,
             if copy.recursive { " (stacked entries kept: this kernel cannot mount on a detached tree)" } else { "" }
         )),
         Ok((_, Err(e))) => Some(format!(
@@ -369,7 +367,7 @@ fn in_tree_root(f: &File) -> PathBuf {
 /// the lower mount names everything the top one does, so the top goes.
 fn collapse() -> String {
     let done = super::exclusive(|| {
-        wait_for_inflight(&HashSet::new(), &Listing::new());
+        wait_for_inflight(&Listing::new());
         let old = File::open(RUN_DIR).map_err(store::errno_of)?;
         // Re-check under the locks: nothing bound on the top meanwhile.
         if !matches!(layout(), Layout::TopOverComplete) {
@@ -397,20 +395,28 @@ fn left_alone(what: &str, e: nix::Error) -> String {
     )
 }
 
-/// Waits (bounded) until every entry that is a bare file, and was not one
-/// when the rebuild began, has its namespace bound or is gone: an `add`
-/// between its placeholder and its bind. Called with the run dir's flock
-/// held, so no new `add` (ours or 6.1's) starts meanwhile.
-fn wait_for_inflight(stale: &HashSet<Vec<u8>>, known: &Listing) {
+/// Waits (bounded) until every entry that is a fresh bare file (made in
+/// the last [`FRESH`]) and not in `known` has its namespace bound or is
+/// gone: an `add` between its placeholder and its bind. Called with the run
+/// dir's flock held, so no new `add` (ours or 6.1's) starts meanwhile; a
+/// placeholder a killed `add` left is older, or waited for at most
+/// [`INFLIGHT_WAIT`].
+fn wait_for_inflight(known: &Listing) {
     // An `add` that dropped the flock just before we took it creates its
     // placeholder right after: give it that moment.
     std::thread::sleep(Duration::from_millis(2));
     let start = Instant::now();
+    let fresh = |m: &std::fs::Metadata| {
+        m.modified()
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age < FRESH)
+    };
     while start.elapsed() < INFLIGHT_WAIT {
         let pending = listing().into_iter().any(|(n, ino)| {
             known.get(&n) != Some(&ino)
-                && !stale.contains(&n)
-                && std::fs::symlink_metadata(store::entry_path(&n)).is_ok_and(|m| m.is_file())
+                && std::fs::symlink_metadata(store::entry_path(&n))
+                    .is_ok_and(|m| m.is_file() && fresh(&m))
                 && open_ns(&store::entry_path(&n)).is_none()
         });
         if !pending {
