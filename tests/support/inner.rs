@@ -271,8 +271,10 @@ pub fn show(b: &[u8]) -> String {
 /// first `add` creates the run dir and its first placeholder.
 pub fn with_run_dir_lock<T>(f: impl FnOnce() -> T) -> Option<T> {
     let dir = std::fs::File::open("/run/netns").ok()?;
-    let own = std::fs::File::open(rnetns::mounts::OWN_LOCK).ok()?;
-    let own = nix::fcntl::Flock::lock(own, nix::fcntl::FlockArg::LockExclusive).ok()?;
+    // No lock file: no rnetns writer has run (an iproute2-only storm).
+    let own = std::fs::File::open(rnetns::mounts::OWN_LOCK)
+        .ok()
+        .and_then(|f| nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).ok());
     let lock = nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusive).ok()?;
     let r = f();
     drop(lock);
