@@ -31,12 +31,14 @@ pub struct RunDirLock {
 /// netns add`: with thousands of entries the recursive re-share is most of
 /// an `add`'s time).
 pub fn prepare_run_dir() -> Result<RunDirLock, Error> {
+    // Before the mkdir: once rnetns has made the run dir, its lock file
+    // exists, so a reader never finds the one without the other.
+    let own = lock_own(true);
     if let Err(e) = DirBuilder::new().mode(0o755).create(RUN_DIR) {
         if e.kind() != std::io::ErrorKind::AlreadyExists {
             return Err(Error::sys(format!("mkdir {RUN_DIR} failed"), errno_of(e)));
         }
     }
-    let own = lock_own(true);
     let dir = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECTORY)
