@@ -17,7 +17,7 @@ pub fn apply(findings: &[Finding]) -> Vec<String> {
     if findings.iter().any(|f| f.repair == Repair::Rebuild) {
         done.push(rebuild());
     } else if findings.iter().any(|f| f.repair == Repair::Reshare) {
-        done.push(match mounts::reshare() {
+        done.push(match super::exclusive(mounts::reshare) {
             Ok(()) => format!("made {RUN_DIR} shared with a peer group of its own"),
             Err(e) => format!(
                 "could not re-share {RUN_DIR}: {}",
@@ -25,10 +25,12 @@ pub fn apply(findings: &[Finding]) -> Vec<String> {
             ),
         });
     }
+    // Found without a lock; each repaired under the locks, where its
+    // last-moment re-check runs (issue 22: the scan holds nothing).
     for f in checks::run() {
         match &f.repair {
-            Repair::Adopt { name, pid } => done.push(adopt(name, *pid)),
-            Repair::RemoveStale(name) => done.push(remove_stale(name)),
+            Repair::Adopt { name, pid } => done.push(super::exclusive(|| adopt(name, *pid))),
+            Repair::RemoveStale(name) => done.push(super::exclusive(|| remove_stale(name))),
             _ => {}
         }
     }
