@@ -14,15 +14,16 @@
 //!    trees; before that the copy is made recursive, entry stacks and all).
 //! 3. `mount_setattr` private, then shared, recursively: a peer group of
 //!    its own (D3).
-//! 4. Under the locks ([`super::exclusive`]): wait for the `add`s that got
-//!    past the run dir's flock before us to bind (6.1 creates its
-//!    placeholder right after dropping the flock and binds within the same
-//!    `add`), then carry every namespace the old tree gained meanwhile
-//!    over to the copy.
-//! 5. `move_mount(copy, RUN_DIR, MOVE_MOUNT_BENEATH)` (Linux 6.5): the copy
-//!    goes under the old top, which still serves every lookup.
-//! 6. `umount2(/proc/self/fd/OLD, MNT_DETACH)`: the old top goes, the copy
-//!    serves the same names.
+//! 4. Carry every namespace the old tree gained meanwhile over to the
+//!    copy (before any lock; again at step 6 for what changed since).
+//! 5. Under rnetns's own lock: `move_mount(copy, RUN_DIR,
+//!    MOVE_MOUNT_BENEATH)` (Linux 6.5): the copy goes under the old top,
+//!    which still serves every lookup.
+//! 6. Under the run dir's flock too: wait for the `add`s that got past the
+//!    flock before us to bind (6.1 creates its placeholder right after
+//!    dropping the flock and binds within the same `add`), carry over what
+//!    changed since step 4, then `umount2(/proc/self/fd/OLD, MNT_DETACH)`:
+//!    the old top goes, the copy serves the same names.
 //!
 //! Layouts where something lies below the run dir's top mount (stacked
 //! run-dir mounts, copies hidden under it by a shared /run, no run-dir
@@ -309,11 +310,10 @@ fn replace() -> Option<String> {
     test_pause("shared");
     // Most of step 4 before the locks: what was added since the copy.
     let (_, known) = copy.carry_over(None);
-    let placed = super::exclusive(|| {
-        wait_for_inflight(&known);
-        // Only what changed since the pass above: the locks are held
-        // briefly, however many entries there are.
-        let (late, _) = copy.carry_over(Some(&known));
+    // Steps 5-6 under rnetns's own lock; the run dir's flock (which 6.1
+    // waits on) only from the last carry-over to the unmount.
+    let own = mounts::lock_run_dir(true).ok().flatten();
+    let placed = (|| {
         let old = File::open(RUN_DIR).map_err(store::errno_of)?;
         if !keep_group {
             // The kernel refuses to slide a mount under one that is in its
@@ -321,8 +321,15 @@ fn replace() -> Option<String> {
             sys::set_propagation(old.as_fd(), sys::MS_PRIVATE, false)?;
         }
         test_pause("private");
+        // Step 5: the old top still serves every lookup, and `add`s still
+        // bind on it (onto the copy too, when they are peers).
         sys::move_mount(copy.fd.as_fd(), None, Path::new(RUN_DIR), true)?;
         test_pause("beneath");
+        let flock = mounts::flock_run_dir();
+        wait_for_inflight(&known);
+        // Only what changed since the pass above: the flock is held
+        // briefly, however many entries there are.
+        let (late, _) = copy.carry_over(Some(&known));
         // Step 6. The old top leaves the peer group first: unmounting its
         // entries would otherwise unmount the copy's too.
         if keep_group {
@@ -330,8 +337,10 @@ fn replace() -> Option<String> {
         }
         test_pause("leaving");
         let gone = nix::mount::umount2(&in_tree_root(&old), nix::mount::MntFlags::MNT_DETACH);
+        drop(flock);
         Ok((known.len() + late, gone))
-    });
+    })();
+    drop(own);
     match placed {
         Ok((carried, Ok(()))) => Some(format!(
             "rebuilt {RUN_DIR} in place: a shared mount with its own peer group, {} namespace(s) mounted once each{}",
