@@ -13,15 +13,27 @@ use std::fs::{DirBuilder, File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The run dir, locked: held for the whole create-and-mount of an entry so
-/// concurrent rnetns processes never see each other's half-made entries.
+/// An `add`'s locks (ARCHITECTURE.md, Locks): rnetns's own lock, held
+/// from the run-dir setup to the end of the bind so that rnetns readers
+/// never see the half-made entry. The run dir's own flock is not held:
+/// like 6.1, rnetns takes it only around making the run dir a shared
+/// mount point, so a stopped `add` or batch never holds off iproute2.
 pub struct RunDirLock {
-    _lock: Option<Flock<File>>,
+    _own: Option<Flock<File>>,
 }
 
-/// Creates the run dir if needed, takes its lock and makes it a shared
-/// mount point with its own peer group.
+/// Creates the run dir if needed, takes rnetns's own lock, and makes the
+/// run dir a shared mount point with its own peer group: under the run
+/// dir's flock when it is not a mount point yet (the self-bind, which two
+/// processes must not both make), without it when it is one already
+/// (re-sharing an existing mount cannot race; 6.1 takes the flock for
+/// both, and a stopped `add` holding it there would hold off every `ip
+/// netns add`: with thousands of entries the recursive re-share is most of
+/// an `add`'s time).
 pub fn prepare_run_dir() -> Result<RunDirLock, Error> {
+    // Before the mkdir: once rnetns has made the run dir, its lock file
+    // exists, so a reader never finds the one without the other.
+    let own = lock_own(true);
     if let Err(e) = DirBuilder::new().mode(0o755).create(RUN_DIR) {
         if e.kind() != std::io::ErrorKind::AlreadyExists {
             return Err(Error::sys(format!("mkdir {RUN_DIR} failed"), errno_of(e)));
@@ -37,9 +49,16 @@ pub fn prepare_run_dir() -> Result<RunDirLock, Error> {
                 errno_of(e),
             )
         })?;
-    let lock = match Flock::lock(dir, FlockArg::LockExclusive) {
+    share_once(dir)?;
+    Ok(RunDirLock { _own: own })
+}
+
+/// The run dir's flock for the self-bind, with 6.1's warning when it
+/// cannot be had.
+fn flock_for_setup(dir: File) -> Option<Flock<File>> {
+    match flock_bounded(dir, FlockArg::LockExclusiveNonblock, FLOCK_WAIT) {
         Ok(l) => Some(l),
-        Err((_, e)) => {
+        Err(e) => {
             crate::error::eprint_bytes(
                 format!(
                     "Warning: could not flock netns runtime directory \"{RUN_DIR}\": {}\n",
@@ -49,9 +68,45 @@ pub fn prepare_run_dir() -> Result<RunDirLock, Error> {
             );
             None
         }
-    };
-    share_once()?;
-    Ok(RunDirLock { _lock: lock })
+    }
+}
+
+/// How long rnetns waits for a flock another process holds before going
+/// on without it: a stopped holder slows rnetns down, it never hangs it.
+const FLOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// flock(2) with a bounded wait (polling LOCK_NB): EWOULDBLOCK when the
+/// lock stayed taken for `wait`.
+fn flock_bounded(
+    file: File,
+    arg: FlockArg,
+    wait: std::time::Duration,
+) -> Result<Flock<File>, Errno> {
+    let start = std::time::Instant::now();
+    let mut file = file;
+    loop {
+        match Flock::lock(file, arg) {
+            Ok(lock) => return Ok(lock),
+            Err((back, Errno::EWOULDBLOCK)) if start.elapsed() < wait => {
+                file = back;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err((_, e)) => return Err(e),
+        }
+    }
+}
+
+/// The run dir's own flock, exclusive, with a bounded wait: the lock
+/// iproute2 6.1 takes (blocking) around its run-dir setup, before it
+/// creates an entry. Held by `doctor` while it swaps the run dir's mount,
+/// so that no new `add` starts meanwhile.
+pub fn flock_run_dir() -> Option<Flock<File>> {
+    let dir = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(RUN_DIR)
+        .ok()?;
+    flock_bounded(dir, FlockArg::LockExclusiveNonblock, FLOCK_WAIT).ok()
 }
 
 /// The run-dir mount this process last made shared (recursively), by its
@@ -65,13 +120,29 @@ static SHARED_BY_US: AtomicU64 = AtomicU64::new(0);
 /// since are shared already, as mounts made under a shared mount are. A
 /// mount someone else makes private under the run dir in the middle of a
 /// batch stays private until the next process; 6.1 would re-share it.
-fn share_once() -> Result<(), Error> {
+fn share_once(dir: File) -> Result<(), Error> {
     let done = SHARED_BY_US.load(Ordering::Relaxed);
     let path = std::path::Path::new(RUN_DIR);
     if done != 0 && crate::sys::mount_shared(path) == Some((done, true)) {
         return Ok(());
     }
-    make_shared()?;
+    let none: Option<&str> = None;
+    let flags = MsFlags::MS_SHARED | MsFlags::MS_REC;
+    match mount(none, RUN_DIR, Some("none"), flags, none) {
+        Ok(()) => {}
+        // Not a mount point yet: the self-bind, under the flock.
+        Err(Errno::EINVAL) => {
+            let flock = flock_for_setup(dir);
+            make_shared()?;
+            drop(flock);
+        }
+        Err(e) => {
+            return Err(Error::sys(
+                format!("mount --make-shared {RUN_DIR} failed"),
+                e,
+            ))
+        }
+    }
     if let Some((id, true)) = crate::sys::mount_shared(path) {
         SHARED_BY_US.store(id, Ordering::Relaxed);
     }
@@ -114,47 +185,53 @@ pub fn make_shared() -> Result<(), Error> {
     }
 }
 
-/// Takes the run dir's lock, exclusive (delete) or shared (readers that
-/// open entries), following a symlinked run dir as `add` does. Readers
-/// hold it only while opening entries, so they never see the placeholder
-/// of an `add` in progress or an entry that a `delete` has unmounted but
-/// not yet unlinked (tests/hardening_storm.rs).
+/// Takes rnetns's lock on the run dir's entries ([`lock_own`]),
+/// exclusive (delete) or shared (readers that open entries). Readers hold
+/// it only while opening entries, so they never see the placeholder of an
+/// rnetns `add` in progress or an entry that a `delete` has unmounted but
+/// not yet unlinked (issue 7, storm test). It is not the run dir's flock,
+/// which iproute2 waits on with no timeout (issue 22).
 ///
 /// `Err(ENOENT)`: there is no run dir, so there is no entry at this
 /// instant; the caller answers from that instead of going on unlocked,
 /// which could meet the placeholder of an `add` that creates the run dir
-/// meanwhile. `Ok(None)`: the run dir could not be opened for another
-/// reason, or the lock stayed taken; the caller goes on without it.
+/// meanwhile. `Ok(None)`: the lock could not be had (or stayed taken for
+/// about a second); the caller goes on without it.
 pub fn lock_run_dir(exclusive: bool) -> Result<Option<Flock<File>>, Errno> {
-    let dir = match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY)
-        .open(RUN_DIR)
-    {
-        Ok(dir) => dir,
+    match std::fs::metadata(RUN_DIR) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Errno::ENOENT),
-        Err(_) => return Ok(None),
-    };
+        _ => {}
+    }
+    Ok(lock_own(exclusive))
+}
+
+/// rnetns's own lock, outside the run dir so that iproute2 never waits on
+/// it (issue 22; ARCHITECTURE.md, Locks).
+pub const OWN_LOCK: &str = "/run/rnetns.lock";
+
+/// Takes rnetns's own lock ([`OWN_LOCK`]): exclusive for a change of the
+/// run dir (`add`, `attach`, `delete`, a doctor repair), shared for a
+/// reader that must not see one half done. Created (mode 0644) by the first
+/// process that may; a reader that cannot open it goes on without it, as
+/// there is then no rnetns writer to wait for. The wait is bounded (about a
+/// second): a stopped holder slows rnetns down, it
+/// never hangs it.
+pub fn lock_own(exclusive: bool) -> Option<Flock<File>> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .mode(0o644)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+        .open(OWN_LOCK)
+        .or_else(|_| File::open(OWN_LOCK))
+        .ok()?;
     let arg = if exclusive {
         FlockArg::LockExclusiveNonblock
     } else {
         FlockArg::LockSharedNonblock
     };
-    // Bounded: anyone who can read the run dir can flock it, and 6.1's
-    // readers and delete never wait, so after about a second rnetns goes
-    // on without the lock rather than hang behind a stuck holder.
-    let mut dir = dir;
-    for _ in 0..100 {
-        match Flock::lock(dir, arg) {
-            Ok(lock) => return Ok(Some(lock)),
-            Err((back, Errno::EWOULDBLOCK)) => {
-                dir = back;
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            Err(_) => return Ok(None),
-        }
-    }
-    Ok(None)
+    flock_bounded(file, arg, std::time::Duration::from_secs(1)).ok()
 }
 
 /// Gives an existing run-dir mount a peer group of its own (D3): private,

@@ -15,7 +15,7 @@
 //! dropped). The pool lives only while consecutive `add` lines run: the
 //! dispatcher drops it before any other line.
 //!
-//! Syscalls: socketpair, fork, waitpid; per namespace, in a helper: read,
+//! Syscalls: socketpair, setsockopt(SO_RCVTIMEO), fork, waitpid, kill; per namespace, in a helper: read,
 //! unshare, open(/proc/self/ns/net), sendmsg, setns back; in rnetns: write,
 //! recvmsg.
 
@@ -42,6 +42,10 @@ pub struct Ahead {
     /// A pool failed (or could not start) once: every later `add` of the
     /// batch makes its own namespace.
     off: bool,
+    /// When a pool was dropped: the namespaces it made ahead are being
+    /// freed by the kernel (asynchronously), and still count against
+    /// `user.max_net_namespaces` for a moment.
+    dropped: Option<std::time::Instant>,
 }
 
 impl Ahead {
@@ -64,8 +68,18 @@ impl Ahead {
         if taken.is_err() {
             self.pool = None;
             self.off = true;
+            self.dropped = Some(std::time::Instant::now());
         }
         taken.ok()
+    }
+
+    /// Whether a pool was dropped within the last second: an `add` whose
+    /// own `unshare` then fails with ENOSPC waits for the kernel to free
+    /// the pool's namespaces and tries again, so a batch makes as many
+    /// namespaces under the limit as 6.1's does (issue 22).
+    pub fn just_dropped(&self) -> bool {
+        self.dropped
+            .is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1))
     }
 
     /// A line other than `add`: the run ends, the helpers go.
@@ -116,11 +130,22 @@ impl Pool {
                     drop(ours);
                     helper(theirs)
                 }
-                Ok(crate::sys::Forked::Parent(pid)) => pool.helpers.push(Helper {
-                    sock: ours,
-                    pid,
-                    asked: 0,
-                }),
+                Ok(crate::sys::Forked::Parent(pid)) => {
+                    let timeout = nix::sys::time::TimeVal::new(
+                        HELPER_WAIT.as_secs() as libc::time_t,
+                        HELPER_WAIT.subsec_micros() as libc::suseconds_t,
+                    );
+                    let _ = nix::sys::socket::setsockopt(
+                        &ours,
+                        nix::sys::socket::sockopt::ReceiveTimeout,
+                        &timeout,
+                    );
+                    pool.helpers.push(Helper {
+                        sock: ours,
+                        pid,
+                        asked: 0,
+                    })
+                }
                 Err(_) => break,
             }
         }
@@ -146,6 +171,7 @@ impl Pool {
                 .unwrap_or(h);
             self.ask(least)?;
         }
+        // Bounded by the socket's receive timeout (EAGAIN).
         let got = receive(&self.helpers[h].sock);
         self.helpers[h].asked -= 1;
         got
@@ -172,13 +198,38 @@ impl Drop for Pool {
     /// and exits; namespaces nobody took are closed with them) and reaps
     /// the helpers.
     fn drop(&mut self) {
+        use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
         let pids: Vec<Pid> = self.helpers.iter().map(|h| h.pid).collect();
         self.helpers.clear();
+        // A helper finishing its namespace exits within milliseconds; one
+        // that is stopped or stuck is killed (it is our own child), so the
+        // batch never waits on it (issue 22).
+        let start = std::time::Instant::now();
         for pid in pids {
-            let _ = nix::sys::wait::waitpid(pid, None);
+            loop {
+                match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::StillAlive) if start.elapsed() < HELPER_EXIT_WAIT => {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                    Ok(WaitStatus::StillAlive) => {
+                        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                        let _ = waitpid(pid, None);
+                        break;
+                    }
+                    _ => break,
+                }
+            }
         }
     }
 }
+
+/// How long a `take` waits for a helper's namespace before the batch
+/// drops the pool and makes its own (a stopped or stuck helper).
+const HELPER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How long dropping the pool waits for the helpers to exit before it
+/// kills them.
+const HELPER_EXIT_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// One namespace from a helper: a 4-byte errno (0: an fd comes with it).
 fn receive(sock: &OwnedFd) -> Result<File, Errno> {

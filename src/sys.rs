@@ -432,3 +432,109 @@ pub fn ns_owner_uid(fd: std::os::fd::BorrowedFd<'_>) -> nix::Result<u32> {
     }
     Ok(uid)
 }
+
+/// A detached copy of the mount at `path` (relative to `dir`, or the
+/// current directory), from open_tree(2) with OPEN_TREE_CLONE: the mount
+/// alone, or with every mount under it (`recursive`, AT_RECURSIVE). With
+/// an empty `path`, the mount `dir` itself is on (AT_EMPTY_PATH), e.g. an
+/// open namespace file. Nothing in this mount namespace changes; dropping
+/// the fd without attaching it frees the copy.
+pub fn open_tree_clone(
+    dir: Option<std::os::fd::BorrowedFd<'_>>,
+    path: &std::path::Path,
+    recursive: bool,
+) -> nix::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::os::unix::ffi::OsStrExt;
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| nix::Error::EINVAL)?;
+    let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    if path.as_os_str().is_empty() {
+        flags |= libc::AT_EMPTY_PATH as libc::c_uint;
+    }
+    let dfd = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
+    // SAFETY: c is NUL-terminated and outlives the call; open_tree writes
+    // no memory of ours and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, dfd, c.as_ptr(), flags) };
+    let fd = nix::errno::Errno::result(fd)?;
+    // SAFETY: the kernel just returned this fd to us and nothing else owns it.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// move_mount(2) of the mount `from` (an fd from [`open_tree_clone`], or
+/// an attached mount) onto `to` (relative to `to_dir`, or the current
+/// directory). `beneath` (MOVE_MOUNT_BENEATH, Linux 6.5): slide it under
+/// the mount on top at `to` instead of on top of it, so that a later
+/// unmount of the top reveals it with no moment where `to` shows neither.
+pub fn move_mount(
+    from: std::os::fd::BorrowedFd<'_>,
+    to_dir: Option<std::os::fd::BorrowedFd<'_>>,
+    to: &std::path::Path,
+    beneath: bool,
+) -> nix::Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+    const MOVE_MOUNT_BENEATH: libc::c_uint = 0x200;
+    let c = std::ffi::CString::new(to.as_os_str().as_bytes()).map_err(|_| nix::Error::EINVAL)?;
+    let mut flags = MOVE_MOUNT_F_EMPTY_PATH;
+    if beneath {
+        flags |= MOVE_MOUNT_BENEATH;
+    }
+    if to.as_os_str().is_empty() {
+        flags |= MOVE_MOUNT_T_EMPTY_PATH;
+    }
+    let tfd = to_dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
+    // SAFETY: both paths are NUL-terminated and outlive the call; the fds
+    // are borrowed and stay open; move_mount writes no memory of ours.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            c"".as_ptr(),
+            tfd,
+            c.as_ptr(),
+            flags,
+        )
+    };
+    nix::errno::Errno::result(rc).map(drop)
+}
+
+/// Propagation types for [`set_propagation`].
+pub const MS_PRIVATE: u64 = libc::MS_PRIVATE;
+pub const MS_SHARED: u64 = libc::MS_SHARED;
+
+/// mount_setattr(2) of the mount `fd` is on (AT_EMPTY_PATH): its
+/// propagation (MS_PRIVATE or MS_SHARED), and that of every mount under it
+/// when `recursive`. Works on a detached tree, so a copy can be given a
+/// peer group of its own before it is attached anywhere.
+pub fn set_propagation(
+    fd: std::os::fd::BorrowedFd<'_>,
+    propagation: u64,
+    recursive: bool,
+) -> nix::Result<()> {
+    use std::os::fd::AsRawFd;
+    // struct mount_attr: attr_set, attr_clr, propagation, userns_fd.
+    let attr: [u64; 4] = [0, 0, propagation, 0];
+    let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    // SAFETY: attr is a valid 32-byte struct mount_attr (MOUNT_ATTR_SIZE_VER0)
+    // that outlives the call; the kernel only reads it.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            attr.as_ptr(),
+            std::mem::size_of_val(&attr),
+        )
+    };
+    nix::errno::Errno::result(rc).map(drop)
+}

@@ -84,13 +84,14 @@ fn fix_leaves_foreign_files_and_mounts_byte_identical_and_removes_a_real_stale_p
 
 #[test]
 fn a_repair_that_cannot_be_done_says_could_not_fix_and_json_lists_it() {
-    // Another process holds the run dir's lock: doctor waits about a
-    // second, then leaves the entry alone and says so, plainly and in JSON.
+    // Another rnetns process holds rnetns's lock (ARCHITECTURE.md, Locks):
+    // doctor waits about a second, then leaves the entry alone and says
+    // so, plainly and in JSON.
     let Some(out) = sbx(
         "lock-held",
         r#"ip netns add a
          : > /run/netns/old; chmod 0 /run/netns/old
-         flock /run/netns sleep 6 & sleep 0.3
+         flock /run/rnetns.lock sleep 6 & sleep 0.3
          RNETNS_DOCTOR_GRACE=0 $R doctor --fix | head -1; echo
          RNETNS_DOCTOR_GRACE=0 $R -j doctor --fix; echo rc=$?
          wait

@@ -61,9 +61,12 @@ pub fn add(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let name = args
         .first()
         .ok_or(Error::Plain("No netns name specified", 1))?;
+    // Taken before any lock (issue 22): the wait for a helper is bounded,
+    // and a stopped or dead helper means this line makes its own.
+    let made = ctx.in_batch.then(|| ctx.ahead.take()).flatten();
     let _lock = prepare_run_dir()?;
     create_placeholder(name)?;
-    if let Some(made) = ctx.in_batch.then(|| ctx.ahead.take()).flatten() {
+    if let Some(made) = made {
         // The same bind as below, from the open namespace instead of the
         // process's own, under the same name in messages.
         let src = format!("/proc/self/fd/{}", made.as_raw_fd());
@@ -75,7 +78,8 @@ pub fn add(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         return Ok(0);
     }
     let guard = NetnsGuard::save()?;
-    let made = unshare(CloneFlags::CLONE_NEWNET)
+    let retry = ctx.in_batch && ctx.ahead.just_dropped();
+    let made = unshare_newnet(retry)
         .map_err(|e| {
             Error::sys(
                 cat(&[b"Failed to create a new network namespace \"", name, b"\""]),
@@ -92,6 +96,23 @@ pub fn add(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     }
     guard.restore()?;
     Ok(0)
+}
+
+/// unshare(CLONE_NEWNET). With `retry` (a batch's pool was just dropped,
+/// and the namespaces it made ahead are being freed asynchronously), an
+/// ENOSPC from `user.max_net_namespaces` is retried for up to a second.
+fn unshare_newnet(retry: bool) -> nix::Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        match unshare(CloneFlags::CLONE_NEWNET) {
+            Err(nix::errno::Errno::ENOSPC)
+                if retry && start.elapsed() < std::time::Duration::from_secs(1) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            r => return r,
+        }
+    }
 }
 
 pub fn attach(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {

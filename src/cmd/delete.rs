@@ -1,6 +1,7 @@
 //! `ip netns delete NAME` and `ip -all netns delete` (spec 4.7): lazily
-//! detach the entry's mounts (errors ignored) and unlink it, under the run
-//! dir's lock. rnetns detaches every stacked layer, so one delete removes
+//! detach the entry's mounts (errors ignored) and unlink it, under rnetns's
+//! own lock (never the run dir's flock, which 6.1's delete does not take
+//! either; ARCHITECTURE.md, Locks). rnetns detaches every stacked layer, so one delete removes
 //! the entry (6.1 needs two; ledger D7), and never follows a symlink entry
 //! to unmount its target (UMOUNT_NOFOLLOW). Syscalls: flock,
 //! umount2(MNT_DETACH|UMOUNT_NOFOLLOW), unlink.
@@ -41,8 +42,9 @@ fn unlink_error(name: &[u8], e: std::io::Error) -> Error {
 }
 
 pub fn delete(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
-    // Under the run dir's lock: never between another add's placeholder
-    // and its mount, and readers never see a half-deleted entry (tests/hardening_storm.rs).
+    // Under rnetns's own lock: never between another rnetns add's
+    // placeholder and its mount, and readers never see a half-deleted
+    // entry (issue 7).
     // No run dir: nothing to delete at this instant. Going on unlocked
     // could unlink the placeholder of an add that creates the run dir now.
     let lock = crate::mounts::lock_run_dir(true);

@@ -58,7 +58,18 @@ fn exec_failure(cmd: &[Vec<u8>]) -> Error {
 /// child killed by a signal ends the whole run with status 1 (spec 4.9).
 pub fn exec_all_or_fork(ctx: &mut Ctx, name: &[u8], cmd: &[Vec<u8>]) -> Status {
     ctx.out.flush();
-    let child = match fork().map_err(|e| Error::sys("fork failed", e))? {
+    let forked = match fork() {
+        Ok(f) => f,
+        // 6.1 says perror("fork") and exits 1 at once, even under -force
+        // and in the middle of a batch (cases exec-all-fork-fails,
+        // batch-exec-fork-fails).
+        Err(e) => {
+            ctx.out.flush();
+            eprint_bytes(format!("fork: {}\n", crate::sys::strerror(e as i32)).as_bytes());
+            return Err(Error::Exit(1));
+        }
+    };
+    let child = match forked {
         Forked::Child => {
             if let Err(e) = enter(name) {
                 eprint_bytes(&e.message());

@@ -264,15 +264,21 @@ pub fn show(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Takes the run dir's flock (as rnetns's writers do) while `f` runs, so a
-/// check sees no half-made rnetns entry. `None` when there is no run dir to
-/// lock (yet): `f` does not run then, as it would judge without the lock
-/// while the first `add` creates the run dir and its first placeholder.
+/// Takes rnetns's own lock (as rnetns's writers do, ARCHITECTURE.md
+/// "Locks") and the run dir's flock while `f` runs, so a check sees no
+/// half-made rnetns entry. `None` when there is no run dir to lock (yet):
+/// `f` does not run then, as it would judge without the lock while the
+/// first `add` creates the run dir and its first placeholder.
 pub fn with_run_dir_lock<T>(f: impl FnOnce() -> T) -> Option<T> {
     let dir = std::fs::File::open("/run/netns").ok()?;
+    // No lock file: no rnetns writer has run (an iproute2-only storm).
+    let own = std::fs::File::open(rnetns::mounts::OWN_LOCK)
+        .ok()
+        .and_then(|f| nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).ok());
     let lock = nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusive).ok()?;
     let r = f();
     drop(lock);
+    drop(own);
     Some(r)
 }
 

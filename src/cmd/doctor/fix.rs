@@ -37,10 +37,9 @@ fn failed(path: &[u8], text: String) -> Action {
     }
 }
 
-/// Applies every safe repair under the run dir's exclusive lock (`None`
-/// when it could not be taken: then only the mount repairs run, and
-/// entries are left as they are).
-pub fn apply(findings: &[Finding], lock: Option<&Flock<File>>) -> Vec<Action> {
+/// Applies every safe repair, each under the locks ([`super::exclusive`]);
+/// a repair whose lock could not be taken leaves its entry as it is.
+pub fn apply(findings: &[Finding]) -> Vec<Action> {
     let mut actions = Vec::new();
     let run_dir = RUN_DIR.as_bytes();
     // A foreign mount on an entry here (not one in another namespace).
@@ -71,7 +70,7 @@ pub fn apply(findings: &[Finding], lock: Option<&Flock<File>>) -> Vec<Action> {
             });
         }
     } else if findings.iter().any(|f| f.repair == Repair::Reshare) {
-        actions.push(match mounts::reshare() {
+        actions.push(match super::exclusive(|_| mounts::reshare()) {
             Ok(()) => done(
                 run_dir,
                 format!("made {RUN_DIR} shared with a peer group of its own"),
@@ -82,11 +81,18 @@ pub fn apply(findings: &[Finding], lock: Option<&Flock<File>>) -> Vec<Action> {
             ),
         });
     }
+    // Found without a lock; each repaired under the locks, where its
+    // last-moment re-check runs (ARCHITECTURE.md, Locks: the scan holds
+    // nothing).
     let (again, world) = checks::run_with_world();
     for f in again {
         match &f.repair {
-            Repair::Adopt { name, pid } => actions.push(adopt(&world, lock, name, *pid)),
-            Repair::RemoveStale(name) => actions.push(remove_stale(lock, name)),
+            Repair::Adopt { name, pid } => {
+                actions.push(super::exclusive(|lock| adopt(&world, lock, name, *pid)))
+            }
+            Repair::RemoveStale(name) => {
+                actions.push(super::exclusive(|lock| remove_stale(lock, name)))
+            }
             _ => {}
         }
     }
@@ -124,10 +130,20 @@ fn bind_fd(file: &File, name: &[u8]) -> nix::Result<()> {
     )
 }
 
-/// Holds every namespace the run dir names (at any layer), takes the run
-/// dir's mounts apart, sets it up again (own peer group) and binds each
-/// namespace back onto its name, once.
+/// The run dir's mount rebuilt: with no window where the layout allows
+/// ([`swap`]), else the legacy way under the locks.
 fn rebuild() -> String {
+    super::swap::rebuild().unwrap_or_else(|| super::exclusive(|_| legacy_rebuild()))
+}
+
+/// The legacy rebuild, for layouts with mounts under the run dir's top
+/// (stacked run-dir mounts, copies hidden by a shared /run, no run-dir
+/// mount), which cannot be removed without removing what sits on them:
+/// holds every namespace the run dir names (at any layer), takes the run
+/// dir's mounts apart, sets it up again (own peer group) and binds each
+/// namespace back onto its name, once. Names do not resolve between the
+/// first unmount and their bind (issue 22 leaves this for these layouts).
+fn legacy_rebuild() -> String {
     let names = store::entries().unwrap_or_default();
     let mut held: Vec<(Vec<u8>, File)> = Vec::new();
     let grab = |held: &mut Vec<(Vec<u8>, File)>| {
@@ -153,14 +169,17 @@ fn rebuild() -> String {
             grab(&mut held);
         }
     }
-    if let Err(e) = mounts::make_shared() {
-        return format!("could not set up {RUN_DIR} again: {e}");
-    }
+    // Bound back even when the setup fails: on the bare directory the
+    // names still resolve, where dropping the fds would lose them.
+    let shared = mounts::make_shared();
     let mut rebound = 0;
     for (n, f) in &held {
         if bind_fd(f, n).is_ok() {
             rebound += 1;
         }
+    }
+    if let Err(e) = shared {
+        return format!("could not set up {RUN_DIR} again: {e}; bound {rebound} namespace(s) back on the directory");
     }
     format!("rebuilt {RUN_DIR}: a shared mount with its own peer group, {rebound} namespace(s) mounted once each")
 }

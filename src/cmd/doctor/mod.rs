@@ -15,10 +15,13 @@ mod fix;
 mod holders;
 mod owners;
 mod placeholder;
+mod swap;
 
 use super::{Ctx, Status};
 use crate::error::Error;
 use crate::output::json::{self, Value};
+use nix::fcntl::Flock;
+use std::fs::File;
 
 /// How much a finding matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,11 +78,13 @@ pub fn doctor(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
             ))
         }
     };
-    let lock = crate::mounts::lock_run_dir(true).ok().flatten();
+    // The scan takes no lock (issue 22): with thousands of entries it
+    // would hold off every `ip netns add` for seconds. Each repair takes
+    // the locks for its own re-check and change only ([`exclusive`]).
     let mut findings = checks::run();
     let mut actions = Vec::new();
     if fix {
-        actions = fix::apply(&findings, lock.as_ref());
+        actions = fix::apply(&findings);
         if !ctx.globals.json {
             for a in &actions {
                 let tag = if a.fixed { "fixed" } else { "could not fix" };
@@ -88,7 +93,6 @@ pub fn doctor(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         }
         findings = checks::run();
     }
-    drop(lock);
     if fix && ctx.globals.json {
         render_fix_json(ctx, &actions, &findings);
     } else {
@@ -142,6 +146,22 @@ fn render_fix_json(ctx: &mut Ctx, actions: &[fix::Action], findings: &[Finding])
         ),
     ]);
     ctx.out.write(&json::render(&doc, ctx.globals.pretty));
+}
+
+/// Runs `f` (one repair: its last-moment re-check and its change, given
+/// rnetns's lock as proof that it is held) under
+/// rnetns's own lock and the run dir's flock, both exclusive and both
+/// taken with a bounded wait: no rnetns `add`, `delete` or `attach` is
+/// half done meanwhile, and no `add` (6.1's or ours) gets past its
+/// run-dir setup to create a placeholder. Held for one finding at a time,
+/// so iproute2 waits at most that long.
+pub(crate) fn exclusive<T>(f: impl FnOnce(Option<&Flock<File>>) -> T) -> T {
+    let own = crate::mounts::lock_run_dir(true).ok().flatten();
+    let run_dir = crate::mounts::flock_run_dir();
+    let r = f(own.as_ref());
+    drop(run_dir);
+    drop(own);
+    r
 }
 
 fn render(ctx: &mut Ctx, findings: &[Finding]) {
