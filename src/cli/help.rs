@@ -31,6 +31,8 @@ rnetns extensions:
 \trnetns attach NAME REF
 \trnetns identify [--all-runtimes] [PID]
 \trnetns [-j [-p]] doctor [--fix]
+\trnetns -q ...    (no note: lines on stderr; exit status unchanged)
+\trnetns help SUBCOMMAND, rnetns SUBCOMMAND --help    (that subcommand's help)
 REF := NAME | docker:NAME-or-ID-prefix | podman:NAME-or-ID-prefix | pid:PID | PATH
        (a run-dir entry with that exact name always wins)
 ";
