@@ -55,7 +55,14 @@ pub fn run_checked(name: &str, body: &str) -> Option<String> {
         if in_ci() {
             panic!("sandbox unavailable under CI: {why}");
         }
-        eprintln!("skipped: needs root or user namespaces ({why})");
+        // cargo's standard harness cannot mark a test ignored at run time:
+        // say it on the real stderr, which the harness does not capture.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP: {}: needs root or user namespaces ({why})",
+            std::thread::current().name().unwrap_or("?")
+        );
         return None;
     }
     let dir = scratch_root().join(name);
