@@ -2,7 +2,7 @@
 //! dir or mounts (issue 18, item 1). This guard builds a "host" that
 //! already holds namespaces `a`, `b` and `web` in a non-shared
 //! `/run/netns` (the state that made two doctor tests count the host's
-//! mounts), runs every non-daemon test binary there with
+//! mounts) and a mount hidden under another, runs every non-daemon test binary there with
 //! `cargo test --no-fail-fast`, and proves that the suite passes and that
 //! the run dir (names, nsfs inodes) and the mount table are byte for byte
 //! what they were.
@@ -96,6 +96,10 @@ fn guard() -> Result<(), Failed> {
 mount -t tmpfs host-run /run || exit 99
 for n in a b web; do {ip} netns add $n || exit 98; done
 mount --make-private /run/netns || exit 97
+# A mount hidden under another (as container runtimes leave them): not
+# reachable by its path until the one above it is gone.
+mkdir -p /run/cover && mount -t tmpfs cover1 /run/cover && mkdir /run/cover/x &&
+  mount -t tmpfs cover2 /run/cover/x && mount -t tmpfs cover3 /run/cover || exit 96
 snap >/run/.before
 findmnt -n -o PROPAGATION /run/netns >&2
 echo "+ cargo {argv}"

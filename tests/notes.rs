@@ -2,7 +2,8 @@
 //! processes it could not inspect (`PID 1 (bash) ...`, at most five, then
 //! "and N more"), says once what a note means for the answer, and `-q`
 //! silences notes without changing the exit status. Run as nobody in a
-//! sandbox of its own, where PID 1 and a sleeper belong to root.
+//! sandbox of its own, where PID 1 and a sleeper belong to root, and
+//! /var/lib is empty (no runtime state of the host's to note).
 
 #[path = "support/sandbox.rs"]
 mod sandbox;
@@ -23,7 +24,7 @@ fn main() {
 
 fn script(body: &str) -> String {
     format!(
-        "R={}\nnobody() {{ setpriv --reuid=65534 --regid=65534 --clear-groups \"$@\"; }}\n{body} >$SBX/out 2>&1\nsed -E 's/[0-9]+ \\(sleep\\)/N (sleep)/g' $SBX/out",
+        "R={}\nmount -t tmpfs sbx-varlib /var/lib || exit 89\nnobody() {{ setpriv --reuid=65534 --regid=65534 --clear-groups \"$@\"; }}\n{body} >$SBX/out 2>&1\nsed -E 's/[0-9]+ \\(sleep\\)/N (sleep)/g' $SBX/out",
         sandbox::shell_quote(env!("CARGO_BIN_EXE_rnetns"))
     )
 }

@@ -124,10 +124,12 @@ export SBX={scratch}
 # Detach the host's mounts at and under /run in this private mount
 # namespace (the host keeps them): a tmpfs over them would only hide them,
 # and /proc/self/mountinfo would still list the host's /run/netns/NAME
-# mounts to the tests and to rnetns (issue 18). Octal escapes (\040) are
-# undone by printf %b.
+# mounts to the tests and to rnetns (issue 18). The shortest mount point
+# first: detaching it takes the mounts below it, and uncovers any mount
+# hidden under it (a deeper one may not be reachable by its path until
+# then). Octal escapes (\040) are undone by printf %b.
 for _ in $(seq 1000); do
-  m=$(awk '$5 == "/run" || index($5, "/run/") == 1 {{ print $5; exit }}' /proc/self/mountinfo)
+  m=$(awk '($5 == "/run" || index($5, "/run/") == 1) && (m == "" || length($5) < length(m)) {{ m = $5 }} END {{ print m }}' /proc/self/mountinfo)
   [ -n "$m" ] || break
   umount -l "$(printf '%b' "${{m//\\/\\0}}")" || {{ echo "sandbox: cannot detach the host's $m" >&2; exit 91; }}
 done
