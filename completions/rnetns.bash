@@ -99,6 +99,11 @@ _rnetns_netns() {
     fi
     local sub
     sub=$(_rnetns_subcommand_of "${words[first]}")
+    # As rnetns (not as ip): SUBCOMMAND --help/-h and help SUBCOMMAND.
+    if [[ ${words[0]##*/} != ip ]] && ((pos == 1)); then
+        [[ $cur == -* ]] && _rnetns_add --help -h
+        [[ $sub == help ]] && _rnetns_add "${_rnetns_subcommands[@]}" docker: podman: pid:
+    fi
     case $sub in
         list | show | lst)
             ((pos == 1)) && _rnetns_add --all-runtimes

@@ -98,6 +98,10 @@ function __rnetns_is -a want
             end
         case links
             contains -- "$s[1]" list show lst; and test "$s[2]" = 2
+        case help-topic
+            test "$s[1]" = help -a "$s[2]" = 1
+        case help-flag
+            test "$s[2]" = 1; and not contains -- "$s[1]" - unknown; and not string match -q -- '=*' "$s[1]"
         case set-id
             test "$s[1]" = set -a "$s[2]" = 2
         case pid
@@ -138,6 +142,8 @@ complete -c rnetns -n '__rnetns_is list' -a --all-runtimes
 complete -c rnetns -n '__rnetns_is doctor' -a --fix
 complete -c rnetns -n '__rnetns_is graph' -a --dot
 complete -c rnetns -n '__rnetns_is links' -a --links
+complete -c rnetns -n '__rnetns_is help-flag' -a '--help -h'
+complete -c rnetns -n '__rnetns_is help-topic' -a "$_rnetns_subcommands docker: podman: pid:"
 complete -c rnetns -n '__rnetns_is list-id' -a 'target-nsid nsid'
 complete -c rnetns -n '__rnetns_is delete' -a '(__rnetns_names)'
 complete -c rnetns -n '__rnetns_is ref' -a '(__rnetns_names) docker: podman: lxc: machine: k8s: pid:'

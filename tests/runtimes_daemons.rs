@@ -12,6 +12,10 @@
 //! other podman container uses it. Anything rnetns binds (`attach`) happens
 //! in a private mount namespace with a tmpfs run dir.
 //!
+//! It ends by checking that the host's run dir, nsfs mounts, links and
+//! container cgroups are as they were; run it under
+//! `flock /tmp/rnetns-host.lock` beside other daemon users.
+//!
 //! Without root, docker or podman it reports "skipped: ..." as ignored;
 //! under `CI=true` that is a failure, as is a dockerd that will not start.
 
@@ -213,6 +217,8 @@ fn real_daemons() -> Result<(), Failed> {
     let t0 = Instant::now();
     let mounts_before = nsfs_mounts();
     let run_dir_before = list_run_dir();
+    let links_before = host_links();
+    let cgroups_before = container_cgroups();
     let run_dir_existed = std::path::Path::new("/run/netns").exists();
     let mut guard = Guard { dockerd: None };
     let result = setup(&mut guard).and_then(|()| check());
@@ -233,10 +239,38 @@ fn real_daemons() -> Result<(), Failed> {
         .difference(&run_dir_before)
         .cloned()
         .collect();
+    // Links (veths, bridges) and container cgroups (systemd removes a
+    // scope shortly after its last process): none of ours is left either
+    // (issue 18). Run under `flock /tmp/rnetns-host.lock` so that no one
+    // else's daemon adds its own meanwhile.
+    let mut new_links = Vec::new();
+    let mut new_cgroups = Vec::new();
+    for _ in 0..50 {
+        new_links = host_links().difference(&links_before).cloned().collect();
+        new_cgroups = container_cgroups()
+            .difference(&cgroups_before)
+            .cloned()
+            .collect();
+        if new_links.is_empty() && new_cgroups.is_empty() {
+            break;
+        }
+        // podman with the cgroupfs manager on a v1/hybrid host leaves its
+        // containers' empty `libpod_parent/ID` in the name=systemd and
+        // unified hierarchies. Ours are the new ones; rmdir only removes
+        // a cgroup that has no process and no child.
+        for dir in &new_cgroups {
+            let _ = std::fs::remove_dir(dir);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     result?;
-    if !leftover.is_empty() || !new_entries.is_empty() {
+    if !leftover.is_empty()
+        || !new_entries.is_empty()
+        || !new_links.is_empty()
+        || !new_cgroups.is_empty()
+    {
         return Err(format!(
-            "left behind: mounts {leftover:?}, /run/netns entries {new_entries:?}"
+            "left behind: mounts {leftover:?}, /run/netns entries {new_entries:?}, links {new_links:?}, cgroups {new_cgroups:?}"
         )
         .into());
     }
@@ -267,6 +301,46 @@ fn undo_run_dir() {
     if !self_bound() {
         let _ = std::fs::remove_dir("/run/netns");
     }
+}
+
+/// The host's network interfaces, by name.
+fn host_links() -> BTreeSet<String> {
+    std::fs::read_dir("/sys/class/net")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Cgroup directories that docker, podman or their runtimes make for a
+/// container (`docker-ID.scope`, `libpod-ID.scope`, `libpod-conmon-…`,
+/// `/docker/ID`, `/libpod_parent/…`), up to four levels below the root.
+fn container_cgroups() -> BTreeSet<String> {
+    fn walk(dir: &std::path::Path, depth: usize, out: &mut BTreeSet<String>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = e.path();
+            let parent = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+            if name.starts_with("docker-")
+                || (name.starts_with("libpod") && name != "libpod_parent")
+                || matches!(parent.as_deref(), Some("docker" | "libpod_parent"))
+            {
+                out.insert(path.to_string_lossy().into_owned());
+            } else if depth > 0 {
+                walk(&path, depth - 1, out);
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(std::path::Path::new("/sys/fs/cgroup"), 4, &mut out);
+    out
 }
 
 fn list_run_dir() -> BTreeSet<String> {

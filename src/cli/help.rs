@@ -33,6 +33,8 @@ rnetns extensions:
 \trnetns [-j [-p]] identify --iface IFNAME|IFINDEX [REF]
 \trnetns [-j [-p]] graph [--dot]
 \trnetns [-j [-p]] doctor [--fix]
+\trnetns -q ...    (no note: lines on stderr; exit status unchanged)
+\trnetns help SUBCOMMAND, rnetns SUBCOMMAND --help    (that subcommand's help)
 REF := NAME | docker:NAME-or-ID-prefix | podman:[USER/]NAME-or-ID-prefix
        | k8s:NAMESPACE/POD[/CONTAINER] | lxc:NAME | machine:NAME | pid:PID | PATH
        (a run-dir entry with that exact name always wins; a podman NAME that
@@ -243,6 +245,133 @@ fn subcommands() -> Vec<Command> {
     ]
 }
 
+/// What `rnetns help WORD` and `rnetns SUBCOMMAND --help` print for one
+/// subcommand or reference form, besides what [`command`] describes (the
+/// one-line summary and the options). One entry per subcommand and per
+/// `RUNTIME:` form: adding a subcommand's help is adding its entry here
+/// (a test checks that every described subcommand has one).
+pub struct Topic {
+    /// A subcommand keyword, or a reference form with its colon (`docker:`).
+    pub name: &'static str,
+    /// The syntax, in rnetns form.
+    pub usage: &'static str,
+    /// What rnetns adds to iproute2 6.1 here ("" for nothing).
+    pub extensions: &'static str,
+    pub example: &'static str,
+}
+
+const REF_NOTE: &str = "REF may be a runtime reference: docker:NAME, podman:NAME, pid:PID or an nsfs path (rnetns help docker:); a run-dir entry with that exact name wins";
+
+/// Every subcommand's and reference form's help, in the order of
+/// `rnetns help`.
+pub const TOPICS: &[Topic] = &[
+    Topic { name: "list", usage: "rnetns [-j [-p]] list [--all-runtimes [--links]]", extensions: "--all-runtimes: every network namespace on the host once, with its names, NSID, runtime, containers and processes; what cannot be read is a note on stderr (-q silences notes). --links: each namespace's interfaces and what their far ends are plugged into", example: "rnetns list --all-runtimes --links" },
+    Topic { name: "list-id", usage: "rnetns [-j [-p]] list-id [target-nsid POSITIVE-INT] [nsid POSITIVE-INT]", extensions: "", example: "rnetns list-id" },
+    Topic { name: "help", usage: "rnetns help [SUBCOMMAND | docker: | podman: | pid:]", extensions: "with a word: that subcommand's help on stdout, exit 0 (without one, the full help on stderr, exit 255, as ip netns help); SUBCOMMAND --help and -h do the same as rnetns, never as ip", example: "rnetns help doctor" },
+    Topic { name: "add", usage: "rnetns add NAME", extensions: "", example: "rnetns add blue" },
+    Topic { name: "set", usage: "rnetns set REF NETNSID\nNETNSID := auto | POSITIVE-INT", extensions: REF_NOTE, example: "rnetns set docker:web auto" },
+    Topic { name: "delete", usage: "rnetns [-all] delete [NAME]", extensions: "", example: "rnetns delete blue" },
+    Topic { name: "identify", usage: "rnetns [-j [-p]] identify [--all-runtimes] [PID]\nrnetns [-j [-p]] identify --iface IFNAME|IFINDEX [REF]", extensions: "--all-runtimes: also the runtime, containers and names of every kind that own the namespace. --iface: the namespace (and container) at the far end of a host interface, or of REF's", example: "rnetns identify --iface veth3de0e04" },
+    Topic { name: "pids", usage: "rnetns pids REF", extensions: REF_NOTE, example: "rnetns pids podman:db" },
+    Topic { name: "exec", usage: "rnetns [-all] exec [REF] cmd ...", extensions: REF_NOTE, example: "rnetns exec docker:web ip -br addr" },
+    Topic { name: "monitor", usage: "rnetns monitor", extensions: "each line is flushed as it is printed (D4 in compat/ledger.tsv); stop it with Ctrl-C", example: "rnetns monitor" },
+    Topic { name: "attach", usage: "rnetns attach NAME REF", extensions: "REF may be a PID or a runtime reference (rnetns help docker:): the namespace gets a persistent name", example: "rnetns attach web docker:web" },
+    Topic { name: "doctor", usage: "rnetns [-j [-p]] doctor [--fix]", extensions: "not in iproute2: explains broken run-dir mounts, stale entries and daemons with private mounts; exit 0 when all is well, 1 when something needs attention", example: "rnetns doctor --fix" },
+    Topic { name: "docker:", usage: "docker:NAME-or-ID-prefix  (where exec, pids, set, attach or identify take a name)", extensions: "the network namespace of a running docker container, read from /var/lib/docker and /run/docker/netns (no daemon API)", example: "rnetns exec docker:web ip -br addr" },
+    Topic { name: "podman:", usage: "podman:[USER/]NAME-or-ID-prefix  (where exec, pids, set, attach or identify take a name)", extensions: "the network namespace of a running podman container (rootful, and rootless under /run/user), read from podman's storage", example: "rnetns pids podman:db" },
+    Topic { name: "graph", usage: "rnetns [-j [-p]] graph [--dot]", extensions: "not in iproute2: the host's uplinks, bridges, veth pairs and every namespace's interfaces as a tree; --dot for Graphviz (dot -Tsvg), -j for nodes and edges", example: "rnetns graph --dot | dot -Tsvg > net.svg" },
+    Topic { name: "k8s:", usage: "k8s:NAMESPACE/POD[/CONTAINER]  (as rnetns, where exec, pids, set, attach or identify take a name)", extensions: "the network namespace of a Kubernetes pod, from containerd's and CRI-O's on-disk state (every container of a pod shares it)", example: "rnetns exec k8s:kube-system/coredns ip -br addr" },
+    Topic { name: "lxc:", usage: "lxc:NAME  (where exec, pids, set, attach or identify take a name)", extensions: "the network namespace of a running LXC container, found by its lxc.payload.NAME cgroup", example: "rnetns exec lxc:web ip -br addr" },
+    Topic { name: "machine:", usage: "machine:NAME  (where exec, pids, set, attach or identify take a name)", extensions: "the network namespace of a running systemd-nspawn machine", example: "rnetns exec machine:build ip -br addr" },
+    Topic { name: "pid:", usage: "pid:PID  (where exec, pids, set, attach or identify take a name)", extensions: "the network namespace of process PID", example: "rnetns exec pid:4321 ss -tln" },
+];
+
+/// The topic `word` asks for: a reference form by its runtime (`docker`,
+/// `docker:`, `docker:web`), a subcommand by iproute2's prefix rule, an
+/// extension subcommand by its whole word.
+pub fn topic(word: &[u8]) -> Option<&'static Topic> {
+    let runtime = word.split(|&b| b == b':').next().unwrap_or(word);
+    if let Some(t) = TOPICS
+        .iter()
+        .find(|t| t.name.strip_suffix(':').map(str::as_bytes) == Some(runtime))
+    {
+        return Some(t);
+    }
+    let name = match super::grammar::lookup_subcommand(word) {
+        Some(_) => super::grammar::SUBCOMMANDS
+            .iter()
+            .find(|(k, _)| super::grammar::matches(word, k))
+            .map(|(k, _)| *k)?,
+        None => std::str::from_utf8(word).ok()?,
+    };
+    let name = match name {
+        "show" | "lst" => "list",
+        n => n,
+    };
+    TOPICS.iter().find(|t| {
+        t.name == name && (!EXTENSION_SUBCOMMANDS.contains(&name) || word == name.as_bytes())
+    })
+}
+
+/// One topic's help: summary, usage, options, extensions, one example.
+pub fn topic_text(t: &Topic) -> String {
+    let cmd = command();
+    let sub = cmd.get_subcommands().find(|s| s.get_name() == t.name);
+    let mut out = match sub.and_then(|s| s.get_about()) {
+        Some(about) => format!("rnetns {}: {about}\n\nUsage:\n", t.name),
+        None => format!(
+            "{}: a runtime reference, accepted where a namespace name is\n\nUsage:\n",
+            t.usage.split_whitespace().next().unwrap_or(t.name)
+        ),
+    };
+    for line in t.usage.lines() {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out.push_str("\nOptions:\n");
+    let opts: Vec<&Arg> = sub
+        .map(|s| {
+            s.get_arguments()
+                .filter(|a| a.get_long().is_some())
+                .collect()
+        })
+        .unwrap_or_default();
+    for a in &opts {
+        let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+        out.push_str(&format!(
+            "  --{:<16}{help}\n",
+            a.get_long().unwrap_or_default()
+        ));
+    }
+    if opts.is_empty() {
+        out.push_str("  none (global options: rnetns --help)\n");
+    }
+    out.push_str("\nExtensions (not in iproute2 6.1):\n");
+    match t.extensions {
+        "" => out.push_str("  none: as ip netns\n"),
+        e => {
+            for line in wrap_words(e, 74) {
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
+    }
+    out.push_str(&format!("\nExample:\n  {}\n", t.example));
+    out
+}
+
+/// `rnetns help WORD` and `rnetns SUBCOMMAND --help` (rnetns mode only):
+/// that topic's help on stdout, exit 0.
+pub fn print_topic(t: &Topic) -> i32 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out
+        .write_all(topic_text(t).as_bytes())
+        .and_then(|()| out.flush())
+    {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
 /// rnetns's command line (global options, then a subcommand).
 pub fn command() -> Command {
     Command::new("rnetns")
@@ -313,6 +442,22 @@ pub fn help_text() -> String {
     }
     out.push_str("\nSee rnetns(8) and ip-netns(8).\n");
     out
+}
+
+/// Splits at spaces into lines of at most `width` characters (a longer
+/// word stays whole).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(l) if l.len() + 1 + word.len() <= width => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
 }
 
 /// Splits at double spaces into lines of at most `width` characters.
@@ -457,6 +602,43 @@ mod tests {
         for k in clap_option_keywords() {
             assert!(text.contains(&k), "{k}");
         }
+    }
+
+    #[test]
+    fn every_subcommand_and_reference_form_has_a_help_topic() {
+        for sub in command().get_subcommands() {
+            let t = topic(sub.get_name().as_bytes());
+            assert_eq!(t.map(|t| t.name), Some(sub.get_name()), "no TOPICS entry");
+        }
+        for form in ["docker:", "podman:", "pid:", "k8s:", "lxc:", "machine:"] {
+            assert!(topic(form.as_bytes()).is_some(), "{form}");
+        }
+        for t in TOPICS {
+            let is_sub = command().get_subcommands().any(|s| s.get_name() == t.name);
+            assert!(is_sub || t.name.ends_with(':'), "{} is neither", t.name);
+            let text = topic_text(t);
+            for part in ["Usage:", "Options:", "Extensions", "Example:", t.example] {
+                assert!(text.contains(part), "{}: no {part}", t.name);
+            }
+            assert!(t.example.starts_with("rnetns "), "{}", t.name);
+        }
+    }
+
+    #[test]
+    fn help_topics_follow_the_subcommand_prefix_rule() {
+        let name = |w: &str| topic(w.as_bytes()).map(|t| t.name);
+        assert_eq!(name("a"), Some("add"));
+        assert_eq!(name("s"), Some("list"));
+        assert_eq!(name("show"), Some("list"));
+        assert_eq!(name("list-"), Some("list-id"));
+        assert_eq!(name("docker"), Some("docker:"));
+        assert_eq!(name("docker:web"), Some("docker:"));
+        assert_eq!(name("pid:12"), Some("pid:"));
+        assert_eq!(name("doctor"), Some("doctor"));
+        // Extensions are whole words, as on the command line.
+        assert_eq!(name("doc"), None);
+        assert_eq!(name("nope"), None);
+        assert_eq!(name(""), None);
     }
 
     #[test]

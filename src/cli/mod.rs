@@ -51,6 +51,8 @@ pub struct Globals {
     pub pretty: bool,
     pub all: bool,
     pub force: bool,
+    /// `-q`/`-quiet` (rnetns only): no `note:` lines on stderr.
+    pub quiet: bool,
     /// Option words passed on to the real `ip` for non-netns batch lines.
     pub passthrough: Vec<OsString>,
 }
@@ -115,6 +117,14 @@ fn parse_options(mode: Mode, args: &[OsString]) -> Invocation {
         } else {
             raw
         };
+        // rnetns extension: -q/-quiet silences notes. iproute2 6.1 has no
+        // option starting with q ("Option \"-q\" is unknown"), so no
+        // abbreviation is shadowed; as ip the line still goes to ip.
+        if mode == Mode::Rnetns && (word == b"-q" || word == b"-quiet") {
+            inv.globals.quiet = true;
+            i += 1;
+            continue;
+        }
         let value = args.get(i + 1);
         let Some(opt) = lookup_option(word) else {
             inv.action = unknown_option(mode, word);
@@ -288,6 +298,18 @@ mod tests {
             Action::Netns(vec![b"list".to_vec()])
         );
         assert_eq!(p(Mode::Ip, &["-", "netns", "list"]).action, Action::Handoff);
+    }
+
+    #[test]
+    fn quiet_is_an_rnetns_option_only() {
+        let inv = p(Mode::Rnetns, &["-q", "--quiet", "list"]);
+        assert!(inv.globals.quiet);
+        assert_eq!(inv.action, Action::Netns(vec![b"list".to_vec()]));
+        assert_eq!(
+            p(Mode::Ip, &["-q", "netns", "list"]).action,
+            Action::Handoff
+        );
+        assert!(matches!(p(Mode::Rnetns, &["-qu"]).action, Action::Fail(..)));
     }
 
     #[test]

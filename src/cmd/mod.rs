@@ -55,6 +55,10 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
     let Some(sub_word) = words.first() else {
         return list::list(ctx);
     };
+    if let Some(topic) = subcommand_help(ctx, sub, words) {
+        ctx.out.flush();
+        return Ok(crate::cli::help::print_topic(topic));
+    }
     // spec 3.3: the word after the subcommand is validated before dispatch,
     // whatever the subcommand. 6.1 skips this under `-all`; rnetns (D1)
     // still validates it wherever it is used as a path.
@@ -103,6 +107,28 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
         Sub::Pids => identify::pids(ctx, args),
         Sub::Exec => exec::exec(ctx, args),
         Sub::Monitor => monitor::monitor(ctx),
+    }
+}
+
+/// As rnetns only, `help WORD`, `SUBCOMMAND --help` and `SUBCOMMAND -h`
+/// ask for one subcommand's help (cli::help::TOPICS). As ip nothing
+/// changes: `ip netns add --help` adds a namespace named `--help`, as 6.1
+/// does (compat case help-flags-as-ip; ledger R9 for the rnetns form).
+fn subcommand_help(
+    ctx: &Ctx,
+    sub: Option<Sub>,
+    words: &[Vec<u8>],
+) -> Option<&'static crate::cli::help::Topic> {
+    use crate::cli::{help, Mode};
+    if help::current_mode() != Mode::Rnetns {
+        return None;
+    }
+    match (sub, words) {
+        (Some(Sub::Help), [_, word]) => help::topic(word),
+        // Under -all, exec's first word is the command to run.
+        (Some(Sub::Exec), _) if ctx.globals.all => None,
+        (_, [sub_word, flag]) if flag == b"--help" || flag == b"-h" => help::topic(sub_word),
+        _ => None,
     }
 }
 

@@ -68,6 +68,9 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     Ok(0)
 }
 
+/// What a note means for the answer, said once per run after the notes.
+pub const MEANING: &str = "notes name what could not be read; the rest of the answer is complete and the exit status unchanged (-q silences notes)";
+
 /// `spaces` with rnetns itself left out of `pids`.
 pub(super) fn without_self(spaces: &[Namespace]) -> Vec<Namespace> {
     let me = std::process::id();
@@ -90,10 +93,19 @@ fn print(ctx: &mut Ctx, spaces: &[Namespace], notes: &[String]) {
     };
     ctx.out.write(&bytes);
     ctx.out.flush();
+    if ctx.globals.quiet || notes.is_empty() {
+        return;
+    }
+    let prog = crate::cli::prog();
     for n in notes {
         // Notes quote paths and names a user can write: escaped.
         let n = escape(n.as_bytes());
-        eprint_bytes(format!("{}: note: {n}\n", crate::cli::prog()).as_bytes());
+        eprint_bytes(format!("{prog}: note: {n}\n").as_bytes());
+    }
+    // Once per run (a batch may list many times): what a note means.
+    static EXPLAINED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !EXPLAINED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprint_bytes(format!("{prog}: note: {MEANING}\n").as_bytes());
     }
 }
 

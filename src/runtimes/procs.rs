@@ -34,8 +34,9 @@ pub struct Procs {
     walked: std::cell::OnceCell<Option<Members>>,
     /// The caller's own netns.
     pub own: Option<Key>,
-    /// Processes whose netns could not be read (EACCES for non-root).
-    pub unreadable: usize,
+    /// Processes whose netns could not be read (EACCES for non-root, or
+    /// a process root may not trace either), in /proc order.
+    pub unreadable: Vec<u32>,
 }
 
 impl Procs {
@@ -72,7 +73,7 @@ impl Procs {
                         p.by_pid.insert(pid, (dev, ino));
                     }
                 }
-                Err(Errno::EACCES | Errno::EPERM) => p.unreadable += 1,
+                Err(Errno::EACCES | Errno::EPERM) => p.unreadable.push(pid),
                 Err(_) => {} // exited mid-scan, or a zombie
             }
         }
@@ -104,18 +105,26 @@ impl Procs {
         Some(text.into_boxed_slice())
     }
 
+    /// Names the processes that could not be inspected (issue 18): `PID 1
+    /// (process_api) could not be inspected (Permission denied);
+    /// namespaces only it holds are missing`, at most
+    /// [`NAMED_UNREADABLE`] of them, then "and N more".
     pub fn note_unreadable(&self, notes: &mut Notes) {
-        if self.unreadable > 0 {
-            let n = self.unreadable;
-            let s = if n == 1 { "" } else { "es" };
-            let hint = if nix::unistd::geteuid().is_root() {
-                ""
-            } else {
-                "; run as root for a complete list"
-            };
-            notes.add(format!(
-                "{n} process{s} could not be inspected (Permission denied){hint}"
-            ));
+        let comm = |pid: u32| {
+            let name = std::fs::read(format!("/proc/{pid}/comm")).unwrap_or_default();
+            let name = name.strip_suffix(b"\n").unwrap_or(&name);
+            match name {
+                [] => format!("{pid}"),
+                n => format!("{pid} ({})", crate::output::escape::escape(n)),
+            }
+        };
+        let hint = if nix::unistd::geteuid().is_root() {
+            ""
+        } else {
+            "; run as root for a complete list"
+        };
+        if let Some(note) = unreadable_note(&self.unreadable, comm, hint) {
+            notes.add(note);
         }
     }
 
@@ -270,4 +279,63 @@ pub fn scan_mounts(ev: &mut Evidence, mounts: &[Mount]) {
 fn net_ino(name: &[u8]) -> Option<u64> {
     let digits = name.strip_prefix(b"net:[")?.strip_suffix(b"]")?;
     std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// How many uninspectable processes a note names before "and N more".
+pub const NAMED_UNREADABLE: usize = 5;
+
+/// The note for `pids` (named by `name`), `None` when there are none.
+fn unreadable_note(pids: &[u32], name: impl Fn(u32) -> String, hint: &str) -> Option<String> {
+    let (first, rest) = pids.split_at(pids.len().min(NAMED_UNREADABLE));
+    let mut list = first
+        .iter()
+        .map(|&p| name(p))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !rest.is_empty() {
+        list.push_str(&format!(" and {} more", rest.len()));
+    }
+    let (what, holds) = match pids.len() {
+        0 => return None,
+        1 => ("PID", "it holds"),
+        _ => ("PIDs", "they hold"),
+    };
+    Some(format!(
+        "{what} {list} could not be inspected (Permission denied); namespaces only {holds} are missing{hint}"
+    ))
+}
+
+#[cfg(test)]
+mod note_tests {
+    use super::unreadable_note;
+
+    fn name(pid: u32) -> String {
+        match pid {
+            1 => "1 (process_api)".into(),
+            7 => "7 (a\\x1bb)".into(),
+            p => p.to_string(),
+        }
+    }
+
+    #[test]
+    fn one_unreadable_process_is_named() {
+        assert_eq!(
+            unreadable_note(&[1], name, "").as_deref(),
+            Some("PID 1 (process_api) could not be inspected (Permission denied); namespaces only it holds are missing")
+        );
+        assert_eq!(unreadable_note(&[], name, ""), None);
+    }
+
+    #[test]
+    fn at_most_five_are_named_then_a_count() {
+        let note = unreadable_note(
+            &[1, 7, 10, 11, 12, 13, 14],
+            name,
+            "; run as root for a complete list",
+        );
+        assert_eq!(
+            note.as_deref(),
+            Some("PIDs 1 (process_api), 7 (a\\x1bb), 10, 11, 12 and 2 more could not be inspected (Permission denied); namespaces only they hold are missing; run as root for a complete list")
+        );
+    }
 }

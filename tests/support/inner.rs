@@ -44,7 +44,14 @@ pub fn run_in_sandbox(name: &str) -> Option<String> {
         if sandbox::in_ci() {
             panic!("cannot build the sandbox under CI=true: {why}");
         }
-        eprintln!("skipped: needs root or user namespaces ({why})");
+        // cargo's standard harness cannot mark a test ignored at run time:
+        // say it on the real stderr, which the harness does not capture.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP: {}: needs root or user namespaces ({why})",
+            std::thread::current().name().unwrap_or("?")
+        );
         return None;
     }
     let scratch = sandbox::scratch_root().join(format!("hardening-{name}"));

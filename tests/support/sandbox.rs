@@ -55,7 +55,14 @@ pub fn run_checked(name: &str, body: &str) -> Option<String> {
         if in_ci() {
             panic!("sandbox unavailable under CI: {why}");
         }
-        eprintln!("skipped: needs root or user namespaces ({why})");
+        // cargo's standard harness cannot mark a test ignored at run time:
+        // say it on the real stderr, which the harness does not capture.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP: {}: needs root or user namespaces ({why})",
+            std::thread::current().name().unwrap_or("?")
+        );
         return None;
     }
     let dir = scratch_root().join(name);
@@ -114,6 +121,18 @@ fn preamble(scratch: &Path) -> String {
     format!(
         r#"set -u
 export SBX={scratch}
+# Detach the host's mounts at and under /run in this private mount
+# namespace (the host keeps them): a tmpfs over them would only hide them,
+# and /proc/self/mountinfo would still list the host's /run/netns/NAME
+# mounts to the tests and to rnetns (issue 18). The shortest mount point
+# first: detaching it takes the mounts below it, and uncovers any mount
+# hidden under it (a deeper one may not be reachable by its path until
+# then). Octal escapes (\040) are undone by printf %b.
+for _ in $(seq 1000); do
+  m=$(awk '($5 == "/run" || index($5, "/run/") == 1) && (m == "" || length($5) < length(m)) {{ m = $5 }} END {{ print m }}' /proc/self/mountinfo)
+  [ -n "$m" ] || break
+  umount -l "$(printf '%b' "${{m//\\/\\0}}")" || {{ echo "sandbox: cannot detach the host's $m" >&2; exit 91; }}
+done
 mount -t tmpfs sbx-run /run || exit 99
 mkdir -p /run/.sbx-host-tmp && mount --rbind /tmp /run/.sbx-host-tmp || exit 99
 mkdir -p "$SBX/ovl" && mount -t tmpfs sbx-ovl "$SBX/ovl" || exit 99
@@ -125,6 +144,7 @@ mount -t tmpfs sbx-tmp /tmp || exit 99
 [ "$(stat -L -c %i /proc/self/ns/net)" != "{host}" ] || {{ echo "sandbox: still in the host netns" >&2; exit 97; }}
 [ "$(findmnt -n -o SOURCE /run)" = sbx-run ] || {{ echo "sandbox: /run is not the sandbox tmpfs" >&2; exit 96; }}
 [ ! -e /run/netns ] && [ ! -e /run/.sbx-host-tmp ] || {{ echo "sandbox: /run is not fresh" >&2; exit 95; }}
+[ "$(awk '$5 == "/run" || index($5, "/run/") == 1' /proc/self/mountinfo | wc -l)" = 1 ] || {{ echo "sandbox: a mount from the host is left under /run" >&2; exit 90; }}
 {ip} link set lo up || exit 94
 cd /tmp
 "#,
