@@ -3,7 +3,7 @@
 //! `cargo bench --bench sidebyside -- [--n N] [--reps R] [--quick] [--docker]`
 //! `[--wiring W] [--wiring-scale W1,W2,...] [--only-wiring]`
 //!
-//! The wiring rows (issue 23) build W namespaces, each with a veth to one
+//! The wiring rows (README "See the wiring") build W namespaces, each with a veth to one
 //! host bridge and an address, and time `list --all-runtimes --links` and
 //! `identify --iface` against the shell pipeline a user writes today
 //! (`for n in $(ip netns); do ip -n $n -j -d link; ip -n $n -j addr; done`)
@@ -64,7 +64,7 @@ struct Opts {
     containers: usize,
     docker: bool,
     quick: bool,
-    /// Only the bounded-reads scenarios (issue 21).
+    /// Only the bounded-reads scenarios (README "Bounded reads").
     bounded: bool,
     rnetns: Option<PathBuf>,
     wiring: usize,

@@ -189,8 +189,8 @@ pub fn make_shared() -> Result<(), Error> {
 /// exclusive (delete) or shared (readers that open entries). Readers hold
 /// it only while opening entries, so they never see the placeholder of an
 /// rnetns `add` in progress or an entry that a `delete` has unmounted but
-/// not yet unlinked (issue 7, storm test). It is not the run dir's flock,
-/// which iproute2 waits on with no timeout (issue 22).
+/// not yet unlinked (README "Hardening", storm test). It is not the run dir's flock,
+/// which iproute2 waits on with no timeout (ARCHITECTURE.md "Locks").
 ///
 /// `Err(ENOENT)`: there is no run dir, so there is no entry at this
 /// instant; the caller answers from that instead of going on unlocked,
@@ -206,7 +206,7 @@ pub fn lock_run_dir(exclusive: bool) -> Result<Option<Flock<File>>, Errno> {
 }
 
 /// rnetns's own lock, outside the run dir so that iproute2 never waits on
-/// it (issue 22; ARCHITECTURE.md, Locks).
+/// it (ARCHITECTURE.md "Locks"; ARCHITECTURE.md, Locks).
 pub const OWN_LOCK: &str = "/run/rnetns.lock";
 
 /// Takes rnetns's own lock ([`OWN_LOCK`]): exclusive for a change of the

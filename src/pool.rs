@@ -1,5 +1,5 @@
 //! New network namespaces made ahead by helper processes, for the `add`
-//! lines of a batch (issue 6). `unshare(CLONE_NEWNET)` is nearly all of an
+//! lines of a batch (benches/RESULTS.md). `unshare(CLONE_NEWNET)` is nearly all of an
 //! `add`'s time (the kernel registers the namespace's sysctl tables, proc
 //! entries and loopback device), and two processes make namespaces about
 //! 1.5 times as fast as one. rnetns itself stays single-threaded and does
@@ -76,7 +76,7 @@ impl Ahead {
     /// Whether a pool was dropped within the last second: an `add` whose
     /// own `unshare` then fails with ENOSPC waits for the kernel to free
     /// the pool's namespaces and tries again, so a batch makes as many
-    /// namespaces under the limit as 6.1's does (issue 22).
+    /// namespaces under the limit as 6.1's does (ARCHITECTURE.md "Locks").
     pub fn just_dropped(&self) -> bool {
         self.dropped
             .is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1))
@@ -203,7 +203,7 @@ impl Drop for Pool {
         self.helpers.clear();
         // A helper finishing its namespace exits within milliseconds; one
         // that is stopped or stuck is killed (it is our own child), so the
-        // batch never waits on it (issue 22).
+        // batch never waits on it (ARCHITECTURE.md "Locks").
         let start = std::time::Instant::now();
         for pid in pids {
             loop {

@@ -289,7 +289,7 @@ fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Ke
         [k] => Ok(k),
         // As `ip`, a reference that matches nothing keeps iproute2's own
         // message (the caller falls back to the run dir); as rnetns it
-        // says why (issue 18).
+        // says why (README "Tests").
         [] if crate::cli::prog() != "rnetns" => Err(Refusal {
             msg: Vec::new(),
             ambiguous: false,

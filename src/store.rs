@@ -84,7 +84,7 @@ pub fn entry_names() -> Result<NameList, Errno> {
 
 /// Opens an entry read-only (close-on-exec), as `ip` does for setns and
 /// nsid queries. A FIFO or device node is never opened (6.1 blocks forever
-/// on a FIFO and would run a device's open; issue 7): it is looked at with
+/// on a FIFO and would run a device's open; README "Hardening"): it is looked at with
 /// O_PATH, and the run dir itself stands in for it, an fd the kernel
 /// rejects exactly as it rejects a directory entry, so setns says `Invalid
 /// argument` and netlink `Peer netns reference is invalid`, as for any
@@ -93,7 +93,7 @@ pub fn open_entry(name: &[u8]) -> Result<File, Errno> {
     EntryDir::open()?.open_entry(name)
 }
 
-/// [`open_entry`] under the run dir's shared lock (issue 7): never a
+/// [`open_entry`] under the run dir's shared lock (README "Hardening"): never a
 /// placeholder of an `add` in progress, never an entry half deleted.
 ///
 /// The entry is looked up by path again, not relative to the lock's fd:

@@ -1,4 +1,4 @@
-//! Issue 21, items 1 and 3 (reading): nothing a user controls can block,
+//! README "Bounded reads"(reading): nothing a user controls can block,
 //! exhaust or redirect root's `list --all-runtimes`. Each test runs as root
 //! in a sandbox of its own (tests/support/sandbox.rs: private mount, net and
 //! pid namespaces, tmpfs /run and /tmp, overlay /etc), with a real

@@ -1,5 +1,5 @@
 //! `rnetns doctor` against broken mount states built on purpose, the way
-//! they happen in the field, each in a throwaway sandbox (issue 4): the
+//! they happen in the field, each in a throwaway sandbox (README "Diagnose and repair"): the
 //! exact findings (plain and JSON), the exit status, the `--fix` actions,
 //! that a second `--fix` finds nothing to do, and that iproute2's own
 //! `ip netns list`/`exec` work on the result.
@@ -12,7 +12,7 @@ mod skip;
 use std::path::PathBuf;
 
 /// Every test here builds its broken state in a sandbox of its own, so the
-/// host's run dir and mounts are never read (issue 18); without the
+/// host's run dir and mounts are never read (README "Tests"); without the
 /// privilege to build one, each is reported as ignored (tests/support/skip.rs).
 fn main() {
     let args = libtest_mimic::Arguments::from_args();

@@ -1,5 +1,5 @@
-//! `doctor --fix` never destroys what it did not make (issue 19) and never
-//! adopts, blocks on or prints raw what a user controls (issue 21, the
+//! `doctor --fix` never destroys what it did not make (rnetns(8) DOCTOR) and never
+//! adopts, blocks on or prints raw what a user controls (README "Bounded reads", the
 //! doctor parts). Each test runs in its own sandbox (new mount, net and
 //! pid namespaces, tmpfs over /run): what is in the run dir before and
 //! after, byte for byte; a real stale placeholder still removed once it
@@ -30,7 +30,7 @@ fn section<'a>(out: &'a str, start: &str, end: &str) -> &'a str {
 
 #[test]
 fn fix_leaves_foreign_files_and_mounts_byte_identical_and_removes_a_real_stale_placeholder() {
-    // Issue 19, "Why": a text file, a sparse file, a bind mount of an
+    // rnetns(8) DOCTOR, "Why": a text file, a sparse file, a bind mount of an
     // ordinary file, an empty file an add did not make (mode 0644), a
     // placeholder of an add in flight, and one left by a killed add long
     // enough ago.
@@ -119,7 +119,7 @@ fn a_repair_that_cannot_be_done_says_could_not_fix_and_json_lists_it() {
 
 #[test]
 fn real_ip_netns_add_racing_a_doctor_fix_loop_loses_nothing() {
-    // Issue 19: iproute2 takes no lock, so doctor must leave the
+    // rnetns(8) DOCTOR: iproute2 takes no lock, so doctor must leave the
     // placeholder of an add in flight alone. 200 adds against a loop.
     let Some(out) = sbx(
         "race",
@@ -145,7 +145,7 @@ fn real_ip_netns_add_racing_a_doctor_fix_loop_loses_nothing() {
 
 #[test]
 fn a_user_held_namespace_is_reported_not_adopted_and_a_root_held_one_is_adopted() {
-    // Issue 21, item 2: uid 1000 binds a network namespace of their own
+    // README "Bounded reads": uid 1000 binds a network namespace of their own
     // onto a stale entry in their own user and mount namespace. Root's own
     // private mount namespace holds another name.
     let Some(out) = sbx(
@@ -199,7 +199,7 @@ fn a_user_held_namespace_is_reported_not_adopted_and_a_root_held_one_is_adopted(
 
 #[test]
 fn a_fifo_in_a_holders_view_does_not_hang_doctor() {
-    // Issue 21, item 1: a namespace added in a private mount namespace,
+    // README "Bounded reads": a namespace added in a private mount namespace,
     // then a FIFO bound over it there. Opening it by name would block.
     let Some(out) = sbx(
         "fifo",

@@ -62,7 +62,7 @@ fn crash_trials() {
     let mut rng = Rng::new(seed);
     // Every leftover here is from a killed rnetns, never an add in flight
     // (no iproute2 add runs), so doctor may treat fresh placeholders as
-    // stale at once instead of after its 10 s grace (issue 19).
+    // stale at once instead of after its 10 s grace (rnetns(8) DOCTOR).
     std::env::set_var("RNETNS_DOCTOR_GRACE", "0");
     // Calibrate: how long each operation takes here, uninterrupted.
     let spans: Vec<Duration> = OPS.iter().map(|op| timed(op, "cal")).collect();

@@ -1,4 +1,4 @@
-//! Help for each subcommand (issue 18): as rnetns, `help WORD`,
+//! Help for each subcommand (README "Tests"): as rnetns, `help WORD`,
 //! `SUBCOMMAND --help` and `SUBCOMMAND -h` print that subcommand's usage,
 //! options, extensions and one example on stdout with exit 0, and the
 //! completions offer these forms. Only commands that change nothing even
@@ -45,7 +45,7 @@ fn assert_topic(args: &[&str], first_line: &str, example: &str) {
 
 #[test]
 fn doctor_help_in_every_form_prints_usage_options_and_example() {
-    // Issue 18: `rnetns doctor --help` exited 255 with "unknown argument".
+    // README "Tests": `rnetns doctor --help` exited 255 with "unknown argument".
     let first = "rnetns doctor: diagnose run-dir mounts; --fix repairs them";
     for args in [
         &["help", "doctor"][..],
@@ -60,7 +60,7 @@ fn doctor_help_in_every_form_prints_usage_options_and_example() {
 
 #[test]
 fn monitor_help_returns_instead_of_monitoring() {
-    // Issue 18: `rnetns monitor --help` started monitoring and never returned.
+    // README "Tests": `rnetns monitor --help` started monitoring and never returned.
     let first = "rnetns monitor: print namespace additions and deletions as they happen";
     for args in [
         &["monitor", "--help"][..],
@@ -74,7 +74,7 @@ fn monitor_help_returns_instead_of_monitoring() {
 
 #[test]
 fn identify_help_is_help_not_a_pid_error() {
-    // Issue 18: "Specified string '--help' is not a pid".
+    // README "Tests": "Specified string '--help' is not a pid".
     let first = "rnetns identify: print the names of a process's network namespace";
     assert_topic(
         &["identify", "--help"],

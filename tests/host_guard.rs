@@ -1,5 +1,5 @@
 //! The test suite never reads or writes the host's named namespaces, run
-//! dir or mounts (issue 18, item 1). This guard builds a "host" that
+//! dir or mounts (README "Tests"). This guard builds a "host" that
 //! already holds namespaces `a`, `b` and `web` in a non-shared
 //! `/run/netns` (the state that made two doctor tests count the host's
 //! mounts) and a mount hidden under another, runs every non-daemon test binary there with

@@ -1,4 +1,4 @@
-//! Locks that never hold iproute2 hostage (issue 22), in the sandbox:
+//! Locks that never hold iproute2 hostage (ARCHITECTURE.md "Locks"), in the sandbox:
 //! - an rnetns process (a batch of adds, `add`, `delete`, `doctor`,
 //!   `doctor --fix` rebuilding) stopped with SIGSTOP at a random moment
 //!   blocks a concurrent `timeout 2 ip netns add` in at most 1 round in 20

@@ -1,4 +1,4 @@
-//! Notes that can be acted on (issue 18): `list --all-runtimes` names the
+//! Notes that can be acted on (README "Tests"): `list --all-runtimes` names the
 //! processes it could not inspect (`PID 1 (bash) ...`, at most five, then
 //! "and N more"), says once what a note means for the answer, and `-q`
 //! silences notes without changing the exit status. Run as nobody in a

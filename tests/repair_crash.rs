@@ -1,4 +1,4 @@
-//! Repair that survives a kill (issue 22), in the sandbox, with the real
+//! Repair that survives a kill (ARCHITECTURE.md "Locks"), in the sandbox, with the real
 //! iproute2 `ip netns add` running beside `rnetns doctor --fix`:
 //! - a kill of `doctor --fix` at every step of a rebuild between two
 //!   mount-changing syscalls (the test hook `RNETNS_TEST_PAUSE=STEP` stops

@@ -1,4 +1,4 @@
-//! Kubernetes through containerd's CRI, for real (issue 14, part 1):
+//! Kubernetes through containerd's CRI, for real (README runtime table, part 1):
 //! Debian's containerd (its built-in `io.containerd.grpc.v1.cri` plugin)
 //! with containernetworking-plugins, driven the way kubelet drives it, by
 //! a CRI client written here with the `k8s-cri` bindings: RunPodSandbox,

@@ -241,7 +241,7 @@ fn real_daemons() -> Result<(), Failed> {
         .collect();
     // Links (veths, bridges) and container cgroups (systemd removes a
     // scope shortly after its last process): none of ours is left either
-    // (issue 18). Run under `flock /tmp/rnetns-host.lock` so that no one
+    // (README "Tests"). Run under `flock /tmp/rnetns-host.lock` so that no one
     // else's daemon adds its own meanwhile.
     let mut new_links = Vec::new();
     let mut new_cgroups = Vec::new();
@@ -499,7 +499,7 @@ fn check() -> Result<(), Failed> {
     ])?;
     assert_eq!(out, "web\n1\n", "attach web docker:rnt-d-bridge");
 
-    // doctor (issue 4) on real state: stop the owner of rnt-d-shared's
+    // doctor (README "Diagnose and repair") on real state: stop the owner of rnt-d-shared's
     // namespace (--net=container:rnt-d-bridge); the dependant runs on.
     ok(&["docker", "stop", "-t", "0", "rnt-d-bridge"])?;
     let doc = cmd(&[RNETNS, "doctor"]);

@@ -1,4 +1,4 @@
-//! LXC and systemd-nspawn, for real (issue 14, part 2): Debian's `lxc`
+//! LXC and systemd-nspawn, for real (README runtime table, part 2): Debian's `lxc`
 //! (a busybox-template container with a veth on a bridge of the test's
 //! own) and `systemd-container` (`systemd-nspawn --network-veth` on a
 //! small busybox tree, without machined, as on hosts where PID 1 is not

@@ -1,4 +1,4 @@
-//! Rootless podman, for real (issue 14, part 4): a throwaway unprivileged
+//! Rootless podman, for real (README runtime table, part 4): a throwaway unprivileged
 //! user made by the test (subordinate ids through `uidmap`), running
 //! `podman run` with slirp4netns and a rootless pod, as that user.
 //! Then the same user runs rootless docker (Debian docker.io's

@@ -1,4 +1,4 @@
-//! Issue 16 (and issue 21 items 4-6): names a user controls never steer
+//! README "Trust" (and README "Bounded reads"): names a user controls never steer
 //! root. In a throwaway sandbox (tests/support/sandbox.rs, with private
 //! copies of /etc, /run, /var/lib and /home), an unprivileged user,
 //! mallory (uid 1001), writes rootless podman state the way a hostile user
@@ -242,7 +242,7 @@ fn trust_a_users_state_speaks_only_for_that_user() {
         }
         assert!(n.get("owner_uid").is_none(), "{n}");
         // The host's namespace bound into mallory's netns dir does not
-        // relabel it (issue 21 item 5).
+        // relabel it (README "Bounded reads").
         assert!(!n.to_string().contains("netns-host"), "{n}");
     }
     assert_eq!(host["runtime"], "host");
@@ -379,7 +379,7 @@ fn trust_a_users_state_speaks_only_for_that_user() {
     assert_eq!(seen, 12);
 }
 
-/// Issue 18 item 4: a docker/podman reference that matches nothing says
+/// README "Tests": a docker/podman reference that matches nothing says
 /// why, with the exit status `ip netns` gives a missing name.
 #[test]
 fn trust_references_that_match_nothing_say_why() {
@@ -439,7 +439,7 @@ rc=0
     assert_eq!(text, want);
 }
 
-/// Issue 16, fuzzing: the `runtime_state` seeds with hostile names (and
+/// README "Trust", fuzzing: the `runtime_state` seeds with hostile names (and
 /// seeded mutations of every seed) render a plain table with no control
 /// byte, as the fuzz target asserts for any input.
 #[test]

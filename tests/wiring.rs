@@ -1,4 +1,4 @@
-//! `list --all-runtimes --links`, `identify --iface` and `graph` (issue 23)
+//! `list --all-runtimes --links`, `identify --iface` and `graph` (README "See the wiring")
 //! against sandboxed fixtures with known answers: veth pairs between named
 //! namespaces, a bridge with several ports, nested pairs (top -> a -> c ->
 //! d), macvlan and macvtap on a veth, vxlan over a veth in the same and in

@@ -1,4 +1,4 @@
-//! `--bounded` (issue 21): `list --all-runtimes` with each hostile input a
+//! `--bounded` (README "Bounded reads"): `list --all-runtimes` with each hostile input a
 //! rootless user can write, and with many legitimate rootless containers.
 //! Inside the benchmark's sandbox; /tmp gets a tmpfs and /etc/passwd a
 //! copy with the user in it, both in the sandbox's own mount namespace.
@@ -87,7 +87,8 @@ pub fn run(rn: &Path) -> String {
         pause.id().to_string(),
     )
     .unwrap();
-    let mut out = String::from("\nbounded reads (issue 21): list --all-runtimes, median of 3\n");
+    let mut out =
+        String::from("\nbounded reads (README, Bounded reads): list --all-runtimes, median of 3\n");
     let mut row = |what: &str, r: (f64, i64, usize)| {
         let _ = writeln!(
             out,

@@ -61,7 +61,7 @@ pub fn add(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let name = args
         .first()
         .ok_or(Error::Plain("No netns name specified", 1))?;
-    // Taken before any lock (issue 22): the wait for a helper is bounded,
+    // Taken before any lock (ARCHITECTURE.md "Locks"): the wait for a helper is bounded,
     // and a stopped or dead helper means this line makes its own.
     let made = ctx.in_batch.then(|| ctx.ahead.take()).flatten();
     let _lock = prepare_run_dir()?;

@@ -44,7 +44,7 @@ fn unlink_error(name: &[u8], e: std::io::Error) -> Error {
 pub fn delete(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     // Under rnetns's own lock: never between another rnetns add's
     // placeholder and its mount, and readers never see a half-deleted
-    // entry (issue 7).
+    // entry (README "Hardening").
     // No run dir: nothing to delete at this instant. Going on unlocked
     // could unlink the placeholder of an add that creates the run dir now.
     let lock = crate::mounts::lock_run_dir(true);

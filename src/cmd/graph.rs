@@ -1,4 +1,4 @@
-//! `graph [--dot]` and `-j graph` (issue 23, ledger R8): the host's
+//! `graph [--dot]` and `-j graph` (README "See the wiring", ledger R8): the host's
 //! network as a tree (host uplinks, bridges and their ports, veth pairs
 //! into other namespaces, those namespaces' interfaces, nested), as
 //! Graphviz DOT (one cluster per namespace, one node per interface,

@@ -1,5 +1,5 @@
 //! `list --all-runtimes --links` and `identify --iface IFACE [REF]`
-//! (issue 23, ledger R6/R7): the owner listing with each namespace's
+//! (README "See the wiring", ledger R6/R7): the owner listing with each namespace's
 //! interfaces, and the namespace at the far end of one interface. Plain:
 //! the listing's table, each namespace's interfaces indented under its row
 //! (crate::wiring::render). `-j`: each namespace object gains an

@@ -87,7 +87,7 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
         return Err(Error::UnknownCommand(sub_word.clone()));
     };
     let all_runtimes = args.first().is_some_and(|a| a == runtimes::FLAG);
-    // issue 23: `--links` after `--all-runtimes`, and `identify --iface
+    // README "See the wiring": `--links` after `--all-runtimes`, and `identify --iface
     // IFACE [REF]` (6.1: extra arguments), are rnetns's (R6, R7).
     let links = all_runtimes && args[1..].iter().any(|a| a == links::LINKS);
     let iface = args.len() >= 2 && args[0] == links::IFACE;

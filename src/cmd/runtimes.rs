@@ -7,7 +7,7 @@
 //! `inode`, `names`, `paths`, `owner_uid` and `containers` absent when
 //! unknown or empty), laid out as iproute2's JSON. Plain cells and notes
 //! are escaped ([`escape`]): names, paths and ids come from files users
-//! may write (issue 16); a namespace only a user's tree reached shows as
+//! may write (README "Trust"); a namespace only a user's tree reached shows as
 //! `podman (uid N)`. rnetns leaves itself out of `pids`. Notes about what
 //! could not be read go to stderr as `rnetns: note: …`; the exit status is 0.
 //! Syscalls: those of the scan, open of one path per namespace, RTM_GETNSID.
@@ -242,7 +242,7 @@ pub fn plain(spaces: &[Namespace]) -> Vec<u8> {
 
 /// Whether the plain table of whatever containers (names, ids, pods) and
 /// paths `data` describes, as `containers.json`, a podman spec or a docker
-/// `config.v2.json`, is free of control bytes but `\n` (issue 16): for
+/// `config.v2.json`, is free of control bytes but `\n` (README "Trust"): for
 /// the `runtime_state` fuzz target and tests/trust.rs.
 pub fn table_of_state_bytes_is_clean(data: &[u8]) -> bool {
     use crate::runtimes::{docker, podman};

@@ -318,7 +318,7 @@ pub fn pod_name(db: &[u8], id: &str) -> String {
 
 /// Rootless podman: every `/run/user/UID` with a live pause process owned
 /// by UID. Everything here is a tree the user can reach, read through a
-/// [`View`] (issue 21): the user's run dir and storage in our own view,
+/// [`View`] (README "Bounded reads"): the user's run dir and storage in our own view,
 /// the netns directory in the pause process's, resolved inside it.
 fn scan_rootless(ev: &mut Evidence, procs: &Procs) {
     let Some(users) = Root::open(USER_RUN, &mut Default::default()) else {

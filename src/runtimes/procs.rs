@@ -105,7 +105,7 @@ impl Procs {
         Some(text.into_boxed_slice())
     }
 
-    /// Names the processes that could not be inspected (issue 18): `PID 1
+    /// Names the processes that could not be inspected (README "Tests"): `PID 1
     /// (process_api) could not be inspected (Permission denied);
     /// namespaces only it holds are missing`, at most
     /// [`NAMED_UNREADABLE`] of them, then "and N more".

@@ -1,4 +1,4 @@
-//! The second line against a user stalling root (issue 21, item 1): each
+//! The second line against a user stalling root (README "Bounded reads"): each
 //! user's state is read in a forked child, all users at once, and the
 //! parent waits at most [`DEADLINE`] for them. A child stuck in a
 //! filesystem the user serves sleeps uninterruptibly and cannot be killed,

@@ -1,5 +1,5 @@
 //! Parsing only the fields rnetns uses from state files a user writes
-//! (issue 21, item 3): a whole `serde_json::Value` of a 16 MiB
+//! (README "Bounded reads"): a whole `serde_json::Value` of a 16 MiB
 //! `[0,0,0,…]` is ~265 MB, while skipping what is not used
 //! (`serde::de::IgnoredAny`) allocates nothing. A field of the wrong type
 //! reads as absent, as `Value::as_str` would have it, and the document is

@@ -62,7 +62,7 @@ impl Notes {
 /// Every file is looked up first with `O_PATH` (which opens nothing), its
 /// type checked on that fd, and only then opened for reading through the
 /// fd itself, never by name again: a FIFO, socket or device swapped in
-/// anywhere is never opened (issue 21, item 1). A root in a tree a user
+/// anywhere is never opened (README "Bounded reads"). A root in a tree a user
 /// can reach ([`Root::open_in`]) is walked only through mounts its
 /// [`View`] trusts, and reads from it are capped ([`TREE_BYTES`],
 /// [`TREE_ENTRIES`]).

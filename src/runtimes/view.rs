@@ -1,5 +1,5 @@
 //! Reading trees a user can reach without letting the user block root
-//! (issue 21, item 1). A path lookup, `stat` or `statfs` on a FUSE
+//! (README "Bounded reads"). A path lookup, `stat` or `statfs` on a FUSE
 //! filesystem, or on an overlay over one, waits for the user's server, in
 //! uninterruptible sleep. So what a path crosses is learned first from the
 //! view's `/proc/PID/mountinfo` (procfs: it never waits on a user), and a

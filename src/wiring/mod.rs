@@ -1,4 +1,4 @@
-//! The wiring between network namespaces (issue 23): every namespace's
+//! The wiring between network namespaces (README "See the wiring"): every namespace's
 //! interfaces and addresses, and for each interface whose peer or lower
 //! device is elsewhere, which namespace and interface that is. Read-only:
 //! for each namespace the main thread enters it (setns), dumps links and

@@ -1,4 +1,4 @@
-//! A raw FUSE server for tests and the benchmark (issue 21): the kernel's
+//! A raw FUSE server for tests and the benchmark (README "Bounded reads"): the kernel's
 //! protocol (`linux/fuse.h`) over /dev/fuse, no library.
 #![allow(dead_code)]
 

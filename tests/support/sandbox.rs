@@ -124,7 +124,7 @@ export SBX={scratch}
 # Detach the host's mounts at and under /run in this private mount
 # namespace (the host keeps them): a tmpfs over them would only hide them,
 # and /proc/self/mountinfo would still list the host's /run/netns/NAME
-# mounts to the tests and to rnetns (issue 18). The shortest mount point
+# mounts to the tests and to rnetns (README "Tests"). The shortest mount point
 # first: detaching it takes the mounts below it, and uncovers any mount
 # hidden under it (a deeper one may not be reachable by its path until
 # then). Octal escapes (\040) are undone by printf %b.

@@ -1,4 +1,4 @@
-//! One skip rule for every privileged test (issue 18): a test that needs a
+//! One skip rule for every privileged test (README "Tests"): a test that needs a
 //! sandbox (root, or user namespaces) and cannot build one is reported as
 //! `ignored, SKIP: ...` in cargo's own summary: it never passes silently
 //! and never fails, except under `CI=true`, where the machine is meant to

@@ -372,7 +372,7 @@ fn entry(world: &World, name: &[u8], out: &mut Vec<Finding>) {
 
 /// An entry with nothing mounted on it here: held in another mount
 /// namespace, a stale placeholder, one in flight, or something an add did
-/// not make (issue 19).
+/// not make (rnetns(8) DOCTOR).
 fn unmounted(world: &World, name: &[u8], hidden_here: bool, out: &mut Vec<Finding>) {
     let path = store::entry_display(name);
     let shown = lossy(name);
@@ -488,7 +488,7 @@ fn unmounted(world: &World, name: &[u8], hidden_here: bool, out: &mut Vec<Findin
 
 /// A name whose namespace is mounted on it only in other mount namespaces.
 /// `--fix` binds it here only from a namespace root made and holds, whose
-/// network namespace our user namespace owns (issue 21, item 2); every
+/// network namespace our user namespace owns (README "Bounded reads"); every
 /// holder is named.
 fn held_elsewhere(name: &[u8], holders: &[&Ns], out: &mut Vec<Finding>) {
     let path = store::entry_display(name);

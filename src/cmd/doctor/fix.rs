@@ -2,7 +2,7 @@
 //! dir's own mount is repaired first (which can make hidden mounts visible
 //! again), then the entries are checked afresh: namespaces that root holds
 //! in another mount namespace are bound back, and placeholders proven
-//! stale are unlinked (issue 19). Nothing an add did not make is touched.
+//! stale are unlinked (rnetns(8) DOCTOR). Nothing an add did not make is touched.
 
 use super::{checks, holders, placeholder, Finding, Repair};
 use crate::mounts;
@@ -105,7 +105,7 @@ fn shown(name: &[u8]) -> String {
 
 /// Opens an entry if a namespace is mounted on it. Looked up with O_PATH
 /// and without following a final symlink, so a FIFO, socket or device
-/// there is never opened (issue 21, item 1); reopened through the fd.
+/// there is never opened (README "Bounded reads"); reopened through the fd.
 fn open_ns(path: &std::path::Path) -> Option<File> {
     use nix::fcntl::{open, OFlag};
     let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
@@ -142,7 +142,7 @@ fn rebuild() -> String {
 /// holds every namespace the run dir names (at any layer), takes the run
 /// dir's mounts apart, sets it up again (own peer group) and binds each
 /// namespace back onto its name, once. Names do not resolve between the
-/// first unmount and their bind (issue 22 leaves this for these layouts).
+/// first unmount and their bind (ARCHITECTURE.md "Locks" leaves this for these layouts).
 fn legacy_rebuild() -> String {
     let names = store::entries().unwrap_or_default();
     let mut held: Vec<(Vec<u8>, File)> = Vec::new();

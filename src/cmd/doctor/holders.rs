@@ -1,4 +1,4 @@
-//! Other mount namespaces, as doctor sees them (issue 21): their
+//! Other mount namespaces, as doctor sees them (README "Bounded reads"): their
 //! mountinfo, streamed, keeping only the mounts at and above the
 //! directories doctor watches (the run dir, the daemons' netns dirs) and
 //! under them, capped; who holds each one (a process running as root in
@@ -51,7 +51,7 @@ const LOCAL: &[&[u8]] = &[
 ];
 
 /// Also local, but only where root made the mount: an overlay that a user
-/// mounts in their own namespace can sit on FUSE (issue 21, item 1), and
+/// mounts in their own namespace can sit on FUSE (README "Bounded reads"), and
 /// a VM share is the hypervisor's.
 const ROOT_MADE: &[&[u8]] = &[b"overlay", b"virtiofs", b"9p"];
 
@@ -292,7 +292,7 @@ impl Ns {
     }
 
     /// Whether `--fix` may bind a namespace this one holds: root made the
-    /// mount namespace and a process in it runs as root (issue 21, item 2).
+    /// mount namespace and a process in it runs as root (README "Bounded reads").
     pub fn root_held(&self) -> bool {
         self.owned_by_us && self.root_pid.is_some()
     }

@@ -1,11 +1,11 @@
 //! `rnetns doctor [--fix]`: find, explain and repair the classic broken
 //! mount states behind `Peer netns reference is invalid`, `setting the
-//! network namespace "X" failed: Invalid argument` and friends (issue 4).
+//! network namespace "X" failed: Invalid argument` and friends (README "Diagnose and repair").
 //! Reads this and other mount namespaces' mountinfo, lstat()s the run dir
 //! and its entries, and with `--fix` only ever (man page, DOCTOR): unlinks
-//! placeholders proven stale (issue 19: empty, mode 0000, unmounted in
+//! placeholders proven stale (rnetns(8) DOCTOR: empty, mode 0000, unmounted in
 //! every mount namespace, older than a grace period), bind-mounts
-//! namespaces that root holds elsewhere back onto their names (issue 21),
+//! namespaces that root holds elsewhere back onto their names (README "Bounded reads"),
 //! and rebuilds the run dir's own mount. It never removes a namespace that
 //! is alive or named elsewhere, nor anything an add did not make; each
 //! repair is reported as done or not.
@@ -78,7 +78,7 @@ pub fn doctor(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
             ))
         }
     };
-    // The scan takes no lock (issue 22): with thousands of entries it
+    // The scan takes no lock (ARCHITECTURE.md "Locks"): with thousands of entries it
     // would hold off every `ip netns add` for seconds. Each repair takes
     // the locks for its own re-check and change only ([`exclusive`]).
     let mut findings = checks::run();

@@ -1,5 +1,5 @@
 //! What makes a run-dir entry a stale placeholder that `doctor --fix` may
-//! remove (issue 19), and the removal itself. `ip netns add` (6.1, no
+//! remove (rnetns(8) DOCTOR), and the removal itself. `ip netns add` (6.1, no
 //! lock) and `rnetns add` create `NAME` with `open(O_CREAT|O_EXCL, 0)` and
 //! then bind the new namespace onto it; what a killed add leaves is a
 //! regular file of size 0, mode 0000, one link, on the run dir's own

@@ -1,4 +1,4 @@
-//! The run dir's mount rebuilt with no window (issue 22): a new mount is
+//! The run dir's mount rebuilt with no window (ARCHITECTURE.md "Locks"): a new mount is
 //! built beside the old one, detached, and slid under it; only then is the
 //! old one taken away. At every instant each name resolves to the
 //! namespace it resolved to before, and a kill at any point leaves either
