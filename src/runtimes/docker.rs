@@ -221,19 +221,42 @@ fn read_config(path: &Path, notes: &mut state::Notes) -> Args {
     }
 }
 
+/// Whether process `pid`'s comm is `dockerd`: one openat beneath the
+/// open /proc and one read of at most 16 bytes (this runs for every
+/// process on each scan).
+fn is_dockerd(proc_dir: &nix::dir::Dir, pid: u32) -> bool {
+    use nix::fcntl::{openat, OFlag};
+    use nix::sys::stat::Mode;
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+    let Ok(fd) = openat(
+        proc_dir,
+        format!("{pid}/comm").as_str(),
+        flags,
+        Mode::empty(),
+    ) else {
+        return false;
+    };
+    let mut buf = [0u8; 16];
+    let n = nix::unistd::read(&fd, &mut buf).unwrap_or(0);
+    buf[..n] == *b"dockerd\n"
+}
+
 /// PIDs of the processes named `dockerd` whose real uid is root's, in
 /// /proc order.
 fn rootful_dockerds() -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
+    use nix::fcntl::OFlag;
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let Ok(mut dir) = nix::dir::Dir::open("/proc", flags, nix::sys::stat::Mode::empty()) else {
         return Vec::new();
     };
-    let mut pids: Vec<u32> = dir
+    let pids: Vec<u32> = dir
+        .iter()
         .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .filter(|pid| {
-            let comm = std::fs::read(format!("/proc/{pid}/comm")).unwrap_or_default();
-            comm.strip_suffix(b"\n").unwrap_or(&comm) == b"dockerd"
-        })
+        .filter_map(|e| e.file_name().to_str().ok()?.parse().ok())
+        .collect();
+    let mut pids: Vec<u32> = pids
+        .into_iter()
+        .filter(|&pid| is_dockerd(&dir, pid))
         .filter(|&pid| super::trust::real_uid(pid) == Some(0))
         .collect();
     pids.sort_unstable();
