@@ -34,7 +34,7 @@ mount --bind /proc/$D/ns/net /srv/docker-run/netns/0123456789ab
 echo '{{"ID":"{id}","Name":"/web","State":{{"Running":true,"Pid":'$D'}},"NetworkSettings":{{"SandboxKey":"/srv/docker-run/netns/0123456789ab"}}}}' >/srv/docker/containers/{id}/config.v2.json
 cp "$(command -v bash)" /tmp/dockerd
 # A dockerd: comm `dockerd`, the daemon's flags after its argv[0].
-dockerd() {{ /tmp/dockerd -c 'sleep 1000; :' "$@" >/dev/null 2>&1 & echo $!; }}
+dockerd() {{ /tmp/dockerd -c 'sleep 1000; :' "$@" >/dev/null 2>&1 & echo $! | tee /run/docker.pid; }}
 step() {{
   echo "=== $1 json"; $R -j list --all-runtimes 2>/dev/null; echo "rc=$?"
   echo "=== $1 notes"; $R list --all-runtimes 2>&1 >/dev/null | grep -v '(-q silences notes)'
@@ -68,7 +68,7 @@ step relative
 kill $P; wait $P 2>/dev/null
 
 # A dockerd that is not root's (rootless dockers have their own reader).
-P=$(setpriv --reuid 1002 --regid 1002 --clear-groups /tmp/dockerd -c 'sleep 1000; :' dockerd --data-root /srv/docker --exec-root /srv/docker-run >/dev/null 2>&1 & echo $!); sleep 0.2
+P=$(setpriv --reuid 1002 --regid 1002 --clear-groups /tmp/dockerd -c 'sleep 1000; :' dockerd --data-root /srv/docker --exec-root /srv/docker-run >/dev/null 2>&1 & echo $! | tee /run/docker.pid); sleep 0.2
 step nonroot
 kill $P; wait $P 2>/dev/null
 

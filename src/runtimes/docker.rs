@@ -222,8 +222,7 @@ fn read_config(path: &Path, notes: &mut state::Notes) -> Args {
 }
 
 /// Whether process `pid`'s comm is `dockerd`: one openat beneath the
-/// open /proc and one read of at most 16 bytes (this runs for every
-/// process on each scan).
+/// open /proc and one read of at most 16 bytes.
 fn is_dockerd(proc_dir: &nix::dir::Dir, pid: u32) -> bool {
     use nix::fcntl::{openat, OFlag};
     use nix::sys::stat::Mode;
@@ -241,26 +240,28 @@ fn is_dockerd(proc_dir: &nix::dir::Dir, pid: u32) -> bool {
     buf[..n] == *b"dockerd\n"
 }
 
-/// PIDs of the processes named `dockerd` whose real uid is root's, in
-/// /proc order.
+/// The rootful dockerd, from its pidfile (`/run/docker.pid`, dockerd's
+/// default `--pidfile`) when that names a live process called `dockerd`
+/// whose real uid is root's. One small read per scan instead of one per
+/// process; a daemon started with another `--pidfile` is read with
+/// daemon.json's roots or the defaults.
 fn rootful_dockerds() -> Vec<u32> {
     use nix::fcntl::OFlag;
-    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-    let Ok(mut dir) = nix::dir::Dir::open("/proc", flags, nix::sys::stat::Mode::empty()) else {
+    let Some(pid) = Root::open("/run", &mut Default::default())
+        .and_then(|r| r.pid(Path::new("docker.pid"), &mut Default::default()))
+    else {
         return Vec::new();
     };
-    let pids: Vec<u32> = dir
-        .iter()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().ok()?.parse().ok())
-        .collect();
-    let mut pids: Vec<u32> = pids
-        .into_iter()
-        .filter(|&pid| is_dockerd(&dir, pid))
-        .filter(|&pid| super::trust::real_uid(pid) == Some(0))
-        .collect();
-    pids.sort_unstable();
-    pids
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let Ok(dir) = nix::dir::Dir::open("/proc", flags, nix::sys::stat::Mode::empty()) else {
+        return Vec::new();
+    };
+    let ok = is_dockerd(&dir, pid) && super::trust::real_uid(pid) == Some(0);
+    if ok {
+        vec![pid]
+    } else {
+        Vec::new()
+    }
 }
 
 /// Rootless dockers (`dockerd-rootless.sh` under rootlesskit): each
