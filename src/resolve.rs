@@ -385,13 +385,26 @@ fn missing(
             escape(label.as_bytes())
         ));
     }
-    // lxc and nspawn machines are found from processes, not a state tree.
-    let home = match runtime {
-        "docker" => Some(crate::runtimes::docker::DATA_ROOT),
-        "podman" => Some(crate::runtimes::podman::STORAGE),
-        _ => None,
+    // lxc and nspawn machines are found from processes, not a state tree;
+    // docker's data roots are the daemons' configured ones (README "Every
+    // network namespace on the host").
+    let homes: Vec<PathBuf> = match runtime {
+        "docker" => crate::runtimes::docker::roots(&mut Default::default())
+            .into_iter()
+            .map(|r| r.data)
+            .collect(),
+        "podman" => vec![PathBuf::from(crate::runtimes::podman::STORAGE)],
+        _ => Vec::new(),
     };
-    if let Some(home) = home.filter(|h| known.is_empty() && !std::path::Path::new(h).exists()) {
+    let roots_shown: Vec<String> = homes
+        .iter()
+        .map(|h| crate::output::escape::escape_os(h.as_os_str()).into_owned())
+        .collect();
+    let home = (!homes.is_empty()).then(|| roots_shown.join(", "));
+    if let Some(home) = home
+        .as_deref()
+        .filter(|_| known.is_empty() && homes.iter().all(|h| !h.exists()))
+    {
         return Refusal::missing(format!(
             "{runtime} state not found at {home} (is {runtime} installed here?)"
         ));

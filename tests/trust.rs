@@ -532,6 +532,7 @@ echo "=== exec"; $R exec docker:web echo RAN 2>&1; echo "rc=$?"
 === user
 0
 rnetns: note: ignoring uid 1001's docker state for 1 container (web) and 2 namespace paths: their processes or namespaces are not that user's
+rnetns: note: notes name what could not be read; the rest of the answer is complete and the exit status unchanged (-q silences notes)
 === exec
 rnetns: note: ignoring uid 1001's docker state for 1 container (web) and 2 namespace paths: their processes or namespaces are not that user's
 rnetns: docker container \"web\" of uid 1001 (mallory) is not believed: its process or namespace is not that user's

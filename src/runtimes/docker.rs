@@ -5,8 +5,9 @@
 //! placed by its PID (which covers host, none and `container:X` modes) and
 //! else by its sandbox key; the empty files Docker leaves behind for a
 //! while after a container stops are stale. Rootless daemons are read
-//! through their own mount namespace (see [`scan_rootless`]). Read-only:
-//! no API socket.
+//! through their own mount namespace (see [`scan_rootless`]). A rootful
+//! daemon's exec and data roots come from its arguments and its
+//! daemon.json ([`roots`]), not assumed. Read-only: no API socket.
 
 use super::procs::Procs;
 use super::state::{self, is_hex_id, str_at, Root};
@@ -15,15 +16,252 @@ use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
+/// dockerd's default roots, and the configuration it reads by default.
 pub const EXEC_ROOT: &str = "/run/docker";
 pub const DATA_ROOT: &str = "/var/lib/docker";
+pub const CONFIG: &str = "/etc/docker/daemon.json";
 
+/// Every rootful daemon's containers, each tree read as its owner's
+/// (README "Trust"), then the rootless daemons'.
 pub fn scan(ev: &mut Evidence, procs: &Procs) {
-    let exec_root = Root::open(EXEC_ROOT, &mut ev.notes);
-    scan_daemon(ev, procs, exec_root, Path::new(DATA_ROOT));
+    for r in roots(&mut ev.notes) {
+        let tree = [r.exec.as_path(), r.data.as_path()];
+        super::trust::scan_tree(ev, procs, &tree, "docker", |ev, procs| {
+            let exec_root = Root::open(&r.exec, &mut ev.notes);
+            scan_daemon(ev, procs, exec_root, &r.data);
+        });
+    }
     scan_rootless(ev, procs);
+}
+
+/// Where one rootful dockerd keeps its sandbox mounts and its containers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roots {
+    pub exec: PathBuf,
+    pub data: PathBuf,
+}
+
+/// What a dockerd's command line sets (pure; the last of a flag wins, as
+/// in dockerd's own flag parsing).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Args {
+    pub data: Option<PathBuf>,
+    pub exec: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+}
+
+/// `--data-root X`/`--data-root=X` (and the legacy `-g`/`--graph`),
+/// `--exec-root` and `--config-file` from `/proc/PID/cmdline` bytes.
+pub fn args_of(cmdline: &[u8]) -> Args {
+    use std::os::unix::ffi::OsStrExt;
+    let mut args = cmdline.split(|&b| b == 0).skip(1);
+    let mut out = Args::default();
+    while let Some(arg) = args.next() {
+        if arg == b"--" {
+            break;
+        }
+        let (flag, inline) = match arg.iter().position(|&b| b == b'=') {
+            Some(i) if arg.starts_with(b"-") => (&arg[..i], Some(&arg[i + 1..])),
+            _ => (arg, None),
+        };
+        let slot = match flag {
+            b"--data-root" | b"--graph" | b"-g" => &mut out.data,
+            b"--exec-root" => &mut out.exec,
+            b"--config-file" => &mut out.config,
+            _ => continue,
+        };
+        let Some(value) = inline.or_else(|| args.next()) else {
+            break;
+        };
+        *slot = Some(PathBuf::from(std::ffi::OsStr::from_bytes(value)));
+    }
+    out
+}
+
+/// What a daemon.json sets: `data-root` (or the legacy `graph`) and
+/// `exec-root`; `Err` when the bytes are not a JSON object. A key of
+/// another type is named in `bad`.
+pub fn config_roots(bytes: &[u8], bad: &mut Vec<&'static str>) -> Result<Args, Malformed> {
+    let v = state::parse_json(bytes).ok_or(Malformed)?;
+    let obj = v.as_object().ok_or(Malformed)?;
+    let mut get = |key: &'static str| match obj.get(key) {
+        None => None,
+        Some(serde_json::Value::String(s)) => Some(PathBuf::from(s)),
+        Some(_) => {
+            bad.push(key);
+            None
+        }
+    };
+    let data = get("data-root").or_else(|| get("graph"));
+    Ok(Args {
+        data,
+        exec: get("exec-root"),
+        config: None,
+    })
+}
+
+/// A root rnetns will read: absolute, no `..`, not `/`, shorter than
+/// PATH_MAX.
+fn usable(p: &Path) -> bool {
+    p.is_absolute()
+        && p.parent().is_some()
+        && !p.components().any(|c| c == Component::ParentDir)
+        && p.as_os_str().len() < 4096
+}
+
+/// Keeps `p` if usable, else notes it (`what`: where it was set).
+fn checked(p: Option<PathBuf>, key: &str, what: &str, notes: &mut state::Notes) -> Option<PathBuf> {
+    let p = p?;
+    if usable(&p) {
+        return Some(p);
+    }
+    notes.add(format!(
+        "ignoring {key} \"{}\" of {what}: not an absolute path to a directory",
+        crate::output::escape::escape_os(p.as_os_str())
+    ));
+    None
+}
+
+/// The roots of each running rootful dockerd (a `dockerd` process of
+/// real uid 0): its arguments, else the daemon.json it reads (its
+/// `--config-file`, else [`CONFIG`]), else the defaults. With no such
+/// daemon, [`CONFIG`]'s roots or the defaults. Bounded reads through
+/// [`Root`] (README "Bounded reads"); relative or absurd paths are
+/// ignored with a note.
+pub fn roots(notes: &mut state::Notes) -> Vec<Roots> {
+    let mut out = Vec::new();
+    for pid in rootful_dockerds() {
+        let Some(cmdline) = Root::open("/proc", &mut Default::default()).and_then(|p| {
+            p.read(
+                Path::new(&format!("{pid}/cmdline")),
+                &mut Default::default(),
+            )
+        }) else {
+            continue; // exited
+        };
+        let what = format!("dockerd (PID {pid})");
+        let args = args_of(&cmdline);
+        let data = checked(args.data, "--data-root", &what, notes);
+        let exec = checked(args.exec, "--exec-root", &what, notes);
+        let config = checked(args.config, "--config-file", &what, notes);
+        let config = config.unwrap_or_else(|| PathBuf::from(CONFIG));
+        let r = resolve(data, exec, &config, notes);
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    if out.is_empty() {
+        out.push(resolve(None, None, Path::new(CONFIG), notes));
+    }
+    out
+}
+
+/// Arguments over the file over the defaults.
+fn resolve(
+    data: Option<PathBuf>,
+    exec: Option<PathBuf>,
+    config: &Path,
+    notes: &mut state::Notes,
+) -> Roots {
+    let file = if data.is_some() && exec.is_some() {
+        Args::default()
+    } else {
+        read_config(config, notes)
+    };
+    let shown = config.display().to_string();
+    let data = data.or_else(|| checked(file.data, "data-root", &shown, notes));
+    let exec = exec.or_else(|| checked(file.exec, "exec-root", &shown, notes));
+    Roots {
+        exec: exec.unwrap_or_else(|| PathBuf::from(EXEC_ROOT)),
+        data: data.unwrap_or_else(|| PathBuf::from(DATA_ROOT)),
+    }
+}
+
+/// A daemon.json's roots; nothing (with a note) when it is not root's
+/// file or not a JSON object, nothing when it is missing.
+fn read_config(path: &Path, notes: &mut state::Notes) -> Args {
+    use std::os::unix::fs::MetadataExt;
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Args::default();
+    };
+    let Some(root) = Root::open(dir, &mut Default::default()) else {
+        return Args::default();
+    };
+    let Some(bytes) = root.read(Path::new(name), notes) else {
+        return Args::default();
+    };
+    let owner = std::fs::symlink_metadata(path).map(|m| m.uid()).ok();
+    if owner != Some(0) {
+        notes.add(format!(
+            "ignoring {}: not root's file; docker's default roots are used",
+            path.display()
+        ));
+        return Args::default();
+    }
+    let mut bad = Vec::new();
+    match config_roots(&bytes, &mut bad) {
+        Ok(args) => {
+            for key in bad {
+                notes.add(format!(
+                    "ignoring {key} of {}: not a string",
+                    path.display()
+                ));
+            }
+            args
+        }
+        Err(Malformed) => {
+            notes.add(format!(
+                "skipping {}: malformed JSON; docker's default roots are used",
+                path.display()
+            ));
+            Args::default()
+        }
+    }
+}
+
+/// Whether process `pid`'s comm is `dockerd`: one openat beneath the
+/// open /proc and one read of at most 16 bytes.
+fn is_dockerd(proc_dir: &nix::dir::Dir, pid: u32) -> bool {
+    use nix::fcntl::{openat, OFlag};
+    use nix::sys::stat::Mode;
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+    let Ok(fd) = openat(
+        proc_dir,
+        format!("{pid}/comm").as_str(),
+        flags,
+        Mode::empty(),
+    ) else {
+        return false;
+    };
+    let mut buf = [0u8; 16];
+    let n = nix::unistd::read(&fd, &mut buf).unwrap_or(0);
+    buf[..n] == *b"dockerd\n"
+}
+
+/// The rootful dockerd, from its pidfile (`/run/docker.pid`, dockerd's
+/// default `--pidfile`) when that names a live process called `dockerd`
+/// whose real uid is root's. One small read per scan instead of one per
+/// process; a daemon started with another `--pidfile` is read with
+/// daemon.json's roots or the defaults.
+fn rootful_dockerds() -> Vec<u32> {
+    use nix::fcntl::OFlag;
+    let Some(pid) = Root::open("/run", &mut Default::default())
+        .and_then(|r| r.pid(Path::new("docker.pid"), &mut Default::default()))
+    else {
+        return Vec::new();
+    };
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let Ok(dir) = nix::dir::Dir::open("/proc", flags, nix::sys::stat::Mode::empty()) else {
+        return Vec::new();
+    };
+    let ok = is_dockerd(&dir, pid) && super::trust::real_uid(pid) == Some(0);
+    if ok {
+        vec![pid]
+    } else {
+        Vec::new()
+    }
 }
 
 /// Rootless dockers (`dockerd-rootless.sh` under rootlesskit): each
@@ -122,7 +360,9 @@ fn scan_daemon(ev: &mut Evidence, procs: &Procs, exec_root: Option<Root>, data_r
         if !config.running {
             continue;
         }
-        let by_key = config.sandbox.as_deref().and_then(|rel| {
+        let exec_path = exec_root.as_ref().map(Root::path);
+        let rel = config.sandbox_key.as_deref().zip(exec_path);
+        let by_key = rel.and_then(|(k, at)| sandbox_rel(k, at)).and_then(|rel| {
             let name = rel.strip_prefix("netns/").map(std::ffi::OsStr::new);
             match name.and_then(|n| listed.get(n)) {
                 Some(key) => *key,
@@ -150,8 +390,8 @@ pub struct Config {
     pub container: Container,
     pub running: bool,
     pub pid: Option<u32>,
-    /// The sandbox key beneath the exec root (`netns/KEY`).
-    pub sandbox: Option<String>,
+    /// The sandbox key as docker wrote it (`EXEC_ROOT/netns/KEY`).
+    pub sandbox_key: Option<String>,
 }
 
 /// The bytes were not JSON.
@@ -254,12 +494,18 @@ fn config(
         },
         running: running == Some(true),
         pid: pid.and_then(|p| u32::try_from(p).ok()),
-        sandbox: sandbox_key.and_then(sandbox_rel).map(str::to_string),
+        sandbox_key: sandbox_key.map(str::to_string),
     })
 }
 
-/// A sandbox key's path beneath the exec root (`netns/KEY`).
-fn sandbox_rel(key: &str) -> Option<&str> {
+/// A sandbox key's path beneath the exec root (`netns/KEY`): the
+/// daemon's configured `exec_root`, else docker's default or a rootless
+/// daemon's.
+fn sandbox_rel<'a>(key: &'a str, exec_root: &Path) -> Option<&'a str> {
+    let configured = || {
+        let rest = key.strip_prefix(exec_root.to_str()?)?;
+        rest.strip_prefix('/')
+    };
     // A rootless daemon's exec root is /run/user/UID/docker.
     let rootless = || {
         let rest = key.strip_prefix("/run/user/")?;
@@ -267,8 +513,8 @@ fn sandbox_rel(key: &str) -> Option<&str> {
         uid.bytes().all(|b| b.is_ascii_digit()).then_some(())?;
         rel.strip_prefix("docker/")
     };
-    let rel = key
-        .strip_prefix("/var/run/docker/")
+    let rel = configured()
+        .or_else(|| key.strip_prefix("/var/run/docker/"))
         .or_else(|| key.strip_prefix("/run/docker/"))
         .or_else(rootless)?;
     (rel.starts_with("netns/") && !rel.contains("..")).then_some(rel)
@@ -278,22 +524,73 @@ fn sandbox_rel(key: &str) -> Option<&str> {
 mod tests {
     #[test]
     fn sandbox_keys_stay_beneath_the_exec_root() {
+        let d = std::path::Path::new(super::EXEC_ROOT);
         assert_eq!(
-            super::sandbox_rel("/var/run/docker/netns/c68ed5e6536b"),
+            super::sandbox_rel("/var/run/docker/netns/c68ed5e6536b", d),
             Some("netns/c68ed5e6536b")
         );
         assert_eq!(
-            super::sandbox_rel("/run/docker/netns/default"),
+            super::sandbox_rel("/run/docker/netns/default", d),
             Some("netns/default")
         );
-        assert_eq!(super::sandbox_rel("/run/docker/netns/../../etc"), None);
-        assert_eq!(super::sandbox_rel("/run/netns/x"), None);
+        assert_eq!(super::sandbox_rel("/run/docker/netns/../../etc", d), None);
+        assert_eq!(super::sandbox_rel("/run/netns/x", d), None);
         assert_eq!(
-            super::sandbox_rel("/run/user/4711/docker/netns/140052ccafb8"),
+            super::sandbox_rel("/run/user/4711/docker/netns/140052ccafb8", d),
             Some("netns/140052ccafb8")
         );
-        assert_eq!(super::sandbox_rel("/run/user/x/docker/netns/a"), None);
-        assert_eq!(super::sandbox_rel("/run/user/1/docker/netns/../../a"), None);
-        assert_eq!(super::sandbox_rel(""), None);
+        assert_eq!(super::sandbox_rel("/run/user/x/docker/netns/a", d), None);
+        assert_eq!(
+            super::sandbox_rel("/run/user/1/docker/netns/../../a", d),
+            None
+        );
+        assert_eq!(super::sandbox_rel("", d), None);
+        let srv = std::path::Path::new("/srv/docker-run");
+        let key = "/srv/docker-run/netns/c68ed5e6536b";
+        assert_eq!(super::sandbox_rel(key, srv), Some("netns/c68ed5e6536b"));
+        assert_eq!(super::sandbox_rel(key, d), None);
+        assert_eq!(super::sandbox_rel("/srv/docker-runx/netns/a", srv), None);
+        assert_eq!(super::sandbox_rel("/srv/docker-run/netns/../a", srv), None);
+    }
+
+    #[test]
+    fn daemon_roots_from_arguments() {
+        use std::path::PathBuf;
+        let args = |s: &str| super::args_of(s.replace(' ', "\0").as_bytes());
+        let p = |s: &str| Some(PathBuf::from(s));
+        let a = args("/usr/sbin/dockerd -H fd:// --data-root /srv/d --exec-root=/srv/r");
+        assert_eq!((a.data, a.exec, a.config), (p("/srv/d"), p("/srv/r"), None));
+        let a = args("dockerd -g /old --config-file=/etc/d.json --data-root=/new");
+        assert_eq!((a.data, a.config), (p("/new"), p("/etc/d.json")));
+        assert_eq!(args("dockerd -g=/g").data, p("/g"));
+        assert_eq!(args("dockerd --data-root").data, None);
+        assert_eq!(args("dockerd -- --data-root /x").data, None);
+        assert_eq!(args("--data-root /argv0-is-not-a-flag").data, None);
+        assert_eq!(args("dockerd --data-rootx /x").data, None);
+    }
+
+    #[test]
+    fn daemon_roots_from_daemon_json() {
+        use std::path::PathBuf;
+        let mut bad = Vec::new();
+        let a = super::config_roots(br#"{"data-root":"/srv/d","exec-root":"/srv/r"}"#, &mut bad);
+        let a = a.ok().unwrap();
+        assert_eq!(a.data, Some(PathBuf::from("/srv/d")));
+        assert_eq!(a.exec, Some(PathBuf::from("/srv/r")));
+        let a = super::config_roots(br#"{"graph":"/g","exec-root":7}"#, &mut bad);
+        assert_eq!(a.ok().unwrap().data, Some(PathBuf::from("/g")));
+        assert_eq!(bad, ["exec-root"]);
+        assert!(super::config_roots(b"{\"data-root\":", &mut bad).is_err());
+        assert!(super::config_roots(b"[]", &mut bad).is_err());
+    }
+
+    #[test]
+    fn absurd_roots_are_not_used() {
+        use std::path::Path;
+        for bad in ["srv/docker", "", "/", "/srv/../etc", "./x"] {
+            assert!(!super::usable(Path::new(bad)), "{bad}");
+        }
+        assert!(!super::usable(Path::new(&format!("/{}", "a".repeat(5000)))));
+        assert!(super::usable(Path::new("/srv/docker")));
     }
 }

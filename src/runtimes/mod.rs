@@ -194,8 +194,7 @@ pub fn scan() -> Scan {
     let procs = procs::Procs::scan(&mounts);
     let mut ev = Evidence::default();
     iproute2::scan(&mut ev);
-    let roots = [docker::EXEC_ROOT, docker::DATA_ROOT];
-    trust::scan_tree(&mut ev, &procs, &roots, "docker", docker::scan);
+    docker::scan(&mut ev, &procs);
     podman::scan(&mut ev, &procs);
     let roots = [containerd::STATE];
     trust::scan_tree(&mut ev, &procs, &roots, "containerd", containerd::scan);

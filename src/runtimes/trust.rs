@@ -216,11 +216,11 @@ pub fn tree_owner(path: &Path) -> u32 {
 pub fn scan_tree(
     ev: &mut Evidence,
     procs: &Procs,
-    roots: &[&str],
+    roots: &[impl AsRef<Path>],
     what: &str,
     scan: impl FnOnce(&mut Evidence, &Procs),
 ) {
-    let owner = roots.iter().map(|r| tree_owner(Path::new(r))).max();
+    let owner = roots.iter().map(|r| tree_owner(r.as_ref())).max();
     let Some(uid) = owner.filter(|&u| u != 0) else {
         scan(ev, procs);
         return;
