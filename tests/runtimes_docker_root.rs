@@ -25,7 +25,12 @@ mount -t tmpfs sbx-varlib /var/lib || exit 89
 mount -t tmpfs sbx-srv /srv || exit 88
 rm -rf /etc/docker
 fact() {{ echo "FACT $1 $2"; }}
-D=$(unshare -n sleep 1000 >/dev/null 2>&1 & echo $!); sleep 0.2
+# Waits until process $1 has exec'd $2 (under load 0.2 s was not enough).
+settle() {{ for _ in $(seq 200); do [ "$(cat /proc/$1/comm 2>/dev/null)" = "$2" ] && return; sleep 0.05; done; }}
+# Stops a fake dockerd as dockerd exits: its pidfile goes first (the
+# process is not this shell's child, so it cannot be waited for).
+stop() {{ rm -f /run/docker.pid; kill $1; }}
+D=$(unshare -n sleep 1000 >/dev/null 2>&1 & echo $!); settle $D sleep
 fact dpid $D; fact dnet "$(readlink /proc/$D/ns/net)"
 fact dino "$(stat -L -c %i /proc/$D/ns/net)"
 mkdir -p /srv/docker/containers/{id} /srv/docker-run/netns
@@ -42,9 +47,9 @@ step() {{
   echo "=== $1 miss"; $R exec docker:nothere true 2>&1; echo "rc=$?"
 }}
 
-P=$(dockerd dockerd -H fd:// --data-root /srv/docker --exec-root=/srv/docker-run); sleep 0.2
+P=$(dockerd dockerd -H fd:// --data-root /srv/docker --exec-root=/srv/docker-run); settle $P dockerd
 step args
-kill $P; wait $P 2>/dev/null
+stop $P
 
 mkdir -p /etc/docker
 echo '{{"data-root": "/srv/docker", "exec-root": "/srv/docker-run"}}' >/etc/docker/daemon.json
@@ -54,23 +59,23 @@ step file
 # and --config-file names the file read.
 echo '{{"data-root": "/srv/elsewhere", "exec-root": "/srv/elsewhere-run"}}' >/etc/docker/daemon.json
 echo '{{"data-root": "/srv/other", "exec-root": "/srv/docker-run"}}' >/srv/other.json
-P=$(dockerd dockerd -g /srv/docker --config-file /srv/other.json); sleep 0.2
+P=$(dockerd dockerd -g /srv/docker --config-file /srv/other.json); settle $P dockerd
 step mixed
-kill $P; wait $P 2>/dev/null
+stop $P
 
 printf '{{"data-root": "/srv/docker",' >/etc/docker/daemon.json
 step malformed
 
 rm /etc/docker/daemon.json
-P=$(dockerd dockerd --data-root srv/docker --exec-root /srv/../srv/docker-run); sleep 0.2
+P=$(dockerd dockerd --data-root srv/docker --exec-root /srv/../srv/docker-run); settle $P dockerd
 fact relpid $P
 step relative
-kill $P; wait $P 2>/dev/null
+stop $P
 
 # A dockerd that is not root's (rootless dockers have their own reader).
-P=$(setpriv --reuid 1002 --regid 1002 --clear-groups /tmp/dockerd -c 'sleep 1000; :' dockerd --data-root /srv/docker --exec-root /srv/docker-run >/dev/null 2>&1 & echo $! | tee /run/docker.pid); sleep 0.2
+P=$(setpriv --reuid 1002 --regid 1002 --clear-groups /tmp/dockerd -c 'sleep 1000; :' dockerd --data-root /srv/docker --exec-root /srv/docker-run >/dev/null 2>&1 & echo $! | tee /run/docker.pid); settle $P dockerd
 step nonroot
-kill $P; wait $P 2>/dev/null
+stop $P
 
 # Configured roots a user owns speak only for what that user owns.
 echo '{{"data-root": "/srv/docker", "exec-root": "/srv/docker-run"}}' >/etc/docker/daemon.json
