@@ -24,8 +24,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Test targets that touch the host on purpose (README "Tests"): they
-/// start real daemons, or they are this guard.
-const HOST_TESTS: &[&str] = &["runtimes_daemons", "host_guard"];
+/// start real runtimes, or they are this guard.
+const HOST_TESTS: &[&str] = &[
+    "runtimes_daemons",
+    "runtimes_cri",
+    "runtimes_lxc_nspawn",
+    "runtimes_rootless",
+    "host_guard",
+];
 
 fn main() {
     let args = Arguments::from_args();
