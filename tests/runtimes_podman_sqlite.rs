@@ -11,7 +11,8 @@
 //! and 300 filler rows, so interior pages, overflow chains and the log
 //! are all read. The user's database also claims root's container for a
 //! pod of hers: a user's database speaks only for her own containers
-//! (README "Trust").
+//! (README "Trust"). Pods are entered by name, `podman:[USER/]POD`, with
+//! the owner rules of container names.
 
 #[path = "support/sandbox.rs"]
 mod sandbox;
@@ -114,6 +115,11 @@ echo "=== notes"; cat $SBX/json.err
 echo "=== plain"; $R list --all-runtimes 2>/dev/null
 echo "=== exec-user"; $R exec podman:sqlu/sq-um sh -c 'stat -L -c %i /proc/self/ns/net' 2>&1; echo "rc=$?"
 echo "=== exec-side"; $R exec podman:sq-side sh -c 'stat -L -c %i /proc/self/ns/net' 2>&1; echo "rc=$?"
+# Pods by name, root's and the user's alike (no container has those names).
+echo "=== exec-pod"; $R exec podman:sqpod2 sh -c 'stat -L -c %i /proc/self/ns/net' 2>&1; echo "rc=$?"
+echo "=== exec-user-pod"; $R exec podman:sqlu/upod sh -c 'stat -L -c %i /proc/self/ns/net' 2>&1; echo "rc=$?"
+echo "=== exec-upod"; $R exec podman:upod sh -c 'stat -L -c %i /proc/self/ns/net' 2>&1; echo "rc=$?"
+echo "=== exec-root-upod"; $R exec podman:root/upod true 2>&1; echo "rc=$?"
 # A database that is not one: noted, the pod shown by its short id.
 echo garbage >$G/db.sql; rm -f $G/db.sql-wal
 echo "=== garbage"; $R -j list --all-runtimes 2>$SBX/garbage.err; echo "rc=$?"
@@ -212,11 +218,22 @@ fn sqlite_pods() -> Result<(), Failed> {
     if !r.sections["notes"].is_empty() {
         return Err(format!("notes: {}", r.sections["notes"]).into());
     }
-    for (section, ino) in [("exec-user", "uino"), ("exec-side", "sideino")] {
+    for (section, ino) in [
+        ("exec-user", "uino"),
+        ("exec-side", "sideino"),
+        ("exec-pod", "sideino"),
+        ("exec-user-pod", "uino"),
+        ("exec-upod", "uino"),
+    ] {
         let want = format!("{}\nrc=0\n", f[ino]);
         if r.sections[section] != want {
             return Err(format!("{section}: {:?}, want {want:?}", r.sections[section]).into());
         }
+    }
+    // Root has no pod of that name: the user's is not taken for root's.
+    let want = "rnetns: no podman container named \"upod\" (2 containers in /var/lib/containers/storage; none matches)\nrc=255\n";
+    if r.sections["exec-root-upod"] != want {
+        return Err(format!("exec podman:root/upod: {:?}", r.sections["exec-root-upod"]).into());
     }
     // A garbage db.sql: noted, and the pod shown by its short id.
     let garbage = containers(&r.sections["garbage"], &f["webino"])?;

@@ -354,6 +354,11 @@ fn check(uid: u32) -> Result<(), Failed> {
         enters(&r, pid)?;
         // The login name says whose as well as the uid does.
         enters(&format!("podman:{USER}/{name}"), pid)?;
+        // The user's pod by its name, as a rootful pod is entered.
+        if let Some(pod) = pod {
+            enters(&format!("podman:{pod}"), pid)?;
+            enters(&format!("podman:{USER}/{pod}"), pid)?;
+        }
         println!("{name}: ok (netns {ino}, pids {want:?})");
     }
     rootless_docker(uid)?;
