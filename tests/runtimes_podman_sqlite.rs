@@ -88,7 +88,7 @@ roots=$(awk '{{ for (i = 7; i <= NF && $i != "-"; i++) ; t = $(i+1);
   if ($4 == "/" && (t == "cgroup" || t == "cgroup2")) print $5 }}' /proc/self/mountinfo)
 toroot() {{ for m in $roots; do echo $1 >"$m/cgroup.procs" 2>/dev/null; done; }}
 U=/run/user/1001
-mkdir -p $U/netns $U/libpod/tmp $U/containers/overlay-containers/{um}/userdata
+mkdir -p $U/netns $U/libpod/tmp $U/containers/overlay-containers/{um}/userdata $U/containers/overlay-containers/{uinfra}/userdata
 touch $U/netns/netns-sq
 chown -R 1001:1001 $U; chmod 700 $U
 setpriv --reuid 1001 --regid 1001 --clear-groups unshare -Urm --propagation private sh -c 'exec unshare -n sh -c "mount --bind /proc/self/ns/net /run/user/1001/netns/netns-sq && exec sleep 1000"' >/dev/null 2>&1 &
@@ -98,15 +98,19 @@ trap 'kill $PAUSE 2>/dev/null; wait 2>/dev/null' EXIT
 toroot $PAUSE
 echo $PAUSE >$U/libpod/tmp/pause.pid
 echo $PAUSE >$U/containers/overlay-containers/{um}/userdata/pidfile
+echo $PAUSE >$U/containers/overlay-containers/{uinfra}/userdata/pidfile
 fact uino "$(ino /proc/$PAUSE/ns/net)"
 H=/home/sqlu/.local/share/containers/storage
-mkdir -p $H/overlay-containers/{um}/userdata
-echo '[{{"id":"{um}","names":["sq-um"]}}]' >$H/overlay-containers/containers.json
+mkdir -p $H/overlay-containers/{um}/userdata $H/overlay-containers/{uinfra}/userdata
+echo '[{{"id":"{um}","names":["sq-um"]}},{{"id":"{uinfra}","names":["9d03-infra"]}}]' >$H/overlay-containers/containers.json
+# Her pod's infra names no sandbox (as podman writes it).
+echo '{{"annotations":{{"io.container.manager":"libpod"}}}}' >$H/overlay-containers/{uinfra}/userdata/config.json
 echo '{{"annotations":{{"io.container.manager":"libpod","io.kubernetes.cri-o.SandboxID":"{uinfra}"}}}}' >$H/overlay-containers/{um}/userdata/config.json
 sqlite3 $H/db.sql >/dev/null <<EOF || exit 72
 $schema
 INSERT INTO PodConfig VALUES ('{upod}', 'upod', '{{}}'), ('{evilpod}', 'evil', '{{}}'), ('{pod2}', 'evil2', '{{}}');
-INSERT INTO ContainerConfig VALUES ('{um}', 'sq-um', '{upod}', $big), ('{side}', 'sq-side', '{evilpod}', '{{}}');
+INSERT INTO ContainerConfig VALUES ('{um}', 'sq-um', '{upod}', $big), ('{uinfra}', '9d03-infra', '{upod}', $big),
+  ('{side}', 'sq-side', '{evilpod}', '{{}}');
 EOF
 chown -R 1001:1001 /home/sqlu
 
@@ -209,7 +213,7 @@ fn sqlite_pods() -> Result<(), Failed> {
         return Err(format!("root's pod only in db.sql's log: {side:?}").into());
     }
     let user = containers(json, &f["uino"])?;
-    if !member(&user, UM, "sq-um", "upod") {
+    if !member(&user, UM, "sq-um", "upod") || !member(&user, UINFRA, "9d03-infra", "upod") {
         return Err(format!("the user's pod from her db.sql: {user:?}").into());
     }
     if json.contains("evil") {

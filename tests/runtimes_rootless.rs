@@ -328,6 +328,16 @@ fn check(uid: u32) -> Result<(), Failed> {
         if !has(ns, "podman", id, name, pod) {
             return Err(format!("{name} (pod {pod:?}): not among the containers of {ns}").into());
         }
+        // Every container of the pod's namespace (its infra too) is
+        // shown in the pod.
+        let whole = ns["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|x| pod.is_none_or(|p| x["pod"].as_str() == Some(p)));
+        if !whole {
+            return Err(format!("{name}: not every member shown in pod {pod:?}: {ns}").into());
+        }
         if ns["owner_uid"].as_u64() != Some(uid.into()) {
             return Err(format!("{name}: not shown as uid {uid}'s: {ns}").into());
         }

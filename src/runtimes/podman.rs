@@ -8,7 +8,7 @@
 //! the database: SQLite `db.sql` (podman >= 4.8, [`super::sqlite`]) when
 //! there is one, and a best-effort scan of `libpod/bolt_state.db` for what
 //! it did not say. The database is read only when a container is in a
-//! pod, or may be (it names a pod infra). Names (`containers.json`) and
+//! pod, or may be (it names a pod infra, or it is rootless). Names (`containers.json`) and
 //! namespace paths (the OCI spec) never come from the database.
 //! Rootless namespaces are mounted only in the rootless pause process's
 //! mount namespace (PID in `/run/user/UID/libpod/tmp/pause.pid`), so they
@@ -94,10 +94,15 @@ fn scan_store_in(
     // The database, read once, for the pods asked about and the members
     // of a pod whose cgroup path does not say which.
     let pods_wanted: HashSet<&str> = found.iter().filter_map(|f| f.1.as_deref()).collect();
+    // A rootless container has no cgroup of its own on cgroup v1, so
+    // any may be in a pod (its infra too, which names no sandbox); a
+    // rootful one without a pod in its cgroup path only if it names one.
+    let rootless = user.is_some();
     let members_wanted: HashSet<&str> = found
         .iter()
         .filter(|f| {
-            f.1.is_none() && annotation(&f.0.spec, "io.kubernetes.cri-o.SandboxID").is_some()
+            f.1.is_none()
+                && (rootless || annotation(&f.0.spec, "io.kubernetes.cri-o.SandboxID").is_some())
         })
         .map(|f| f.0.id.as_str())
         .collect();
