@@ -128,6 +128,10 @@ echo "=== exec-root-upod"; $R exec podman:root/upod true 2>&1; echo "rc=$?"
 echo garbage >$G/db.sql; rm -f $G/db.sql-wal
 echo "=== garbage"; $R -j list --all-runtimes 2>$SBX/garbage.err; echo "rc=$?"
 echo "=== garbage-notes"; cat $SBX/garbage.err
+# A real database cut short (its pages past 6000 bytes missing).
+head -c 6000 $H/db.sql >$G/db.sql
+echo "=== cut"; $R -j list --all-runtimes 2>$SBX/cut.err; echo "rc=$?"
+echo "=== cut-notes"; cat $SBX/cut.err
 "#,
         rnetns = sandbox::shell_quote(RNETNS),
         web = WEB,
@@ -239,15 +243,18 @@ fn sqlite_pods() -> Result<(), Failed> {
     if r.sections["exec-root-upod"] != want {
         return Err(format!("exec podman:root/upod: {:?}", r.sections["exec-root-upod"]).into());
     }
-    // A garbage db.sql: noted, and the pod shown by its short id.
-    let garbage = containers(&r.sections["garbage"], &f["webino"])?;
-    if !member(&garbage, WEB, "sq-web", &POD1[..12]) {
-        return Err(format!("garbage db.sql: {garbage:?}").into());
-    }
+    // A garbage or truncated db.sql: noted, the pod shown by its short id.
     let want =
         "rnetns: note: skipping /var/lib/containers/storage/db.sql: not a libpod SQLite database\n";
-    if !r.sections["garbage-notes"].starts_with(want) {
-        return Err(format!("garbage notes: {:?}", r.sections["garbage-notes"]).into());
+    for case in ["garbage", "cut"] {
+        let list = containers(&r.sections[case], &f["webino"])?;
+        if !member(&list, WEB, "sq-web", &POD1[..12]) {
+            return Err(format!("{case} db.sql: {list:?}").into());
+        }
+        let notes = &r.sections[&format!("{case}-notes")];
+        if !notes.starts_with(want) {
+            return Err(format!("{case} notes: {notes:?}").into());
+        }
     }
     Ok(())
 }

@@ -12,6 +12,9 @@ use std::collections::{HashMap, HashSet};
 
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 const MAX_DEPTH: usize = 32;
+/// Bytes of a row read: the ids and names come first in podman's rows;
+/// what lies past this (the end of a long JSON column) is not read.
+const ROW_BYTES: usize = 64 << 10;
 
 /// One column of a row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +149,7 @@ impl<'a> Db<'a> {
         let size = usize::try_from(size).ok()?;
         let u = self.usable;
         let max_local = u - 35;
+        let want = size.min(ROW_BYTES);
         let payload = if size <= max_local {
             page.get(start..start + size)?.to_vec()
         } else {
@@ -155,9 +159,9 @@ impl<'a> Db<'a> {
             let mut p = page.get(start..start + local)?.to_vec();
             let mut next = be32(page, start + local)?;
             let mut hops = 0;
-            while p.len() < size {
+            while p.len() < want {
                 hops += 1;
-                if next == 0 || hops > size / (u - 4) + 1 {
+                if next == 0 || hops > want / (u - 4) + 1 {
                     return None;
                 }
                 let o = self.page(next)?;
@@ -171,7 +175,8 @@ impl<'a> Db<'a> {
     }
 }
 
-/// The columns of a record (pure).
+/// The columns of a record (pure); one whose bytes lie past the end of
+/// `p` (a row read in part, [`ROW_BYTES`]) is `Other`.
 fn record(p: &[u8]) -> Option<Vec<Col>> {
     let (hsize, mut at) = varint(p, 0)?;
     let hsize = usize::try_from(hsize).ok()?;
@@ -184,13 +189,15 @@ fn record(p: &[u8]) -> Option<Vec<Col>> {
             0 => (0, Some(Col::Null)),
             1..=6 => {
                 let len = [1, 2, 3, 4, 6, 8][t as usize - 1];
-                let bytes = p.get(body..body + len)?;
                 // Big-endian two's complement, sign-extended.
-                let mut v: i64 = if bytes[0] & 0x80 != 0 { -1 } else { 0 };
-                for &b in bytes {
-                    v = (v << 8) | i64::from(b);
-                }
-                (len, Some(Col::Int(v)))
+                let int = p.get(body..body + len).map(|bytes| {
+                    let mut v: i64 = if bytes[0] & 0x80 != 0 { -1 } else { 0 };
+                    for &b in bytes {
+                        v = (v << 8) | i64::from(b);
+                    }
+                    Col::Int(v)
+                });
+                (len, int)
             }
             7 => (8, Some(Col::Other)),
             8 => (0, Some(Col::Int(0))),
@@ -199,14 +206,14 @@ fn record(p: &[u8]) -> Option<Vec<Col>> {
             t if t % 2 == 0 => (usize::try_from((t - 12) / 2).ok()?, Some(Col::Other)),
             t => {
                 let len = usize::try_from((t - 13) / 2).ok()?;
-                (len, Some(Col::Text(p.get(body..body + len)?.to_vec())))
+                let text = p
+                    .get(body..body.checked_add(len)?)
+                    .map(|t| Col::Text(t.to_vec()));
+                (len, text)
             }
         };
-        if p.len() < body + len {
-            return None;
-        }
-        body += len;
-        cols.extend(col);
+        body = body.checked_add(len)?;
+        cols.push(col.filter(|_| body <= p.len()).unwrap_or(Col::Other));
     }
     Some(cols)
 }
@@ -307,8 +314,94 @@ mod tests {
         // header 4: int8, text of 2, null; body: -2, "ab".
         let r = record(&[4, 1, 17, 0, 0xfe, b'a', b'b']).unwrap();
         assert_eq!(r, [Col::Int(-2), Col::Text(b"ab".to_vec()), Col::Null]);
-        // A text longer than the record.
-        assert_eq!(record(&[2, 21, b'a']), None);
+        // A text longer than the record (read in part): not taken.
+        assert_eq!(record(&[2, 21, b'a']), Some(vec![Col::Other]));
+        // A header longer than the record.
+        assert_eq!(record(&[9, 1]), None);
+    }
+
+    /// A 2-page database of 512-byte pages whose page 1 is an interior
+    /// table page; `edit` shapes it.
+    fn tiny(edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+        let mut d = vec![0u8; 1024];
+        d[..16].copy_from_slice(MAGIC);
+        d[16..18].copy_from_slice(&512u16.to_be_bytes());
+        d[100] = 5;
+        edit(&mut d);
+        d
+    }
+
+    #[test]
+    fn hostile_btrees_end() {
+        // Page 1 points at itself, then at a page that points back.
+        let own = tiny(|d| d[108..112].copy_from_slice(&1u32.to_be_bytes()));
+        assert_eq!(Db::new(&own, None).unwrap().rows(1, 10), None);
+        let back = tiny(|d| {
+            d[108..112].copy_from_slice(&2u32.to_be_bytes());
+            d[512] = 5;
+            d[520..524].copy_from_slice(&1u32.to_be_bytes());
+        });
+        assert_eq!(Db::new(&back, None).unwrap().rows(1, 10), None);
+        // A child past the end of the file.
+        let past = tiny(|d| d[108..112].copy_from_slice(&9u32.to_be_bytes()));
+        assert_eq!(Db::new(&past, None).unwrap().rows(1, 10), None);
+        // A leaf whose one cell claims a 1 GiB payload, its overflow
+        // pointer past the page.
+        let chain = tiny(|d| {
+            d[108..112].copy_from_slice(&2u32.to_be_bytes());
+            let leaf = 512;
+            d[leaf] = 13;
+            d[leaf + 3..leaf + 5].copy_from_slice(&1u16.to_be_bytes());
+            d[leaf + 8..leaf + 10].copy_from_slice(&20u16.to_be_bytes());
+            // payload varint 2^30, rowid 1
+            d[leaf + 20..leaf + 25].copy_from_slice(&[0x84, 0x80, 0x80, 0x80, 0x00]);
+            d[leaf + 25] = 1;
+        });
+        let db = Db::new(&chain, None).unwrap();
+        assert_eq!(db.rows(1, 10), None);
+        // ... and one whose overflow chain loops on itself: at most
+        // ROW_BYTES are gathered, then the row is read in part.
+        let looped = tiny(|d| {
+            d[108..112].copy_from_slice(&2u32.to_be_bytes());
+            let leaf = 512;
+            d[leaf] = 13;
+            d[leaf + 3..leaf + 5].copy_from_slice(&1u16.to_be_bytes());
+            d[leaf + 8..leaf + 10].copy_from_slice(&400u16.to_be_bytes());
+            d[leaf + 400..leaf + 405].copy_from_slice(&[0x84, 0x80, 0x80, 0x80, 0x00]);
+            d[leaf + 405] = 1;
+            // record header: 3 bytes, one text; local part 39 bytes,
+            // then the overflow pointer: page 3, which points at itself.
+            d[leaf + 406..leaf + 409].copy_from_slice(&[3, 0x87, 0x7f]);
+            d[leaf + 406 + 39..leaf + 406 + 43].copy_from_slice(&3u32.to_be_bytes());
+            d.resize(1536, 0);
+            d[1024..1028].copy_from_slice(&3u32.to_be_bytes());
+        });
+        let db = Db::new(&looped, None).unwrap();
+        let rows = db.rows(1, 10).unwrap();
+        assert_eq!(rows.len(), 1);
+    }
+
+    #[test]
+    fn a_log_of_another_page_size_or_bad_sum_is_ignored() {
+        let mut w = vec![0u8; 32 + 24 + 512];
+        w[..4].copy_from_slice(&0x377f_0682u32.to_be_bytes());
+        w[8..12].copy_from_slice(&1024u32.to_be_bytes());
+        assert!(committed(&w, 512).is_empty());
+        w[8..12].copy_from_slice(&512u32.to_be_bytes());
+        // Header checksum wrong.
+        assert!(committed(&w, 512).is_empty());
+        let (a, b) = checksum(false, (0, 0), &w[..24]);
+        w[24..28].copy_from_slice(&a.to_be_bytes());
+        w[28..32].copy_from_slice(&b.to_be_bytes());
+        // A commit frame for page 1 with a wrong frame checksum.
+        w[32..36].copy_from_slice(&1u32.to_be_bytes());
+        w[36..40].copy_from_slice(&1u32.to_be_bytes());
+        assert!(committed(&w, 512).is_empty());
+        let s = checksum(false, (a, b), &w[32..40]);
+        let (c, d) = checksum(false, s, &w[56..]);
+        w[48..52].copy_from_slice(&c.to_be_bytes());
+        w[52..56].copy_from_slice(&d.to_be_bytes());
+        assert_eq!(committed(&w, 512).len(), 1);
     }
 
     #[test]
