@@ -261,6 +261,14 @@ fn sqlite_pods() -> Result<(), Failed> {
 
 fn main() {
     let args = Arguments::from_args();
-    let trials = vec![skip::privileged("sqlite_pods", sqlite_pods)];
+    // The sandbox, and the sqlite3 CLI that builds the databases.
+    let sqlite3 = std::process::Command::new("sqlite3")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let missing = sandbox::unavailable()
+        .map(|why| format!("needs root or user namespaces ({why})"))
+        .or_else(|| (!sqlite3).then(|| "sqlite3 is not installed (.ci/run installs it)".into()));
+    let trials = vec![skip::requires("sqlite_pods", missing, sqlite_pods)];
     libtest_mimic::run(&args, trials).exit();
 }
