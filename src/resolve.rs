@@ -233,38 +233,44 @@ fn pick(matches: Vec<(Key, &Container)>) -> Vec<(Key, &Container)> {
     matches
 }
 
-/// The namespace of the running container `what` names: `NAME`,
-/// `USER/NAME`, or a unique id prefix (exact name first).
-fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Key, Refusal> {
-    let (owner, name) = match what.split_once('/') {
-        Some((user, name)) => (Some(owner_named(user)?), name),
-        None => (None, what),
-    };
-    let mine = |c: &Container| c.runtime == runtime && owner.is_none_or(|o| c.owner == o);
-    let members: Vec<(Key, &Container)> = scan
+/// The running containers whose namespace is known, of owner `owner`
+/// (any owner when `None`), that `keep` accepts, each with its namespace:
+/// the one place container and pod references match, so both follow the
+/// same owner rules ([`pick`], README "Trust").
+fn candidates(
+    scan: &runtimes::Scan,
+    owner: Option<Option<u32>>,
+    keep: impl Fn(&Container) -> bool,
+) -> Vec<(Key, &Container)> {
+    let hits: Vec<(Key, &Container)> = scan
         .namespaces
         .iter()
         .flat_map(|n| {
             n.containers
                 .iter()
-                .filter(|c| mine(c))
+                .filter(|c| owner.is_none_or(|o| c.owner == o) && keep(c))
                 .filter_map(move |c| Some((n.key?, c)))
         })
         .collect();
-    let by_name: Vec<_> = members
-        .iter()
-        .filter(|(_, c)| c.name.as_deref() == Some(name))
-        .copied()
-        .collect();
-    let mut hits = pick(by_name);
+    pick(hits)
+}
+
+/// The namespace of the running container `what` names: `NAME`,
+/// `USER/NAME`, or a unique id prefix (exact name first); for podman,
+/// failing those, a pod of that name (`podman:[USER/]POD`, rootful and
+/// rootless pods alike: every member shares the pod's namespace).
+fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Key, Refusal> {
+    let (owner, name) = match what.split_once('/') {
+        Some((user, name)) => (Some(owner_named(user)?), name),
+        None => (None, what),
+    };
+    let mine = |c: &Container| c.runtime == runtime;
+    let mut hits = candidates(scan, owner, |c| mine(c) && c.name.as_deref() == Some(name));
     if hits.is_empty() && !name.is_empty() {
-        hits = pick(
-            members
-                .iter()
-                .filter(|(_, c)| c.id.starts_with(name))
-                .copied()
-                .collect(),
-        );
+        hits = candidates(scan, owner, |c| mine(c) && c.id.starts_with(name));
+    }
+    if hits.is_empty() && runtime == "podman" {
+        hits = candidates(scan, owner, |c| mine(c) && c.pod.as_deref() == Some(name));
     }
     // Only another user's containers matched, without `USER/`: taken only
     // when no rootful container (a stopped one included) has that name.
@@ -276,7 +282,9 @@ fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Ke
         let matches = |c: &&Container| {
             c.runtime == runtime
                 && c.owner.is_none()
-                && (c.name.as_deref() == Some(name) || c.id.starts_with(name))
+                && (c.name.as_deref() == Some(name)
+                    || c.id.starts_with(name)
+                    || c.pod.as_deref() == Some(name))
         };
         if let Some(rootful) = scan.catalog.iter().find(matches) {
             return Err(ambiguous(runtime, what, &hits, Some(rootful)));
@@ -498,18 +506,16 @@ pub fn k8s_ref(w: &[u8]) -> Option<PodRef<'_>> {
 /// namespaces (two sandboxes of one pod both running), that is an error
 /// listing them, never a guess.
 fn find_pod(scan: &runtimes::Scan, r: &PodRef) -> Result<Option<Key>, String> {
+    let members = candidates(scan, None, |c| {
+        matches!(c.runtime, "containerd" | "cri-o")
+            && c.pod.as_deref() == Some(r.pod)
+            && r.container
+                .is_none_or(|want| c.name.as_deref() == Some(want))
+    });
     let mut hits: Vec<(Key, &str)> = Vec::new();
-    for n in &scan.namespaces {
-        let Some(key) = n.key else { continue };
-        for c in &n.containers {
-            let cri = matches!(c.runtime, "containerd" | "cri-o");
-            let pod = c.pod.as_deref() == Some(r.pod);
-            let name = r
-                .container
-                .is_none_or(|want| c.name.as_deref() == Some(want));
-            if cri && pod && name && !hits.iter().any(|(k, _)| *k == key) {
-                hits.push((key, c.runtime));
-            }
+    for (key, c) in members {
+        if !hits.iter().any(|(k, _)| *k == key) {
+            hits.push((key, c.runtime));
         }
     }
     match hits.len() {

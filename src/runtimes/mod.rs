@@ -24,6 +24,7 @@ pub mod podman;
 pub mod procs;
 pub mod reader;
 pub mod slim;
+pub mod sqlite;
 pub mod state;
 pub mod trust;
 pub mod view;

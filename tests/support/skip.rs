@@ -37,3 +37,18 @@ pub fn ignored(name: &str, reason: &str) -> Trial {
     let reason = format!("SKIP: {reason}");
     Trial::ignorable_test(name, move || Ok(Completion::ignored_with(reason)))
 }
+
+/// A test that needs what this host may lack (root, a runtime's
+/// packages): run when `missing` is `None`, else ignored with
+/// `SKIP: why` (a failure under CI), like `privileged`.
+pub fn requires(
+    name: &str,
+    missing: Option<String>,
+    body: impl FnOnce() -> Result<(), Failed> + Send + 'static,
+) -> Trial {
+    Trial::ignorable_test(name, move || match missing {
+        Some(why) if sandbox::in_ci() => Err(format!("CI=true but {why}").into()),
+        Some(why) => Ok(Completion::ignored_with(format!("SKIP: {why}"))),
+        None => body().map(|()| Completion::Completed),
+    })
+}
