@@ -15,6 +15,8 @@
 //! The cgroups are the host's (cgroupfs is not namespaced here): they
 //! carry this test's PID in their names and are removed at the end.
 
+#[path = "support/rng.rs"]
+mod rng;
 #[path = "support/sandbox.rs"]
 mod sandbox;
 
@@ -467,13 +469,7 @@ fn trust_hostile_state_names_render_escaped() {
         );
     }
     // Control bytes spliced into JSON strings of every seed.
-    let mut x: u64 = 0x7275_7374;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = rng::Rng::new(0x7275_7374);
     let pieces: [&[u8]; 6] = [
         b"\\u001b", b"\\u0007", b"\\u007f", b"\\n", b"\\u0000", b"\x1b",
     ];
@@ -485,8 +481,8 @@ fn trust_hostile_state_names_render_escaped() {
             if quotes.is_empty() {
                 break;
             }
-            let at = quotes[next() as usize % quotes.len()] + 1;
-            let p = pieces[next() as usize % pieces.len()];
+            let at = quotes[rng.index(quotes.len())] + 1;
+            let p = pieces[rng.index(pieces.len())];
             text.splice(at..at, p.iter().copied()).for_each(drop);
         }
         assert!(

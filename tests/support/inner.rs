@@ -7,6 +7,10 @@
 #![allow(dead_code)]
 
 use super::sandbox;
+#[path = "rng.rs"]
+mod rng;
+#[allow(unused_imports)] // not every includer draws random numbers
+pub use rng::Rng;
 use std::ffi::OsStr;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -344,25 +348,6 @@ fn walk(p: &Path, s: &mut String) {
         for k in kids {
             walk(&k, s);
         }
-    }
-}
-
-/// A small deterministic PRNG (xorshift64*), so failures can be replayed
-/// with the same seed.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.max(1))
-    }
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
     }
 }
 
