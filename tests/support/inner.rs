@@ -44,23 +44,6 @@ pub fn long_mode() -> bool {
 /// `None` (after saying "skipped") when sandboxes cannot be built and we
 /// are not under CI.
 pub fn run_in_sandbox(name: &str) -> Option<String> {
-    if let Some(why) = sandbox::unavailable() {
-        if sandbox::in_ci() {
-            panic!("cannot build the sandbox under CI=true: {why}");
-        }
-        // cargo's standard harness cannot mark a test ignored at run time:
-        // say it on the real stderr, which the harness does not capture.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIP: {}: needs root or user namespaces ({why})",
-            std::thread::current().name().unwrap_or("?")
-        );
-        return None;
-    }
-    let scratch = sandbox::scratch_root().join(format!("hardening-{name}"));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).unwrap();
     let exe = std::env::current_exe().unwrap();
     let body = format!(
         "export HARDENING_INNER={name} RNETNS={rnetns} PATH=/usr/sbin:/usr/bin:/sbin:/bin\n\
@@ -68,18 +51,11 @@ pub fn run_in_sandbox(name: &str) -> Option<String> {
         rnetns = sandbox::shell_quote(env!("CARGO_BIN_EXE_rnetns")),
         exe = sandbox::shell_quote(&exe.to_string_lossy()),
     );
-    let out = sandbox::run_script(&scratch, &body).expect("run sandbox");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success(),
-        "inner test {name} failed ({:?}):\n{stdout}\n{stderr}",
-        out.status
-    );
+    let stdout = sandbox::run_checked(&format!("hardening-{name}"), &body)?;
     // libtest prints "running 0 tests" when the filter matched nothing.
     assert!(
         stdout.contains("1 passed"),
-        "inner test {name} did not run:\n{stdout}\n{stderr}"
+        "inner test {name} did not run:\n{stdout}"
     );
     Some(stdout)
 }

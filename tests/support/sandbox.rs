@@ -47,9 +47,12 @@ pub fn unavailable() -> Option<String> {
         .clone()
 }
 
-/// Runs `body` in a fresh sandbox with scratch directory `name` and
-/// returns its stdout, failing the test if the script fails. `None` (after
-/// saying "skipped") where no sandbox can be built; under CI that fails.
+/// Runs `body` in a fresh sandbox with a fresh (emptied) scratch directory
+/// `name` and returns its stdout, failing the test (with stdout and
+/// stderr) if the script fails. The one way tests run a sandboxed script
+/// and check it. `None` (after a SKIP line on stderr) where no sandbox
+/// can be built, which a test inside `skip::privileged` never sees (it
+/// expects `skip::IN_PRIVILEGED`); under CI that fails.
 pub fn run_checked(name: &str, body: &str) -> Option<String> {
     if let Some(why) = unavailable() {
         if in_ci() {
@@ -66,7 +69,8 @@ pub fn run_checked(name: &str, body: &str) -> Option<String> {
         return None;
     }
     let dir = scratch_root().join(name);
-    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
     let out = run_script(&dir, body).expect("run sandbox");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
