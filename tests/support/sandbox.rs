@@ -184,6 +184,18 @@ pub fn run_script(scratch: &Path, body: &str) -> std::io::Result<std::process::O
         .output()
 }
 
+/// `body` (a script under tests/scripts/, by `include_str!`) after one
+/// shell assignment per `(NAME, value)`, each value quoted: how a test
+/// passes its parameters to a script instead of formatting them into it.
+pub fn with_vars(vars: &[(&str, &str)], body: &str) -> String {
+    let mut s: String = vars
+        .iter()
+        .map(|(k, v)| format!("{k}={}\n", shell_quote(v)))
+        .collect();
+    s.push_str(body);
+    s
+}
+
 pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
