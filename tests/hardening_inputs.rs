@@ -222,8 +222,6 @@ fn bad_inputs_give_iproute2_errors_and_change_nothing() {
 umount -l /run || exit 90
 findmnt -rn -o TARGET | grep '^/run/' | sort -r | xargs -r -n1 umount -l
 mount -t tmpfs sbx-run /run || exit 90
-state() { { stat -c '%F %a' /run/netns 2>&1; ls -laU --time-style=+ /run/netns 2>&1 | awk 'NR>1{print $1, $NF}' | sort
-  grep -E ' /(run|etc)(/| )' /proc/self/mountinfo | awk '{print $5, $9, $10}' | sort; } 2>&1; }
 one() {  # $1 = ip under test, $2 = setup, $3 = command; prints a record
   mount -t tmpfs rowrun /run; mkdir -p /run/res
   (IP=/usr/sbin/ip; eval "$2") >/dev/null 2>&1
@@ -252,8 +250,9 @@ one() {  # $1 = ip under test, $2 = setup, $3 = command; prints a record
         }
     }
     let body = format!(
-        "R={}\nexport PATH=/usr/sbin:/usr/bin:/sbin:/bin\n{script}",
-        env!("CARGO_BIN_EXE_rnetns")
+        "R={}\nexport PATH=/usr/sbin:/usr/bin:/sbin:/bin\n{}{script}",
+        env!("CARGO_BIN_EXE_rnetns"),
+        sandbox::STATE_FN,
     );
     let text = sandbox::run_checked("hardening-inputs", &body).expect(skip::IN_PRIVILEGED);
     let mut failures = Vec::new();

@@ -13,16 +13,16 @@ mod sandbox;
 mod skip;
 
 /// Runs `body` in a fresh sandbox with `$R` = rnetns, `$RIP` = rnetns
-/// under the name `ip` and `$IP` = iproute2; returns stdout.
+/// under the name `ip`, `$IP` = iproute2 and the `state` snapshot
+/// (tests/scripts/state.sh); returns stdout.
 fn sbx(test: &str, body: &str) -> String {
     let body = format!(
         "R={r}\nIP={ip}\nexport PATH=/usr/sbin:/usr/bin:/sbin:/bin\n\
          mkdir -p /tmp/rip && ln -s $R /tmp/rip/ip && RIP=/tmp/rip/ip\n\
          NOBODY='setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all'\n\
-         state() {{ {{ stat -c '%F %a %U' /run/netns 2>&1; ls -la --time-style=+ /run/netns 2>&1 | tail -n +2 | awk '{{print $1, $3, $NF}}'; \
-         grep -E ' /(run|etc)/' /proc/self/mountinfo | awk '{{print $5, $9}}' | sort; }} ; }}\n\
-         {body}\ntrue",
+         {state}{body}\ntrue",
         r = env!("CARGO_BIN_EXE_rnetns"),
+        state = sandbox::STATE_FN,
         ip = sandbox::real_ip().display(),
     );
     sandbox::run_checked(&format!("safety-{test}"), &body).expect(skip::IN_PRIVILEGED)

@@ -184,6 +184,10 @@ pub fn run_script(scratch: &Path, body: &str) -> std::io::Result<std::process::O
         .output()
 }
 
+/// The one snapshot of a sandbox's run dir and mounts, the bash function
+/// `state` (tests/scripts/state.sh), for a script to define first.
+pub const STATE_FN: &str = include_str!("../scripts/state.sh");
+
 /// `body` (a script under tests/scripts/, by `include_str!`) after one
 /// shell assignment per `(NAME, value)`, each value quoted: how a test
 /// passes its parameters to a script instead of formatting them into it.
