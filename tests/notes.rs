@@ -12,13 +12,10 @@ mod skip;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
-    let trials = vec![
-        skip::privileged_fn(
-            "uninspectable_processes_are_named_and_q_silences_the_notes",
-            uninspectable_processes_are_named_and_q_silences_the_notes,
-        ),
-        skip::privileged_fn("more_than_five_are_counted", more_than_five_are_counted),
-    ];
+    let trials = skip::privileged_all(&named![
+        uninspectable_processes_are_named_and_q_silences_the_notes,
+        more_than_five_are_counted,
+    ]);
     libtest_mimic::run(&args, trials).exit();
 }
 

@@ -39,10 +39,10 @@ pub fn long_mode() -> bool {
     std::env::var_os("HARDENING_LONG").is_some_and(|v| v == "1")
 }
 
-/// Outer half: runs test `name` of this binary inside a fresh sandbox and
-/// returns its stdout; panics with the inner stderr when it fails. Returns
-/// `None` (after saying "skipped") when sandboxes cannot be built and we
-/// are not under CI.
+/// Outer half: runs test `name` of this binary inside a fresh sandbox
+/// (`sandbox::run_checked`) and returns its stdout; panics with the inner
+/// output when it fails. `None` where `run_checked` skips; a test listed
+/// through `skip::privileged` is reported as ignored before that.
 pub fn run_in_sandbox(name: &str) -> Option<String> {
     let exe = std::env::current_exe().unwrap();
     let body = format!(
