@@ -13,8 +13,7 @@ mod skip;
 /// host's run dir and mounts are never read (README "Tests"); without the
 /// privilege to build one, each is reported as ignored (tests/support/skip.rs).
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
-    let trials = skip::privileged_all(&named![
+    skip::main_privileged(&named![
         healthy_host_prints_a_short_all_clear,
         stale_placeholder_from_a_killed_add_is_found_and_removed,
         namespace_added_in_a_private_mount_namespace_is_adopted,
@@ -28,7 +27,6 @@ fn main() {
         containers_whose_network_owner_is_gone_are_reported,
         plain_run_dir_inside_a_shared_mount_is_not_a_problem,
     ]);
-    libtest_mimic::run(&args, trials).exit();
 }
 
 /// Runs `body` in a fresh sandbox with `$R` = rnetns; returns stdout with

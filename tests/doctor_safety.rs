@@ -252,8 +252,7 @@ fn a_rebuild_that_would_unmount_a_foreign_mount_is_not_done() {
 /// Each privileged test is reported as ignored where no sandbox can be
 /// built (a failure under `CI=true`): tests/support/skip.rs.
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
-    let trials = skip::privileged_all(&named![
+    skip::main_privileged(&named![
         fix_leaves_foreign_files_and_mounts_byte_identical_and_removes_a_real_stale_placeholder,
         a_repair_that_cannot_be_done_says_could_not_fix_and_json_lists_it,
         real_ip_netns_add_racing_a_doctor_fix_loop_loses_nothing,
@@ -262,5 +261,4 @@ fn main() {
         a_holders_name_with_control_bytes_is_escaped,
         a_rebuild_that_would_unmount_a_foreign_mount_is_not_done,
     ]);
-    libtest_mimic::run(&args, trials).exit();
 }

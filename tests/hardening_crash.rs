@@ -142,9 +142,7 @@ fn sigkill_at_random_points_leaves_only_what_doctor_repairs() {
 /// Each privileged test is reported as ignored where no sandbox can be
 /// built (a failure under `CI=true`): tests/support/skip.rs.
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
-    let trials = skip::privileged_all(&named![
+    skip::main_privileged(&named![
         sigkill_at_random_points_leaves_only_what_doctor_repairs,
     ]);
-    libtest_mimic::run(&args, trials).exit();
 }

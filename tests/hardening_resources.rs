@@ -507,11 +507,9 @@ fn batch_add_pool_is_bounded_and_stopped_between_runs() {
 /// Each privileged test is reported as ignored where no sandbox can be
 /// built (a failure under `CI=true`): tests/support/skip.rs.
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
-    let trials = skip::privileged_all(&named![
+    skip::main_privileged(&named![
         many_namespaces_and_entries_stay_bounded,
         batch_add_survives_killed_helpers,
         batch_add_pool_is_bounded_and_stopped_between_runs,
     ]);
-    libtest_mimic::run(&args, trials).exit();
 }

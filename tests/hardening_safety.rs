@@ -154,12 +154,10 @@ fn refuses_to_run_set_uid_or_set_gid() {
 /// Each privileged test is reported as ignored where no sandbox can be
 /// built (a failure under `CI=true`): tests/support/skip.rs.
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
-    let trials = skip::privileged_all(&named![
+    skip::main_privileged(&named![
         delete_never_follows_a_symlink_entry_or_leaves_the_run_dir,
         exec_and_set_refuse_entries_that_are_not_namespaces_like_iproute2,
         non_root_gets_iproute2_errors_and_leaves_what_iproute2_leaves,
         refuses_to_run_set_uid_or_set_gid,
     ]);
-    libtest_mimic::run(&args, trials).exit();
 }

@@ -306,11 +306,9 @@ fn first_add_races_readers_and_delete() {
 /// Each privileged test is reported as ignored where no sandbox can be
 /// built (a failure under `CI=true`): tests/support/skip.rs.
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
-    let trials = skip::privileged_all(&named![
+    skip::main_privileged(&named![
         storm_rnetns_keeps_every_invariant,
         storm_iproute2_for_the_record,
         first_add_races_readers_and_delete,
     ]);
-    libtest_mimic::run(&args, trials).exit();
 }

@@ -11,12 +11,10 @@ mod sandbox;
 mod skip;
 
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
-    let trials = skip::privileged_all(&named![
+    skip::main_privileged(&named![
         uninspectable_processes_are_named_and_q_silences_the_notes,
         more_than_five_are_counted,
     ]);
-    libtest_mimic::run(&args, trials).exit();
 }
 
 fn script(body: &str) -> String {

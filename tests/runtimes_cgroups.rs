@@ -31,7 +31,11 @@ fn script() -> String {
             ("DOCKER_ID", DOCKER_ID),
             ("CONMON_ID", CONMON_ID),
         ],
-        include_str!("scripts/runtimes_cgroups.sh"),
+        &[
+            include_str!("scripts/cgroup_hierarchy.sh"),
+            include_str!("scripts/runtimes_cgroups.sh"),
+        ]
+        .concat(),
     )
 }
 
@@ -141,9 +145,7 @@ fn cgroup_walk_and_per_process_reads_place_the_same_containers() {
 /// Each privileged test is reported as ignored where no sandbox can be
 /// built (a failure under `CI=true`): tests/support/skip.rs.
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
-    let trials = skip::privileged_all(&named![
+    skip::main_privileged(&named![
         cgroup_walk_and_per_process_reads_place_the_same_containers,
     ]);
-    libtest_mimic::run(&args, trials).exit();
 }

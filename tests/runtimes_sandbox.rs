@@ -54,32 +54,13 @@ fn script() -> String {
     )
 }
 
-struct Run {
-    facts: HashMap<String, String>,
-    sections: HashMap<String, String>,
-}
+type Run = sandbox::Report;
 
 /// The scenario in a sandbox of its own, scratch directory `name` (each
 /// test has its own: they run in parallel and the scratch dir is emptied).
 fn run(name: &str) -> Run {
     let text = sandbox::run_checked(name, &script()).expect(skip::IN_PRIVILEGED);
-    let mut facts = HashMap::new();
-    let mut sections = HashMap::new();
-    let mut current: Option<String> = None;
-    for line in text.split_inclusive('\n') {
-        if let Some(f) = line.strip_prefix("FACT ") {
-            let (k, v) = f.trim_end().split_once(' ').unwrap();
-            facts.insert(k.to_string(), v.to_string());
-        } else if let Some(name) = line.strip_prefix("=== ") {
-            current = Some(name.trim_end().to_string());
-        } else if let Some(c) = &current {
-            sections
-                .entry(c.clone())
-                .or_insert_with(String::new)
-                .push_str(line);
-        }
-    }
-    Run { facts, sections }
+    sandbox::Report::parse(&text)
 }
 
 fn expected_json(f: &HashMap<String, String>) -> String {
@@ -321,10 +302,8 @@ fn identify_pretty_and_references() {
 /// Each privileged test is reported as ignored where no sandbox can be
 /// built (a failure under `CI=true`): tests/support/skip.rs.
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
-    let trials = skip::privileged_all(&named![
+    skip::main_privileged(&named![
         all_runtimes_json_and_plain_bytes,
         identify_pretty_and_references,
     ]);
-    libtest_mimic::run(&args, trials).exit();
 }

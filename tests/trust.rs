@@ -53,7 +53,11 @@ fn script() -> String {
             ("CACHE", CACHE),
             ("CACHE_USER", CACHE_USER),
         ],
-        include_str!("scripts/trust.sh"),
+        &[
+            include_str!("scripts/cgroup_hierarchy.sh"),
+            include_str!("scripts/trust.sh"),
+        ]
+        .concat(),
     )
 }
 
@@ -65,22 +69,7 @@ struct Run {
 
 fn run() -> Run {
     let text = sandbox::run_checked("trust", &script()).expect(skip::IN_PRIVILEGED);
-    let mut facts = HashMap::new();
-    let mut sections = HashMap::new();
-    let mut current: Option<String> = None;
-    for line in text.split_inclusive('\n') {
-        if let Some(f) = line.strip_prefix("FACT ") {
-            let (k, v) = f.trim_end().split_once(' ').unwrap();
-            facts.insert(k.to_string(), v.to_string());
-        } else if let Some(name) = line.strip_prefix("=== ") {
-            current = Some(name.trim_end().to_string());
-        } else if let Some(c) = &current {
-            sections
-                .entry(c.clone())
-                .or_insert_with(String::new)
-                .push_str(line);
-        }
-    }
+    let sandbox::Report { facts, sections } = sandbox::Report::parse(&text);
     let views = sandbox::scratch_root().join("trust").join("views");
     Run {
         facts,

@@ -1,20 +1,11 @@
 # The cgroup walk scenario of tests/runtimes_cgroups.rs, run by it in a
 # sandbox (tests/support/sandbox.rs). Set by the test: RNETNS, ME (the
-# test's PID, in cgroup names), DOCKER and CONMON (container ids).
+# test's PID, in cgroup names), DOCKER_ID and CONMON_ID
+# (container ids); cgroup_hierarchy.sh runs first.
 R=${RNETNS}
 T=rnetns-test-${ME}
 mount -t tmpfs sbx-varlib /var/lib || exit 89
-# The hierarchy rnetns walks: the first `0::` or `name=systemd` line of our
-# cgroup file (else the first line), mounted at its root.
-ctl=$(awk -F: '$2=="" || $2=="name=systemd" {print $2; exit}' /proc/self/cgroup)
-mnt=$(awk -v want="$ctl" '{
-  for (i = 7; i <= NF && $i != "-"; i++) ;
-  t = $(i+1); o = "," $(i+3) ",";
-  if ($4 != "/") next;
-  if (want == "" && t == "cgroup2") { print $5; exit }
-  if (want != "" && t == "cgroup" && index(o, "," want ",")) { print $5; exit }
-}' /proc/self/mountinfo)
-[ -n "$mnt" ] && [ -d "$mnt" ] || { echo "no container hierarchy (ctl=$ctl)" >&2; exit 80; }
+# $mnt: the hierarchy rnetns walks (cgroup_hierarchy.sh, run before this).
 echo "FACT mnt $mnt"
 cd "$mnt" || exit 80
 dirs=("lxc.payload.$T/sub" "lxc.payload.$T" "$T.slice/docker-${DOCKER_ID}.scope" "$T.slice/libpod-conmon-${CONMON_ID}.scope" "$T.slice")

@@ -1,6 +1,7 @@
 # README "Trust": the scenario of tests/trust.rs, run by it in a sandbox
 # (tests/support/sandbox.rs). Set by the test: RNETNS, and the container
-# ids WEB DB KT MINE DUP_ROOT DUP_USER ESC EVIL CACHE CACHE_USER.
+# ids WEB DB KT MINE DUP_ROOT DUP_USER ESC EVIL CACHE CACHE_USER;
+# cgroup_hierarchy.sh runs first.
 R=${RNETNS}
 mount -t tmpfs sbx-varlib /var/lib || exit 89
 mount -t tmpfs sbx-home /home || exit 89
@@ -10,16 +11,7 @@ fact hostino "$(ino /proc/self/ns/net)"
 echo 'mallory:x:1001:1001::/home/mallory:/bin/sh' >>/etc/passwd
 echo 'mallory:200000:65536' >/etc/subuid
 
-# The container hierarchy (as tests/runtimes_cgroups.rs finds it).
-ctl=$(awk -F: '$2=="" || $2=="name=systemd" {print $2; exit}' /proc/self/cgroup)
-mnt=$(awk -v want="$ctl" '{
-  for (i = 7; i <= NF && $i != "-"; i++) ;
-  t = $(i+1); o = "," $(i+3) ",";
-  if ($4 != "/") next;
-  if (want == "" && t == "cgroup2") { print $5; exit }
-  if (want != "" && t == "cgroup" && index(o, "," want ",")) { print $5; exit }
-}' /proc/self/mountinfo)
-[ -n "$mnt" ] && [ -d "$mnt" ] || { echo "no container hierarchy" >&2; exit 80; }
+# $mnt: the container hierarchy (cgroup_hierarchy.sh, run before this).
 CG="$mnt/rnetns-trust-$$"
 cleanup() { kill $PROOT $KTP $PAUSE $M2 2>/dev/null; wait 2>/dev/null; sleep 0.2; rmdir "$CG/docker-${WEB}.scope" "$CG/libpod-${CACHE}.scope" "$CG" 2>/dev/null; }
 trap cleanup EXIT

@@ -8,6 +8,7 @@
 //! otherwise; it never passes silently.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -182,6 +183,35 @@ pub fn run_script(scratch: &Path, body: &str) -> std::io::Result<std::process::O
         ])
         .stdin(Stdio::null())
         .output()
+}
+
+/// What a scenario script prints for its test to judge: `FACT KEY VALUE`
+/// lines, and under each `=== NAME` line the text up to the next one.
+pub struct Report {
+    pub facts: HashMap<String, String>,
+    pub sections: HashMap<String, String>,
+}
+
+impl Report {
+    pub fn parse(text: &str) -> Report {
+        let mut facts = HashMap::new();
+        let mut sections = HashMap::new();
+        let mut current: Option<String> = None;
+        for line in text.split_inclusive('\n') {
+            if let Some(f) = line.strip_prefix("FACT ") {
+                let (k, v) = f.trim_end().split_once(' ').unwrap();
+                facts.insert(k.to_string(), v.to_string());
+            } else if let Some(name) = line.strip_prefix("=== ") {
+                current = Some(name.trim_end().to_string());
+            } else if let Some(c) = &current {
+                sections
+                    .entry(c.clone())
+                    .or_insert_with(String::new)
+                    .push_str(line);
+            }
+        }
+        Report { facts, sections }
+    }
 }
 
 /// The one snapshot of a sandbox's run dir and mounts, the bash function

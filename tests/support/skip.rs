@@ -51,6 +51,12 @@ pub fn privileged_all(tests: &[(&str, fn())]) -> Vec<Trial> {
         .collect()
 }
 
+/// The whole `main` of a test file whose tests are all privileged.
+pub fn main_privileged(tests: &[(&str, fn())]) -> ! {
+    let args = libtest_mimic::Arguments::from_args();
+    libtest_mimic::run(&args, privileged_all(tests)).exit()
+}
+
 /// `(name, test)` pairs from test function names, for `privileged_all`.
 #[macro_export]
 macro_rules! named {
