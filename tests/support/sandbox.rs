@@ -4,8 +4,10 @@
 //!
 //! The sandbox checks that it took effect (its own netns, our tmpfs on /run)
 //! before it runs anything. Without the privilege to build it, a test fails
-//! under `CI=true` and is reported as ignored ("skipped: needs root")
-//! otherwise; it never passes silently.
+//! under `CI=true` and is reported as ignored ("SKIP: needs root ...")
+//! otherwise, through tests/support/skip.rs. Files still on cargo's
+//! standard harness get a SKIP line on stderr from `run_checked` instead.
+//! The long scripts the tests run are in tests/scripts/.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
