@@ -121,6 +121,33 @@ impl World {
     }
 }
 
+/// Other views where a directory doctor watches holds a filesystem it does
+/// not enter (README "Bounded reads"): said once per mount namespace.
+fn not_entered(world: &World, out: &mut Vec<Finding>) {
+    for ns in &world.others {
+        let Some((dir, line)) = watched()
+            .into_iter()
+            .find_map(|d| ns.not_entered_at(d).map(|l| (d, l)))
+        else {
+            continue;
+        };
+        out.push(finding(
+            "view-not-entered",
+            Severity::Info,
+            dir,
+            format!(
+                "{} has a filesystem of type {} at {} in its own mount namespace; doctor did not look inside it",
+                holder_text(ns.actor(), true),
+                lossy(&line.mount.fstype),
+                lossy(&line.mount.mount_point),
+            ),
+            "a lookup there could wait forever on a server a user runs; what is mounted on top of it is still read from mountinfo",
+            String::new(),
+            Repair::None,
+        ));
+    }
+}
+
 fn is_netns(m: &Mount) -> bool {
     m.is_nsfs() && m.root.starts_with(b"net:[")
 }
@@ -231,6 +258,7 @@ fn run_in(world: &World) -> Vec<Finding> {
             Repair::None,
         ));
     }
+    not_entered(world, &mut out);
     daemons(world, &mut out);
     super::owners::docker(&mut out);
     super::owners::podman(&mut out);

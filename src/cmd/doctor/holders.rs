@@ -293,6 +293,16 @@ impl Ns {
                 })
     }
 
+    /// A mount at or under `dir` in this view on a filesystem doctor does
+    /// not enter (FUSE, a network filesystem, a user's overlay), if any.
+    pub fn not_entered_at(&self, dir: &[u8]) -> Option<&Line> {
+        self.lines.iter().find(|l| {
+            let t = l.mount.fstype.as_slice();
+            is_ancestor_or_self(dir, &l.mount.mount_point)
+                && !(LOCAL.contains(&t) || (self.owned_by_us && ROOT_MADE.contains(&t)))
+        })
+    }
+
     /// The pid to act through: a root one if there is one.
     pub fn actor(&self) -> u32 {
         self.root_pid.unwrap_or(self.pid)
