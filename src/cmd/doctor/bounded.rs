@@ -88,3 +88,109 @@ fn reap_soon(pid: nix::unistd::Pid) {
         }
     }
 }
+
+/// `open()`'s file, opened in a forked child that gets `deadline` and
+/// passes it back over a socket (SCM_RIGHTS); `None` if it did not answer
+/// in time. An error is passed back as its text.
+pub fn open_within(
+    deadline: Duration,
+    open: impl FnOnce() -> Result<std::fs::File, String>,
+) -> Option<Result<std::fs::File, String>> {
+    use nix::sys::socket::{
+        recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
+        SockFlag, SockType,
+    };
+    use std::io::{IoSlice, IoSliceMut};
+    use std::os::fd::{AsRawFd, RawFd};
+    if !crate::sys::single_threaded() {
+        return Some(open());
+    }
+    let Ok((ours, theirs)) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    ) else {
+        return Some(open());
+    };
+    let pid = match crate::sys::fork() {
+        Ok(crate::sys::Forked::Child) => {
+            drop(ours);
+            let sent = match open() {
+                Ok(f) => {
+                    let fds = [f.as_raw_fd()];
+                    sendmsg::<()>(
+                        theirs.as_raw_fd(),
+                        &[IoSlice::new(b"")],
+                        &[ControlMessage::ScmRights(&fds)],
+                        MsgFlags::MSG_NOSIGNAL,
+                        None,
+                    )
+                }
+                Err(why) => sendmsg::<()>(
+                    theirs.as_raw_fd(),
+                    &[IoSlice::new(why.as_bytes())],
+                    &[],
+                    MsgFlags::MSG_NOSIGNAL,
+                    None,
+                ),
+            };
+            crate::sys::exit_now(i32::from(sent.is_err()))
+        }
+        Ok(crate::sys::Forked::Parent(pid)) => pid,
+        Err(_) => return Some(open()),
+    };
+    drop(theirs);
+    let ready = {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let until = Instant::now() + deadline;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break false;
+            }
+            let mut fds = [PollFd::new(ours.as_fd(), PollFlags::POLLIN)];
+            let ms = PollTimeout::try_from(left.as_millis().max(1)).unwrap_or(PollTimeout::MAX);
+            match poll(&mut fds, ms) {
+                Ok(0) | Err(nix::errno::Errno::EINTR) => {}
+                Ok(_) => break true,
+                Err(_) => break false,
+            }
+        }
+    };
+    if !ready {
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        reap_soon(pid);
+        return None;
+    }
+    let mut text = vec![0u8; 4096];
+    let mut iov = [IoSliceMut::new(&mut text)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let got = recvmsg::<()>(
+        ours.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .ok()
+    .map(|msg| {
+        let mut fd = None;
+        if let Ok(cmsgs) = msg.cmsgs() {
+            for c in cmsgs {
+                if let ControlMessageOwned::ScmRights(fds) = c {
+                    for raw in fds {
+                        let owned = crate::sys::own_received_fd(raw);
+                        fd.get_or_insert(owned);
+                    }
+                }
+            }
+        }
+        (fd, msg.bytes)
+    });
+    reap_soon(pid);
+    Some(match got {
+        Some((Some(fd), _)) => Ok(std::fs::File::from(fd)),
+        Some((None, n)) if n > 0 => Err(String::from_utf8_lossy(&text[..n]).into_owned()),
+        _ => Err("its reader failed".into()),
+    })
+}

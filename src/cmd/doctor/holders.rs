@@ -340,7 +340,21 @@ pub fn who(pid: u32) -> Who {
 /// as local, never follows a symlink, never opens anything but nsfs (a
 /// FIFO, socket or device there is seen on an O_PATH fd and left), and
 /// refuses a namespace our user namespace does not own.
+///
+/// The lookup runs in a forked child with a deadline
+/// ([`super::bounded::open_within`]): if a filesystem on the way stalls
+/// anyway, doctor goes on without this namespace.
 pub fn open_netns(ns: &Ns, path: &[u8]) -> Result<File, String> {
+    let deadline = super::bounded::DEADLINE;
+    super::bounded::open_within(deadline, || open_netns_here(ns, path)).unwrap_or_else(|| {
+        Err(format!(
+            "its view did not answer within {}s; skipped",
+            deadline.as_secs_f32()
+        ))
+    })
+}
+
+fn open_netns_here(ns: &Ns, path: &[u8]) -> Result<File, String> {
     use nix::fcntl::{open, OFlag};
     use nix::sys::stat::Mode;
     if !ns.walk_is_safe(path) {
