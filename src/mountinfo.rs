@@ -4,7 +4,7 @@
 //! this and other mount namespaces.
 
 /// One mountinfo line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mount {
     pub id: u64,
     pub parent: u64,
@@ -161,7 +161,7 @@ fn stat_mounts(ids: &[u64], types: &[(&[u8], u64)]) -> Option<Vec<Mount>> {
 
 /// A mount kept from another namespace's mountinfo, with the device
 /// (`major:minor`) of the filesystem it shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Line {
     pub mount: Mount,
     pub dev: (u32, u32),

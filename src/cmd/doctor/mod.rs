@@ -10,6 +10,7 @@
 //! is alive or named elsewhere, nor anything an add did not make; each
 //! repair is reported as done or not.
 
+mod bounded;
 mod checks;
 mod fix;
 mod holders;

@@ -292,7 +292,6 @@ fn replace() -> Option<String> {
         Err(nix::Error::ENOSYS | nix::Error::EPERM) => return None,
         Err(e) => return Some(left_alone("could not copy", e)),
     };
-    test_pause("built");
     // A run dir shared with a peer group of its own keeps it: the copy is
     // a peer of the old mount already (clones of a shared mount are), so
     // mount namespaces that receive the run dir's mounts keep receiving
@@ -307,7 +306,6 @@ fn replace() -> Option<String> {
             return Some(left_alone("could not share the copy of", e));
         }
     }
-    test_pause("shared");
     // Most of step 4 before the locks: what was added since the copy.
     let (_, known) = copy.carry_over(None);
     // Steps 5-6 under rnetns's own lock; the run dir's flock (which 6.1
@@ -320,11 +318,9 @@ fn replace() -> Option<String> {
             // parent's peer group (it would propagate on top of it).
             sys::set_propagation(old.as_fd(), sys::MS_PRIVATE, false)?;
         }
-        test_pause("private");
         // Step 5: the old top still serves every lookup, and `add`s still
         // bind on it (onto the copy too, when they are peers).
         sys::move_mount(copy.fd.as_fd(), None, Path::new(RUN_DIR), true)?;
-        test_pause("beneath");
         let flock = mounts::flock_run_dir();
         wait_for_inflight(&known);
         // Only what changed since the pass above: the flock is held
@@ -335,7 +331,6 @@ fn replace() -> Option<String> {
         if keep_group {
             sys::set_propagation(old.as_fd(), sys::MS_PRIVATE, false)?;
         }
-        test_pause("leaving");
         let gone = nix::mount::umount2(&in_tree_root(&old), nix::mount::MntFlags::MNT_DETACH);
         drop(flock);
         Ok((known.len() + late, gone))
@@ -432,13 +427,5 @@ fn wait_for_inflight(known: &Listing) {
             return;
         }
         std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-/// Test hook: with `RNETNS_TEST_PAUSE=STEP`, stops this process with
-/// SIGSTOP at that step, so a test can SIGKILL it exactly there.
-fn test_pause(step: &str) {
-    if std::env::var_os("RNETNS_TEST_PAUSE").is_some_and(|v| v == step) {
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
     }
 }
