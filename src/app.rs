@@ -5,7 +5,7 @@
 use crate::cli::{self, Action, Invocation};
 use crate::cmd::{self, Ctx};
 use crate::error::{self, eprint_bytes, Error};
-use crate::{ns, store, sys};
+use crate::{ns, sys};
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -23,7 +23,7 @@ pub fn main_with(argv: Vec<OsString>) -> i32 {
         .map(|a| a.as_bytes().to_vec())
         .unwrap_or_default();
     let mode = cli::mode_from_argv0(&argv0);
-    cli::set_mode(mode);
+    crate::prog::set_mode(mode);
     if sys::is_setid() {
         eprint_bytes(b"rnetns: refusing to run set-uid or set-gid\n");
         return 1;
@@ -116,11 +116,11 @@ fn batch(ctx: &mut Ctx, file: &[u8]) -> i32 {
                 v
             }
             Err(e) => {
-                eprint_bytes(&store::cat(&[
+                eprint_bytes(&crate::bytes::cat(&[
                     b"Cannot open file \"",
                     file,
                     b"\" for reading: ",
-                    sys::strerror(store::errno_of(e) as i32).as_bytes(),
+                    sys::strerror(crate::error::errno_of(e) as i32).as_bytes(),
                     b"\n",
                 ]));
                 return 1;
@@ -162,7 +162,7 @@ fn batch(ctx: &mut Ctx, file: &[u8]) -> i32 {
         };
         if code != 0 {
             ctx.out.flush();
-            eprint_bytes(&store::cat(&[
+            eprint_bytes(&crate::bytes::cat(&[
                 b"Command failed ",
                 file,
                 format!(":{lineno}\n").as_bytes(),
@@ -215,7 +215,7 @@ fn handoff_batch(ctx: &mut Ctx, file: &[u8], input: &[u8]) -> i32 {
     if ctx.globals.force {
         cmd.arg("-force");
     }
-    cmd.arg("-batch").arg(cli::os(file));
+    cmd.arg("-batch").arg(crate::bytes::os(file));
     if file == b"-" {
         match stdin_from(input) {
             Ok(f) => {
@@ -255,9 +255,9 @@ fn run_real_ip(options: &[OsString], words: &[Vec<u8>]) -> cmd::Status {
     let status = std::process::Command::new(ip)
         .arg0("ip")
         .args(options)
-        .args(words.iter().map(|w| cli::os(w)))
+        .args(words.iter().map(|w| crate::bytes::os(w)))
         .status()
-        .map_err(|e| Error::sys("Cannot run ip", store::errno_of(e)))?;
+        .map_err(|e| Error::sys("Cannot run ip", crate::error::errno_of(e)))?;
     match status.code() {
         Some(255) => Err(Error::Exit(255)),
         Some(c) => Ok(c),

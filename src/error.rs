@@ -4,7 +4,7 @@
 //! handler's return value, 255 for iproute2's `exit(-1)` paths, which also
 //! end a batch even under `-force` (spec 2.7).
 
-use crate::cli::prog;
+use crate::prog::prog;
 use crate::sys::strerror;
 use nix::errno::Errno;
 use std::fmt;
@@ -35,6 +35,11 @@ pub fn usage_text() -> String {
          \t{p} list-id [target-nsid POSITIVE-INT] [nsid POSITIVE-INT]\n\
          NETNSID := auto | POSITIVE-INT\n"
     )
+}
+
+/// The errno inside an io::Error (EIO when there is none).
+pub fn errno_of(e: std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 
 pub mod app;
+pub mod bytes;
 pub mod cli;
 pub mod cmd;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod nsid;
 pub mod output;
 pub mod pool;
 pub mod procscan;
+pub mod prog;
 pub mod resolve;
 pub mod runtimes;
 pub mod store;

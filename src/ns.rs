@@ -5,8 +5,10 @@
 //! thread to its original netns when dropped (`add`). Syscalls: open,
 //! setns, unshare, mount, umount2, statvfs, opendir.
 
+use crate::bytes::cat;
+use crate::error::errno_of;
 use crate::error::{eprint_bytes, Error};
-use crate::store::{cat, errno_of, ETC_DIR};
+use crate::store::ETC_DIR;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
 use std::fs::File;

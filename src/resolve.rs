@@ -14,9 +14,10 @@
 //! netns file checked to be the namespace the scan found (no PID race).
 //! Syscalls: lstat, open, ioctl(NS_GET_NSTYPE), fstat, and the scan's.
 
+use crate::bytes::cat;
 use crate::output::escape::escape;
 use crate::runtimes::{self, state, Container, Key};
-use crate::store::{cat, entry_path};
+use crate::store::entry_path;
 use std::fs::File;
 use std::path::PathBuf;
 
@@ -33,7 +34,7 @@ pub struct Target {
 /// to refuse paths (the reason for D1). rnetns is a new command name, so a
 /// path there is an explicit choice.
 pub fn path_allowed(word: &[u8]) -> bool {
-    crate::cli::prog() == "rnetns" && word.starts_with(b"/") && word.len() <= 4096
+    crate::prog::is_rnetns() && word.starts_with(b"/") && word.len() <= 4096
 }
 
 /// Why a reference was refused: a message for stderr, and whether it
@@ -48,7 +49,7 @@ pub struct Refusal {
 impl Refusal {
     fn missing(msg: String) -> Refusal {
         Refusal {
-            msg: format!("{}: {msg}", crate::cli::prog()).into_bytes(),
+            msg: format!("{}: {msg}", crate::prog::prog()).into_bytes(),
             ambiguous: false,
         }
     }
@@ -85,7 +86,7 @@ pub fn qualified_allowed(word: &[u8]) -> bool {
     let Some(rest) = rest else {
         return false;
     };
-    crate::cli::prog() == "rnetns"
+    crate::prog::is_rnetns()
         && rest.iter().filter(|&&b| b == b'/').count() == 1
         && !rest.starts_with(b"/")
         && !rest.ends_with(b"/")
@@ -95,7 +96,7 @@ pub fn qualified_allowed(word: &[u8]) -> bool {
 /// Whether `word` is a `k8s:NAMESPACE/POD[/CONTAINER]` reference, which
 /// holds a `/`: only as `rnetns`, for the same reason as [`path_allowed`].
 pub fn k8s_allowed(word: &[u8]) -> bool {
-    crate::cli::prog() == "rnetns" && word.strip_prefix(b"k8s:").and_then(k8s_ref).is_some()
+    crate::prog::is_rnetns() && word.strip_prefix(b"k8s:").and_then(k8s_ref).is_some()
 }
 
 /// Resolves `word`, or `Ok(None)` when it is a run-dir name or not a
@@ -113,13 +114,13 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
         }))
     };
     if path_allowed(word) {
-        let path = PathBuf::from(crate::cli::os(word));
+        let path = PathBuf::from(crate::bytes::os(word));
         let f = File::open(&path).map_err(|e| {
             cat(&[
                 b"Cannot open network namespace \"",
                 word,
                 b"\": ",
-                crate::sys::strerror(crate::store::errno_of(e) as i32).as_bytes(),
+                crate::sys::strerror(crate::error::errno_of(e) as i32).as_bytes(),
             ])
         })?;
         if state::netns_of(&f).is_none() {
@@ -134,7 +135,7 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
         if pid.is_empty() || !pid.iter().all(u8::is_ascii_digit) {
             return Ok(None);
         }
-        let path = PathBuf::from(crate::cli::os(&cat(&[b"/proc/", pid, b"/ns/net"])));
+        let path = PathBuf::from(crate::bytes::os(&cat(&[b"/proc/", pid, b"/ns/net"])));
         return match File::open(path) {
             Ok(f) if state::netns_of(&f).is_some() => target(f),
             _ => Ok(None),
@@ -182,7 +183,7 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
             // ownership notes of runtimes::trust; other notes stay with
             // `list --all-runtimes`).
             for n in scan.notes.iter().filter(|n| n.starts_with("ignoring ")) {
-                let line = format!("{}: note: {}\n", crate::cli::prog(), escape(n.as_bytes()));
+                let line = format!("{}: note: {}\n", crate::prog::prog(), escape(n.as_bytes()));
                 crate::error::eprint_bytes(line.as_bytes());
             }
             return Err(r);
@@ -290,7 +291,7 @@ fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Ke
         // As `ip`, a reference that matches nothing keeps iproute2's own
         // message (the caller falls back to the run dir); as rnetns it
         // says why (README "Tests").
-        [] if crate::cli::prog() != "rnetns" => Err(Refusal {
+        [] if !crate::prog::is_rnetns() => Err(Refusal {
             msg: Vec::new(),
             ambiguous: false,
         }),
@@ -337,7 +338,7 @@ fn ambiguous(
     };
     let msg = format!(
         "{}: {runtime}:{} is ambiguous: it matches {} containers: {}{hint}",
-        crate::cli::prog(),
+        crate::prog::prog(),
         escape(what.as_bytes()),
         all.len(),
         list.join(", ")

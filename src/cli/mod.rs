@@ -11,28 +11,8 @@ pub mod help;
 use grammar::{lookup_option, Opt, FAMILIES};
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::sync::OnceLock;
 
-/// How rnetns was invoked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Rnetns,
-    Ip,
-}
-
-static PROG: OnceLock<&'static str> = OnceLock::new();
-
-/// The program name used in messages: `ip` or `rnetns`.
-pub fn prog() -> &'static str {
-    PROG.get().copied().unwrap_or("rnetns")
-}
-
-pub fn set_mode(mode: Mode) {
-    let _ = PROG.set(match mode {
-        Mode::Ip => "ip",
-        Mode::Rnetns => "rnetns",
-    });
-}
+pub use crate::prog::Mode;
 
 /// The mode implied by the name we were started under.
 pub fn mode_from_argv0(argv0: &[u8]) -> Mode {
@@ -245,11 +225,6 @@ fn unknown_option(mode: Mode, word: &[u8]) -> Action {
             255,
         ),
     }
-}
-
-/// Turns a word back into an OsString (for exec and paths).
-pub fn os(word: &[u8]) -> OsString {
-    std::ffi::OsStr::from_bytes(word).to_os_string()
 }
 
 #[cfg(test)]

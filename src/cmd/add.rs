@@ -6,11 +6,12 @@
 
 use super::delete::remove_entry;
 use super::{Ctx, Status};
+use crate::bytes::cat;
 use crate::cli::grammar::parse_c_int;
 use crate::error::Error;
 use crate::mounts::prepare_run_dir;
 use crate::ns::NetnsGuard;
-use crate::store::{cat, entry_display, entry_path};
+use crate::store::{entry_display, entry_path};
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};

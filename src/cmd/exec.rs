@@ -5,9 +5,10 @@
 //! Syscalls: those of [`crate::ns::switch_to`], fork, execvp, waitpid.
 
 use super::{Ctx, Status};
+use crate::bytes::cat;
 use crate::error::{eprint_bytes, Error};
 use crate::ns::switch_to;
-use crate::store::{self, cat, RUN_DIR};
+use crate::store::{self, RUN_DIR};
 use crate::sys::{exit_now, fork, Forked};
 use nix::errno::Errno;
 use nix::sys::wait::{waitpid, WaitStatus};

@@ -37,7 +37,7 @@ pub fn graph(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     ctx.out.write(&bytes);
     ctx.out.flush();
     for n in notes {
-        eprint_bytes(format!("{}: note: {n}\n", crate::cli::prog()).as_bytes());
+        eprint_bytes(format!("{}: note: {n}\n", crate::prog::prog()).as_bytes());
     }
     Ok(0)
 }

@@ -3,9 +3,11 @@
 //! /proc. Syscalls: open, fstat, getdents, fstatat.
 
 use super::{Ctx, Status};
+use crate::bytes::cat;
+use crate::error::errno_of;
 use crate::error::Error;
 use crate::procscan;
-use crate::store::{self, cat, errno_of, RUN_DIR};
+use crate::store::{self, RUN_DIR};
 use nix::errno::Errno;
 use std::os::unix::fs::MetadataExt;
 
@@ -32,7 +34,7 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         },
         None => b"self",
     };
-    let path = std::path::PathBuf::from(crate::cli::os(&cat(&[b"/proc/", pid, b"/ns/net"])));
+    let path = std::path::PathBuf::from(crate::bytes::os(&cat(&[b"/proc/", pid, b"/ns/net"])));
     let file = std::fs::File::open(&path).map_err(|e| cannot_open(errno_of(e)))?;
     print_match(ctx, &file)
 }

@@ -7,10 +7,10 @@
 
 use super::runtimes::{fill_nsids, object, plain, without_self};
 use super::{Ctx, Status};
+use crate::bytes::cat;
 use crate::error::{eprint_bytes, Error};
 use crate::output::json::{render as render_json, Node};
 use crate::runtimes::{self, state, Namespace};
-use crate::store::cat;
 use crate::wiring::{self, render, Far, Wiring};
 
 /// The flag that adds interfaces to `list --all-runtimes`.
@@ -56,7 +56,7 @@ fn print(ctx: &mut Ctx, spaces: &[Namespace], w: &Wiring, which: &[usize], notes
     ctx.out.write(&bytes);
     ctx.out.flush();
     for n in notes {
-        eprint_bytes(format!("{}: note: {n}\n", crate::cli::prog()).as_bytes());
+        eprint_bytes(format!("{}: note: {n}\n", crate::prog::prog()).as_bytes());
     }
 }
 

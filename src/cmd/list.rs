@@ -68,7 +68,7 @@ const MAX_WORKERS: usize = 8;
 /// joined back in readdir order.
 pub fn scan(names: store::NameList) -> Listing {
     // Without a run dir the names were read from nothing: no entry to open.
-    let lock = crate::mounts::lock_run_dir(false).ok().flatten();
+    let lock = crate::store::lock::lock_run_dir(false).ok().flatten();
     let workers = crate::sys::cpus()
         .min(MAX_WORKERS)
         .min(names.len() / PER_WORKER)

@@ -120,7 +120,7 @@ fn subcommand_help(
     words: &[Vec<u8>],
 ) -> Option<&'static crate::cli::help::Topic> {
     use crate::cli::{help, Mode};
-    if help::current_mode() != Mode::Rnetns {
+    if crate::prog::mode() != Mode::Rnetns {
         return None;
     }
     match (sub, words) {
@@ -136,7 +136,7 @@ fn subcommand_help(
 /// rnetns the text goes on with the extensions (cli::help).
 fn help(ctx: &mut Ctx) -> Status {
     use crate::cli::{help, Mode};
-    match help::current_mode() {
+    match crate::prog::mode() {
         Mode::Ip => Err(Error::Usage),
         Mode::Rnetns => {
             ctx.out.flush();

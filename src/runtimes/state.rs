@@ -278,7 +278,7 @@ impl Root {
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    notes.errno(&full, crate::store::errno_of(e));
+                    notes.errno(&full, crate::error::errno_of(e));
                     return None;
                 }
             }
@@ -287,7 +287,7 @@ impl Root {
         if size == 0 || got > size {
             let rest = (cap + 1).saturating_sub(got as u64);
             if let Err(e) = (&mut f).take(rest).read_to_end(&mut buf) {
-                notes.errno(&full, crate::store::errno_of(e));
+                notes.errno(&full, crate::error::errno_of(e));
                 return None;
             }
         }
@@ -408,8 +408,8 @@ pub fn netns_file_by_path(path: &[u8]) -> Result<Option<(Key, File)>, Errno> {
     let Some((pid, rest)) = in_view else {
         return netns_file_at(Path::new(OsStr::from_bytes(path)));
     };
-    let own = View::own().map_err(crate::store::errno_of)?;
-    let view = View::of_pid(pid, &own).map_err(crate::store::errno_of)?;
+    let own = View::own().map_err(crate::error::errno_of)?;
+    let view = View::of_pid(pid, &own).map_err(crate::error::errno_of)?;
     let (fd, st, _) = view.walk(&[b"/", rest].concat(), true)?;
     if view::kind(&st) != SFlag::S_IFREG {
         return Ok(None);

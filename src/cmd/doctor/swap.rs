@@ -312,9 +312,9 @@ fn replace() -> Option<String> {
     let (_, known) = copy.carry_over(None);
     // Steps 5-6 under rnetns's own lock; the run dir's flock (which 6.1
     // waits on) only from the last carry-over to the unmount.
-    let own = mounts::lock_run_dir(true).ok().flatten();
+    let own = store::lock::lock_run_dir(true).ok().flatten();
     let placed = (|| {
-        let old = File::open(RUN_DIR).map_err(store::errno_of)?;
+        let old = File::open(RUN_DIR).map_err(crate::error::errno_of)?;
         if !keep_group {
             // The kernel refuses to slide a mount under one that is in its
             // parent's peer group (it would propagate on top of it).
@@ -325,7 +325,7 @@ fn replace() -> Option<String> {
         // bind on it (onto the copy too, when they are peers).
         sys::move_mount(copy.fd.as_fd(), None, Path::new(RUN_DIR), true)?;
         test_pause("beneath");
-        let flock = mounts::flock_run_dir();
+        let flock = store::lock::flock_run_dir();
         wait_for_inflight(&known);
         // Only what changed since the pass above: the flock is held
         // briefly, however many entries there are.
@@ -377,7 +377,7 @@ fn in_tree_root(f: &File) -> PathBuf {
 fn collapse() -> String {
     let done = super::exclusive(|_| {
         wait_for_inflight(&Listing::new());
-        let old = File::open(RUN_DIR).map_err(store::errno_of)?;
+        let old = File::open(RUN_DIR).map_err(crate::error::errno_of)?;
         // Re-check under the locks: nothing bound on the top meanwhile.
         if !matches!(layout(), Layout::TopOverComplete) {
             return Err(nix::Error::EAGAIN);

@@ -2,6 +2,9 @@
 //! path Debian compiles in; spec 1). Entries are read in raw readdir order,
 //! never sorted (spec 4.1). Syscalls: getdents via read_dir, open, fstat.
 
+pub mod lock;
+
+use crate::error::errno_of;
 use nix::errno::Errno;
 use std::ffi::OsString;
 use std::fs::File;
@@ -102,7 +105,7 @@ pub fn open_entry(name: &[u8]) -> Result<File, Errno> {
 /// so an entry would open as its bare placeholder (the first-add race
 /// test fails 55 rounds in 300 that way).
 pub fn open_entry_locked(name: &[u8]) -> Result<File, Errno> {
-    let lock = crate::mounts::lock_run_dir(false)?;
+    let lock = lock::lock_run_dir(false)?;
     let opened = open_entry(name);
     drop(lock);
     opened
@@ -133,16 +136,6 @@ impl EntryDir {
         let target: &std::ffi::OsStr = if special { ".".as_ref() } else { name };
         openat(&self.0, target, flags, Mode::empty()).map(File::from)
     }
-}
-
-/// The errno inside an io::Error (EIO when there is none).
-pub fn errno_of(e: std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
-}
-
-/// Concatenates byte strings (messages mixing text and raw names).
-pub fn cat(parts: &[&[u8]]) -> Vec<u8> {
-    parts.concat()
 }
 
 /// (st_dev, st_ino) of what each entry refers to, following symlinks as
