@@ -161,9 +161,3 @@ pub fn reshare() -> Result<(), Errno> {
         none,
     )
 }
-
-/// Whether `file` is a namespace file (nsfs), checked by filesystem type.
-pub fn is_nsfs(file: &File) -> bool {
-    const NSFS_MAGIC: i64 = 0x6e73_6673;
-    nix::sys::statfs::fstatfs(file).is_ok_and(|s| s.filesystem_type().0 == NSFS_MAGIC)
-}

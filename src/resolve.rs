@@ -16,7 +16,7 @@
 
 use crate::bytes::cat;
 use crate::output::escape::escape;
-use crate::runtimes::{self, state, Container, Key};
+use crate::runtimes::{self, Container, Key};
 use crate::store::entry_path;
 use std::fs::File;
 use std::path::PathBuf;
@@ -123,7 +123,7 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
                 crate::sys::strerror(crate::error::errno_of(e) as i32).as_bytes(),
             ])
         })?;
-        if state::netns_of(&f).is_none() {
+        if crate::nsident::netns_of(&f).is_none() {
             let shown = escape(word);
             return Err(format!("\"{shown}\" is not a network namespace")
                 .into_bytes()
@@ -135,9 +135,9 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
         if pid.is_empty() || !pid.iter().all(u8::is_ascii_digit) {
             return Ok(None);
         }
-        let path = PathBuf::from(crate::bytes::os(&cat(&[b"/proc/", pid, b"/ns/net"])));
+        let path = crate::nsident::proc_netns(pid);
         return match File::open(path) {
-            Ok(f) if state::netns_of(&f).is_some() => target(f),
+            Ok(f) if crate::nsident::netns_of(&f).is_some() => target(f),
             _ => Ok(None),
         };
     }

@@ -19,6 +19,8 @@ const LAYERS: &[(u8, &[&str])] = &[
     (
         1,
         &[
+            "handoff",
+            "listing",
             "mountinfo",
             "mounts",
             "ns",
@@ -28,7 +30,7 @@ const LAYERS: &[(u8, &[&str])] = &[
             "store",
         ],
     ),
-    (0, &["bytes", "error", "output", "prog", "sys"]),
+    (0, &["bytes", "error", "nsident", "output", "prog", "sys"]),
 ];
 
 fn layer_of(room: &str) -> Option<u8> {

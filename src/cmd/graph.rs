@@ -323,7 +323,7 @@ pub fn json(spaces: &[Namespace], w: &Wiring, pretty: bool) -> Vec<u8> {
             ("id", s(format!("ns:{}", ns_id(spaces, i)))),
             ("type", s("netns".into())),
         ];
-        o.extend(super::runtimes::object(n));
+        o.extend(super::discover::object(n));
         o.push(("label", s(label(n))));
         nodes.push(Node::Object(o));
         for l in links {

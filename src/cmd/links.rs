@@ -5,7 +5,7 @@
 //! (crate::wiring::render). `-j`: each namespace object gains an
 //! `interfaces` array. Syscalls: the scan's, then crate::wiring's.
 
-use super::runtimes::{fill_nsids, object, plain, without_self};
+use super::discover::{fill_nsids, object, plain, without_self};
 use super::{Ctx, Status};
 use crate::bytes::cat;
 use crate::error::{eprint_bytes, Error};
@@ -170,5 +170,5 @@ fn key_of_ref(word: &[u8]) -> Result<runtimes::Key, Error> {
         Ok(None) => crate::store::open_entry_locked(word).map_err(cannot)?,
         Err(r) => return Err(r.into_error(1)),
     };
-    state::netns_of(&file).ok_or_else(|| cannot(nix::errno::Errno::EINVAL))
+    crate::nsident::netns_of(&file).ok_or_else(|| cannot(nix::errno::Errno::EINVAL))
 }

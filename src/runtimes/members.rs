@@ -9,9 +9,9 @@
 
 use super::cgroups::container_of_cgroup;
 use super::procs::Procs;
-use super::state::netns_of;
 use super::trust::{userns_owner, User};
 use super::{Container, Evidence, Key};
+use crate::nsident::{netns_of, proc_netns};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Adds the container each process's cgroup names, in that process's
@@ -68,7 +68,7 @@ pub fn attach(procs: &Procs, ev: &mut Evidence) {
         // hierarchy was walked this is the only owner known.
         if found.owner.is_none() {
             found.owner = *user_ns.entry(*key).or_insert_with(|| {
-                let f = std::fs::File::open(format!("/proc/{pid}/ns/net")).ok()?;
+                let f = std::fs::File::open(proc_netns(pid.to_string().as_bytes())).ok()?;
                 let same = netns_of(&f) == Some(*key);
                 same.then(|| userns_owner(&f)).flatten()
             });

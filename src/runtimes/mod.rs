@@ -32,8 +32,7 @@ pub mod view;
 use state::Notes;
 use std::collections::{BTreeMap, HashMap};
 
-/// A namespace's identity: (st_dev, st_ino) of its nsfs file.
-pub type Key = (u64, u64);
+pub use crate::nsident::Key;
 
 /// A container (or pod sandbox, router...) using a namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]

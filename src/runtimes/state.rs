@@ -12,6 +12,7 @@
 
 use super::view::{self, View};
 use super::Key;
+use crate::nsident::netns_of;
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, ResolveFlag};
 use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
@@ -21,7 +22,6 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -358,15 +358,6 @@ pub fn parse_json(bytes: &[u8]) -> Option<serde_json::Value> {
 /// A pidfile's decimal PID.
 pub fn parse_pid(bytes: &[u8]) -> Option<u32> {
     std::str::from_utf8(bytes).ok()?.trim().parse().ok()
-}
-
-/// The identity of `f` if it is a network namespace file, else `None`.
-pub fn netns_of(f: &File) -> Option<Key> {
-    if crate::sys::ns_type(f.as_fd()) != Some(libc::CLONE_NEWNET) {
-        return None;
-    }
-    let m = f.metadata().ok()?;
-    Some((m.dev(), m.ino()))
 }
 
 /// Opens `path` (following symlinks, as iproute2 does for run-dir entries)

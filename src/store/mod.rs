@@ -152,7 +152,7 @@ impl Stater {
         }
     }
 
-    pub fn dev_ino(&self, name: &[u8]) -> Option<(u64, u64)> {
+    pub fn dev_ino(&self, name: &[u8]) -> Option<crate::nsident::Key> {
         let dir = self.dir.as_ref()?;
         let st = nix::sys::stat::fstatat(
             dir,

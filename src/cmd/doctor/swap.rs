@@ -32,7 +32,6 @@
 //! with `None` and the caller falls back to the old rebuild.
 
 use crate::mountinfo::{self, Mount};
-use crate::mounts;
 use crate::store::{self, RUN_DIR};
 use crate::sys;
 use std::collections::HashMap;
@@ -164,7 +163,7 @@ fn visible(mounts: &[Mount], layer: u64) -> HashMap<Vec<u8>, Vec<u8>> {
 
 fn ns_id(f: &File) -> Option<NsId> {
     let m = f.metadata().ok()?;
-    mounts::is_nsfs(f).then(|| (m.dev(), m.ino()))
+    crate::nsident::is_nsfs(f).then(|| (m.dev(), m.ino()))
 }
 
 /// The namespace at `path`, if one is mounted there.

@@ -22,7 +22,6 @@ use crate::runtimes::{self, state, Container, Key, Namespace};
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
 
 /// The flag that selects these forms.
 pub const FLAG: &[u8] = b"--all-runtimes";
@@ -50,7 +49,7 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         }
         None => b"self",
     };
-    let path = PathBuf::from(crate::bytes::os(&cat(&[b"/proc/", pid, b"/ns/net"])));
+    let path = crate::nsident::proc_netns(pid);
     let key = match state::netns_at(&path) {
         Ok(Some(k)) => k,
         Ok(None) => {
