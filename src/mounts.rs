@@ -60,13 +60,9 @@ fn flock_for_setup(dir: File) -> Option<Flock<File>> {
     match flock_bounded(dir, FlockArg::LockExclusiveNonblock, FLOCK_WAIT) {
         Ok(l) => Some(l),
         Err(e) => {
-            crate::error::eprint_bytes(
-                format!(
-                    "Warning: could not flock netns runtime directory \"{RUN_DIR}\": {}\n",
-                    crate::sys::strerror(e as i32)
-                )
-                .as_bytes(),
-            );
+            let what = format!("Warning: could not flock netns runtime directory \"{RUN_DIR}\"");
+            let text = crate::error::sys_text(what.as_bytes(), e);
+            crate::error::eprint_bytes(&[text, b"\n".to_vec()].concat());
             None
         }
     }

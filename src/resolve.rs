@@ -15,6 +15,7 @@
 //! Syscalls: lstat, open, ioctl(NS_GET_NSTYPE), fstat, and the scan's.
 
 use crate::bytes::cat;
+use crate::error::Error;
 use crate::output::escape::escape;
 use crate::runtimes::{self, Container, Key};
 use crate::store::entry_path;
@@ -41,9 +42,9 @@ pub fn path_allowed(word: &[u8]) -> bool {
 /// matched containers of more than one owner (exit 1) or none at all (the
 /// exit status `ip netns` gives a missing namespace there).
 #[derive(Debug)]
-pub struct Refusal {
-    pub msg: Vec<u8>,
-    pub ambiguous: bool,
+struct Refusal {
+    msg: Vec<u8>,
+    ambiguous: bool,
 }
 
 impl Refusal {
@@ -54,14 +55,10 @@ impl Refusal {
         }
     }
 
-    /// The error to report; `missing_code` is the status `ip netns` exits
-    /// with for a missing namespace in that command (255 for exec).
-    pub fn into_error(self, missing_code: i32) -> crate::error::Error {
-        use crate::error::Error;
-        match (self.ambiguous, missing_code) {
-            (true, _) => Error::Text(self.msg, 1),
-            (false, 255) => Error::Setup(self.msg),
-            (false, c) => Error::Text(self.msg, c),
+    fn into_error(self) -> Error {
+        match self.ambiguous {
+            true => Error::Ambiguous(self.msg),
+            false => Error::Unresolved(self.msg),
         }
     }
 }
@@ -103,7 +100,11 @@ pub fn k8s_allowed(word: &[u8]) -> bool {
 /// reference. `Err` carries a complete message: a `docker:`/`podman:`
 /// reference that matches no running container (and why), one that is
 /// ambiguous across owners, a path that is not a network namespace.
-pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
+pub fn resolve(word: &[u8]) -> Result<Option<Target>, Error> {
+    resolve_ref(word).map_err(Refusal::into_error)
+}
+
+fn resolve_ref(word: &[u8]) -> Result<Option<Target>, Refusal> {
     if !word.contains(&b'/') && std::fs::symlink_metadata(entry_path(word)).is_ok() {
         return Ok(None);
     }

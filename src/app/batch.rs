@@ -4,11 +4,11 @@
 //! A batch that names other `ip` objects goes whole to the real `ip`
 //! ([`crate::handoff`]). Syscalls: open, read, netlink socket.
 
+use super::report;
 use crate::cli;
 use crate::cmd::{self, Ctx};
-use crate::error::eprint_bytes;
+use crate::error::{errno_of, Error};
 use crate::handoff;
-use crate::sys;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -39,14 +39,8 @@ pub fn batch(ctx: &mut Ctx, file: &[u8]) -> i32 {
                 v
             }
             Err(e) => {
-                eprint_bytes(&crate::bytes::cat(&[
-                    b"Cannot open file \"",
-                    file,
-                    b"\" for reading: ",
-                    sys::strerror(crate::error::errno_of(e) as i32).as_bytes(),
-                    b"\n",
-                ]));
-                return 1;
+                let what = crate::bytes::cat(&[b"Cannot open file \"", file, b"\" for reading"]);
+                return report(&Error::sys(what, errno_of(e)));
             }
         }
     };
@@ -60,10 +54,7 @@ pub fn batch(ctx: &mut Ctx, file: &[u8]) -> i32 {
     while let Some((lineno, line)) = reader.next_line() {
         let words = match cli::batch::split_words(&line) {
             Ok(w) => w,
-            Err(_) => {
-                eprint_bytes(b"Unterminated quoted string\n");
-                return 1;
-            }
+            Err(_) => return report(&Error::UnterminatedQuote),
         };
         let Some(object) = words.first() else {
             continue;
@@ -78,28 +69,23 @@ pub fn batch(ctx: &mut Ctx, file: &[u8]) -> i32 {
             Ok(c) => c,
             Err(e) => {
                 ctx.out.flush();
-                eprint_bytes(&e.message());
+                let code = report(&e);
                 if e.is_fatal() {
-                    return e.code();
+                    return code;
                 }
-                e.code()
+                code
             }
         };
         if code != 0 {
             ctx.out.flush();
-            eprint_bytes(&crate::bytes::cat(&[
-                b"Command failed ",
-                file,
-                format!(":{lineno}\n").as_bytes(),
-            ]));
-            status = 1;
+            status = report(&Error::BatchLine(file.to_vec(), lineno));
             if !ctx.globals.force {
                 return status;
             }
         }
     }
     if reader.missing_continuation {
-        eprint_bytes(b"Missing continuation line\n");
+        report(&Error::MissingContinuation);
     }
     status
 }

@@ -6,7 +6,7 @@ mod batch;
 
 use crate::cli::{self, Action, Invocation};
 use crate::cmd::{self, Ctx};
-use crate::error::{self, eprint_bytes, Error};
+use crate::error::{eprint_bytes, Error};
 use crate::{ns, sys};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -24,8 +24,7 @@ pub fn main_with(argv: Vec<OsString>) -> i32 {
     let mode = cli::mode_from_argv0(&argv0);
     crate::prog::set_mode(mode);
     if sys::is_setid() {
-        eprint_bytes(b"rnetns: refusing to run set-uid or set-gid\n");
-        return 1;
+        return report(&Error::SetId);
     }
     let inv = cli::parse(mode, argv.get(1..).unwrap_or(&[]));
     run(inv, &argv)
@@ -42,14 +41,8 @@ fn run(inv: Invocation, argv: &[OsString]) -> i32 {
             return 0;
         }
         Action::Help => return cli::help::print_help(),
-        Action::Usage => {
-            eprint_bytes(error::usage_text().as_bytes());
-            return 255;
-        }
-        Action::Fail(msg, code) => {
-            eprint_bytes(format!("{msg}\n").as_bytes());
-            return *code;
-        }
+        Action::Usage => return report(&Error::Usage),
+        Action::Fail(e) => return report(e),
         Action::Netns(_) | Action::Batch(_) => {}
     }
     for sw in &inv.switches {
@@ -60,7 +53,8 @@ fn run(inv: Invocation, argv: &[OsString]) -> i32 {
             )),
         };
         if let Err(e) = result {
-            eprint_bytes(&e.message());
+            // Every switch failure ends the command line with 255.
+            report(&e);
             return 255;
         }
     }
@@ -83,8 +77,14 @@ fn finish(ctx: &mut Ctx, r: cmd::Status) -> i32 {
         Ok(code) => code,
         Err(e) => {
             ctx.out.flush();
-            eprint_bytes(&e.message());
-            e.code()
+            report(&e)
         }
     }
+}
+
+/// The one way the top level reports: the error's sentence on stderr
+/// (unbuffered, as iproute2's fprintf(stderr)), its exit status back.
+fn report(e: &Error) -> i32 {
+    eprint_bytes(&e.message());
+    e.code()
 }

@@ -12,6 +12,7 @@ use grammar::{lookup_option, Opt, FAMILIES};
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
+use crate::error::Error;
 pub use crate::prog::Mode;
 
 /// The mode implied by the name we were started under.
@@ -52,8 +53,8 @@ pub enum Action {
     Usage,
     /// `rnetns -help` / `--help`: the full help on stdout, exit 0.
     Help,
-    /// An option error: message and exit status.
-    Fail(String, i32),
+    /// An option error, reported before anything runs.
+    Fail(Error),
 }
 
 /// A parsed command line: `-n` switches to perform in order, then the action.
@@ -129,13 +130,10 @@ fn parse_options(mode: Mode, args: &[OsString]) -> Invocation {
                     return usage(mode, inv);
                 }
                 if !FAMILIES.iter().any(|f| f.as_bytes() == v.as_slice()) {
-                    inv.action = Action::Fail(
-                        format!(
-                            "Error: argument \"{}\" is wrong: invalid protocol family",
-                            String::from_utf8_lossy(v)
-                        ),
-                        255,
-                    );
+                    // The word as UTF-8 text (lossy), as it always was.
+                    let word = String::from_utf8_lossy(v).into_owned().into_bytes();
+                    let why = "invalid protocol family".to_string();
+                    inv.action = Action::Fail(Error::BadArgument(word, why));
                     return inv;
                 }
                 consumed = 2;
@@ -146,10 +144,7 @@ fn parse_options(mode: Mode, args: &[OsString]) -> Invocation {
                     return usage(mode, inv);
                 };
                 if !v.iter().all(u8::is_ascii_digit) || v.is_empty() {
-                    inv.action = Action::Fail(
-                        format!("Invalid rcvbuf size '{}'", String::from_utf8_lossy(v)),
-                        255,
-                    );
+                    inv.action = Action::Fail(Error::InvalidRcvbuf(v.to_vec()));
                     return inv;
                 }
                 consumed = 2;
@@ -217,13 +212,7 @@ fn usage(mode: Mode, mut inv: Invocation) -> Invocation {
 fn unknown_option(mode: Mode, word: &[u8]) -> Action {
     match mode {
         Mode::Ip => Action::Handoff,
-        Mode::Rnetns => Action::Fail(
-            format!(
-                "Option \"{}\" is unknown, try \"rnetns -help\".",
-                String::from_utf8_lossy(word)
-            ),
-            255,
-        ),
+        Mode::Rnetns => Action::Fail(Error::UnknownOption(word.to_vec())),
     }
 }
 

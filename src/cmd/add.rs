@@ -140,10 +140,9 @@ pub fn attach(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
 /// open file (`/proc/self/fd/N`), never symlinked, so the name keeps the
 /// namespace even after the container's PID is reused.
 fn attach_reference(name: &[u8], word: &[u8]) -> Status {
-    let target = match crate::resolve::resolve(word) {
-        Ok(Some(t)) => t,
-        Ok(None) => return Err(Error::Text(cat(&[b"Invalid PID: ", word]), 1)),
-        Err(r) => return Err(r.into_error(1)),
+    let target = match crate::resolve::resolve(word)? {
+        Some(t) => t,
+        None => return Err(Error::Text(cat(&[b"Invalid PID: ", word]), 1)),
     };
     let _lock = prepare_run_dir()?;
     create_placeholder(name)?;

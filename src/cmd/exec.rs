@@ -39,7 +39,7 @@ fn enter(name: &[u8]) -> Result<(), Error> {
     match crate::resolve::resolve(name) {
         Ok(Some(t)) => crate::ns::switch_to_file(t.file, &t.label, false),
         Ok(None) => switch_to(name),
-        Err(r) => Err(r.into_error(255)),
+        Err(e) => Err(e.in_setup()),
     }
 }
 

@@ -20,11 +20,10 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     }
     let pid: &[u8] = match args.first() {
         Some(p) if p.iter().all(u8::is_ascii_digit) => p,
-        Some(p) => match crate::resolve::resolve(p) {
+        Some(p) => match crate::resolve::resolve(p)? {
             // A runtime reference instead of a PID: which name has its netns.
-            Ok(Some(t)) => return print_match(ctx, &t.file),
-            Err(r) => return Err(r.into_error(1)),
-            Ok(None) => {
+            Some(t) => return print_match(ctx, &t.file),
+            None => {
                 return Err(Error::Text(
                     cat(&[b"Specified string '", p, b"' is not a pid"]),
                     1,

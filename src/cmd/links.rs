@@ -165,10 +165,9 @@ fn key_of_ref(word: &[u8]) -> Result<runtimes::Key, Error> {
             1,
         )
     };
-    let file = match crate::resolve::resolve(word) {
-        Ok(Some(t)) => t.file,
-        Ok(None) => crate::store::open_entry_locked(word).map_err(cannot)?,
-        Err(r) => return Err(r.into_error(1)),
+    let file = match crate::resolve::resolve(word)? {
+        Some(t) => t.file,
+        None => crate::store::open_entry_locked(word).map_err(cannot)?,
     };
     crate::nsident::netns_of(&file).ok_or_else(|| cannot(nix::errno::Errno::EINVAL))
 }

@@ -16,10 +16,9 @@ pub fn pids(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     if args.len() > 1 {
         return Err(Error::Plain("extra arguments specified", 1));
     }
-    let file = match crate::resolve::resolve(name) {
-        Ok(Some(t)) => t.file,
-        Ok(None) => store::open_entry_locked(name).map_err(cannot_open)?,
-        Err(r) => return Err(r.into_error(1)),
+    let file = match crate::resolve::resolve(name)? {
+        Some(t) => t.file,
+        None => store::open_entry_locked(name).map_err(cannot_open)?,
     };
     let st = file
         .metadata()
