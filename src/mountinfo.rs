@@ -96,7 +96,7 @@ pub fn parse(text: &[u8]) -> Vec<Mount> {
 }
 
 /// Filesystems [`of_fs_types`] can pick: name and superblock magic.
-pub const NSFS: (&[u8], u64) = (b"nsfs", 0x6e73_6673);
+pub const NSFS: (&[u8], u64) = (b"nsfs", crate::nsident::NSFS_MAGIC as u64);
 pub const CGROUP: (&[u8], u64) = (b"cgroup", 0x0027_e0eb);
 pub const CGROUP2: (&[u8], u64) = (b"cgroup2", 0x6367_7270);
 

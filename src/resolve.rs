@@ -14,9 +14,11 @@
 //! netns file checked to be the namespace the scan found (no PID race).
 //! Syscalls: lstat, open, ioctl(NS_GET_NSTYPE), fstat, and the scan's.
 
+use crate::bytes::cat;
+use crate::error::Error;
 use crate::output::escape::escape;
-use crate::runtimes::{self, state, Container, Key};
-use crate::store::{cat, entry_path};
+use crate::runtimes::{self, Container, Key};
+use crate::store::entry_path;
 use std::fs::File;
 use std::path::PathBuf;
 
@@ -33,34 +35,30 @@ pub struct Target {
 /// to refuse paths (the reason for D1). rnetns is a new command name, so a
 /// path there is an explicit choice.
 pub fn path_allowed(word: &[u8]) -> bool {
-    crate::cli::prog() == "rnetns" && word.starts_with(b"/") && word.len() <= 4096
+    crate::prog::is_rnetns() && word.starts_with(b"/") && word.len() <= 4096
 }
 
 /// Why a reference was refused: a message for stderr, and whether it
 /// matched containers of more than one owner (exit 1) or none at all (the
 /// exit status `ip netns` gives a missing namespace there).
 #[derive(Debug)]
-pub struct Refusal {
-    pub msg: Vec<u8>,
-    pub ambiguous: bool,
+struct Refusal {
+    msg: Vec<u8>,
+    ambiguous: bool,
 }
 
 impl Refusal {
     fn missing(msg: String) -> Refusal {
         Refusal {
-            msg: format!("{}: {msg}", crate::cli::prog()).into_bytes(),
+            msg: format!("{}: {msg}", crate::prog::prog()).into_bytes(),
             ambiguous: false,
         }
     }
 
-    /// The error to report; `missing_code` is the status `ip netns` exits
-    /// with for a missing namespace in that command (255 for exec).
-    pub fn into_error(self, missing_code: i32) -> crate::error::Error {
-        use crate::error::Error;
-        match (self.ambiguous, missing_code) {
-            (true, _) => Error::Text(self.msg, 1),
-            (false, 255) => Error::Setup(self.msg),
-            (false, c) => Error::Text(self.msg, c),
+    fn into_error(self) -> Error {
+        match self.ambiguous {
+            true => Error::Ambiguous(self.msg),
+            false => Error::Unresolved(self.msg),
         }
     }
 }
@@ -85,7 +83,7 @@ pub fn qualified_allowed(word: &[u8]) -> bool {
     let Some(rest) = rest else {
         return false;
     };
-    crate::cli::prog() == "rnetns"
+    crate::prog::is_rnetns()
         && rest.iter().filter(|&&b| b == b'/').count() == 1
         && !rest.starts_with(b"/")
         && !rest.ends_with(b"/")
@@ -95,14 +93,18 @@ pub fn qualified_allowed(word: &[u8]) -> bool {
 /// Whether `word` is a `k8s:NAMESPACE/POD[/CONTAINER]` reference, which
 /// holds a `/`: only as `rnetns`, for the same reason as [`path_allowed`].
 pub fn k8s_allowed(word: &[u8]) -> bool {
-    crate::cli::prog() == "rnetns" && word.strip_prefix(b"k8s:").and_then(k8s_ref).is_some()
+    crate::prog::is_rnetns() && word.strip_prefix(b"k8s:").and_then(k8s_ref).is_some()
 }
 
 /// Resolves `word`, or `Ok(None)` when it is a run-dir name or not a
 /// reference. `Err` carries a complete message: a `docker:`/`podman:`
 /// reference that matches no running container (and why), one that is
 /// ambiguous across owners, a path that is not a network namespace.
-pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
+pub fn resolve(word: &[u8]) -> Result<Option<Target>, Error> {
+    resolve_ref(word).map_err(Refusal::into_error)
+}
+
+fn resolve_ref(word: &[u8]) -> Result<Option<Target>, Refusal> {
     if !word.contains(&b'/') && std::fs::symlink_metadata(entry_path(word)).is_ok() {
         return Ok(None);
     }
@@ -113,16 +115,16 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
         }))
     };
     if path_allowed(word) {
-        let path = PathBuf::from(crate::cli::os(word));
+        let path = PathBuf::from(crate::bytes::os(word));
         let f = File::open(&path).map_err(|e| {
             cat(&[
                 b"Cannot open network namespace \"",
                 word,
                 b"\": ",
-                crate::sys::strerror(crate::store::errno_of(e) as i32).as_bytes(),
+                crate::sys::strerror(crate::error::errno_of(e) as i32).as_bytes(),
             ])
         })?;
-        if state::netns_of(&f).is_none() {
+        if crate::nsident::netns_of(&f).is_none() {
             let shown = escape(word);
             return Err(format!("\"{shown}\" is not a network namespace")
                 .into_bytes()
@@ -134,9 +136,9 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
         if pid.is_empty() || !pid.iter().all(u8::is_ascii_digit) {
             return Ok(None);
         }
-        let path = PathBuf::from(crate::cli::os(&cat(&[b"/proc/", pid, b"/ns/net"])));
+        let path = crate::nsident::proc_netns(pid);
         return match File::open(path) {
-            Ok(f) if state::netns_of(&f).is_some() => target(f),
+            Ok(f) if crate::nsident::netns_of(&f).is_some() => target(f),
             _ => Ok(None),
         };
     }
@@ -182,7 +184,7 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
             // ownership notes of runtimes::trust; other notes stay with
             // `list --all-runtimes`).
             for n in scan.notes.iter().filter(|n| n.starts_with("ignoring ")) {
-                let line = format!("{}: note: {}\n", crate::cli::prog(), escape(n.as_bytes()));
+                let line = format!("{}: note: {}\n", crate::prog::prog(), escape(n.as_bytes()));
                 crate::error::eprint_bytes(line.as_bytes());
             }
             return Err(r);
@@ -298,7 +300,7 @@ fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Ke
         // As `ip`, a reference that matches nothing keeps iproute2's own
         // message (the caller falls back to the run dir); as rnetns it
         // says why (README "Tests").
-        [] if crate::cli::prog() != "rnetns" => Err(Refusal {
+        [] if !crate::prog::is_rnetns() => Err(Refusal {
             msg: Vec::new(),
             ambiguous: false,
         }),
@@ -345,7 +347,7 @@ fn ambiguous(
     };
     let msg = format!(
         "{}: {runtime}:{} is ambiguous: it matches {} containers: {}{hint}",
-        crate::cli::prog(),
+        crate::prog::prog(),
         escape(what.as_bytes()),
         all.len(),
         list.join(", ")

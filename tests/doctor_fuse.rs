@@ -172,7 +172,7 @@ fn body() {
     // Root's own names are untouched and still resolve.
     for n in ["a", "b"] {
         let f = std::fs::File::open(format!("/run/netns/{n}")).unwrap();
-        assert!(rnetns::mounts::is_nsfs(&f), "{n} lost");
+        assert!(rnetns::nsident::is_nsfs(&f), "{n} lost");
     }
     let _ = user.kill();
     let _ = user.wait();

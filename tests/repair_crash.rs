@@ -32,7 +32,7 @@ type NsId = (u64, u64);
 fn ns_of(name: &str) -> Option<NsId> {
     let f = std::fs::File::open(format!("/run/netns/{name}")).ok()?;
     let m = f.metadata().ok()?;
-    rnetns::mounts::is_nsfs(&f).then(|| (m.dev(), m.ino()))
+    rnetns::nsident::is_nsfs(&f).then(|| (m.dev(), m.ino()))
 }
 
 /// Every entry that resolves to a namespace, and which.

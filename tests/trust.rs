@@ -326,7 +326,7 @@ fn trust_hostile_state_names_render_escaped() {
         // Each hostile seed really names something with control bytes.
         assert!(rnetns::runtimes::parse_state_bytes(s) > 0, "{p}");
         assert!(
-            rnetns::cmd::runtimes::table_of_state_bytes_is_clean(s),
+            rnetns::cmd::discover::table_of_state_bytes_is_clean(s),
             "{p}"
         );
     }
@@ -348,7 +348,7 @@ fn trust_hostile_state_names_render_escaped() {
             text.splice(at..at, p.iter().copied()).for_each(drop);
         }
         assert!(
-            rnetns::cmd::runtimes::table_of_state_bytes_is_clean(&text),
+            rnetns::cmd::discover::table_of_state_bytes_is_clean(&text),
             "{}",
             String::from_utf8_lossy(&text).escape_debug()
         );

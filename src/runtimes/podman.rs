@@ -492,7 +492,7 @@ fn scan_rootless(ev: &mut Evidence, procs: &Procs) {
     let own = match View::own() {
         Ok(v) => Rc::new(v),
         Err(e) => {
-            let e = crate::store::errno_of(e);
+            let e = crate::error::errno_of(e);
             return ev.notes.errno(Path::new("/proc/self/mountinfo"), e);
         }
     };
@@ -539,7 +539,7 @@ fn scan_user(ev: &mut Evidence, procs: &Procs, own: &Rc<View>, uid: u32) {
             }
         }
         Err(e) => {
-            let e = crate::store::errno_of(e);
+            let e = crate::error::errno_of(e);
             ev.notes
                 .errno(Path::new(&format!("/proc/{pause}/mountinfo")), e);
         }

@@ -264,7 +264,7 @@ pub fn show(b: &[u8]) -> String {
 pub fn with_run_dir_lock<T>(f: impl FnOnce() -> T) -> Option<T> {
     let dir = std::fs::File::open("/run/netns").ok()?;
     // No lock file: no rnetns writer has run (an iproute2-only storm).
-    let own = std::fs::File::open(rnetns::mounts::OWN_LOCK)
+    let own = std::fs::File::open(rnetns::store::lock::OWN_LOCK)
         .ok()
         .and_then(|f| nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).ok());
     let lock = nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusive).ok()?;

@@ -97,11 +97,10 @@ pub fn open_within(
     open: impl FnOnce() -> Result<std::fs::File, String>,
 ) -> Option<Result<std::fs::File, String>> {
     use nix::sys::socket::{
-        recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
-        SockFlag, SockType,
+        sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
     };
-    use std::io::{IoSlice, IoSliceMut};
-    use std::os::fd::{AsRawFd, RawFd};
+    use std::io::IoSlice;
+    use std::os::fd::{AsFd, AsRawFd};
     if !crate::sys::single_threaded() {
         return Some(open());
     }
@@ -164,29 +163,9 @@ pub fn open_within(
         return None;
     }
     let mut text = vec![0u8; 4096];
-    let mut iov = [IoSliceMut::new(&mut text)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
-    let got = recvmsg::<()>(
-        ours.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )
-    .ok()
-    .map(|msg| {
-        let mut fd = None;
-        if let Ok(cmsgs) = msg.cmsgs() {
-            for c in cmsgs {
-                if let ControlMessageOwned::ScmRights(fds) = c {
-                    for raw in fds {
-                        let owned = crate::sys::own_received_fd(raw);
-                        fd.get_or_insert(owned);
-                    }
-                }
-            }
-        }
-        (fd, msg.bytes)
-    });
+    let got = crate::sys::recv_with_fd(ours.as_fd(), &mut text)
+        .ok()
+        .map(|(n, fd)| (fd, n));
     reap_soon(pid);
     Some(match got {
         Some((Some(fd), _)) => Ok(std::fs::File::from(fd)),

@@ -5,9 +5,10 @@
 use super::holders::{self, Ident, Ns};
 use super::placeholder::{self, Kind};
 use super::{Finding, Repair, Severity};
+use crate::bytes::cat;
 use crate::mountinfo::{self, Mount};
 use crate::output::escape::escape;
-use crate::store::{self, cat, RUN_DIR};
+use crate::store::{self, RUN_DIR};
 use std::collections::HashSet;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};

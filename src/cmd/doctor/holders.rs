@@ -385,7 +385,7 @@ fn open_netns_here(ns: &Ns, path: &[u8]) -> Result<File, String> {
     .map_err(|e| {
         format!(
             "it cannot be opened ({})",
-            crate::sys::strerror(crate::store::errno_of(e) as i32)
+            crate::sys::strerror(crate::error::errno_of(e) as i32)
         )
     })?;
     if crate::sys::ns_type(file.as_fd()) != Some(libc::CLONE_NEWNET) {

@@ -32,7 +32,6 @@
 //! with `None` and the caller falls back to the old rebuild.
 
 use crate::mountinfo::{self, Mount};
-use crate::mounts;
 use crate::store::{self, RUN_DIR};
 use crate::sys;
 use std::collections::HashMap;
@@ -164,7 +163,7 @@ fn visible(mounts: &[Mount], layer: u64) -> HashMap<Vec<u8>, Vec<u8>> {
 
 fn ns_id(f: &File) -> Option<NsId> {
     let m = f.metadata().ok()?;
-    mounts::is_nsfs(f).then(|| (m.dev(), m.ino()))
+    crate::nsident::is_nsfs(f).then(|| (m.dev(), m.ino()))
 }
 
 /// The namespace at `path`, if one is mounted there.
@@ -310,9 +309,9 @@ fn replace() -> Option<String> {
     let (_, known) = copy.carry_over(None);
     // Steps 5-6 under rnetns's own lock; the run dir's flock (which 6.1
     // waits on) only from the last carry-over to the unmount.
-    let own = mounts::lock_run_dir(true).ok().flatten();
+    let own = store::lock::lock_run_dir(true).ok().flatten();
     let placed = (|| {
-        let old = File::open(RUN_DIR).map_err(store::errno_of)?;
+        let old = File::open(RUN_DIR).map_err(crate::error::errno_of)?;
         if !keep_group {
             // The kernel refuses to slide a mount under one that is in its
             // parent's peer group (it would propagate on top of it).
@@ -321,7 +320,7 @@ fn replace() -> Option<String> {
         // Step 5: the old top still serves every lookup, and `add`s still
         // bind on it (onto the copy too, when they are peers).
         sys::move_mount(copy.fd.as_fd(), None, Path::new(RUN_DIR), true)?;
-        let flock = mounts::flock_run_dir();
+        let flock = store::lock::flock_run_dir();
         wait_for_inflight(&known);
         // Only what changed since the pass above: the flock is held
         // briefly, however many entries there are.
@@ -372,7 +371,7 @@ fn in_tree_root(f: &File) -> PathBuf {
 fn collapse() -> String {
     let done = super::exclusive(|_| {
         wait_for_inflight(&Listing::new());
-        let old = File::open(RUN_DIR).map_err(store::errno_of)?;
+        let old = File::open(RUN_DIR).map_err(crate::error::errno_of)?;
         // Re-check under the locks: nothing bound on the top meanwhile.
         if !matches!(layout(), Layout::TopOverComplete) {
             return Err(nix::Error::EAGAIN);
