@@ -321,33 +321,51 @@ fn socket_in(file: &File) -> Result<Socket, NlError> {
     dump::socket_here()
 }
 
-/// Namespaces that have an interface with ifindex `idx` that could be the
-/// far end of `l` (in namespace `from`): for a veth, one that points back.
-fn candidates(
-    w: &Wiring,
-    by_index: &HashMap<u32, Vec<usize>>,
-    from: usize,
-    l: &Link,
-) -> Vec<usize> {
-    let Some(target) = l.link else {
-        return Vec::new();
-    };
-    let veth = l.kind.as_deref() == Some("veth");
-    by_index
-        .get(&target)
-        .into_iter()
-        .flatten()
-        .copied()
-        .filter(|&m| m != from)
-        .filter(|&m| {
-            !veth
-                || w.link(m, target).is_some_and(|o| {
-                    o.kind.as_deref() == Some("veth")
-                        && o.link == Some(l.ifindex)
-                        && o.link_netnsid.is_some()
-                })
-        })
-        .collect()
+/// Where the far ends may be: namespaces by ifindex, and the veths that
+/// lead into another namespace by (ifindex, ifindex they point at), so a
+/// veth's candidates are found without walking every namespace that has
+/// an interface with that ifindex (all containers' eth0 share one).
+#[derive(Default)]
+struct Index {
+    by_index: HashMap<u32, Vec<usize>>,
+    veths: HashMap<(u32, u32), Vec<usize>>,
+}
+
+impl Index {
+    fn of(w: &Wiring) -> Index {
+        let mut x = Index::default();
+        for (i, links) in w.links.iter().enumerate() {
+            for l in links.iter().flatten() {
+                x.by_index.entry(l.ifindex).or_default().push(i);
+                if let (Some(t), Some(_), Some("veth")) =
+                    (l.link, l.link_netnsid, l.kind.as_deref())
+                {
+                    x.veths.entry((l.ifindex, t)).or_default().push(i);
+                }
+            }
+        }
+        x
+    }
+
+    /// Namespaces other than `from` with an interface that could be the
+    /// far end of `l`: the ifindex it points at, and for a veth, a veth
+    /// into another namespace that points back.
+    fn candidates(&self, from: usize, l: &Link) -> Vec<usize> {
+        let Some(target) = l.link else {
+            return Vec::new();
+        };
+        let found = if l.kind.as_deref() == Some("veth") {
+            self.veths.get(&(target, l.ifindex))
+        } else {
+            self.by_index.get(&target)
+        };
+        found
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&m| m != from)
+            .collect()
+    }
 }
 
 /// A link of one namespace that leads into another: (ifindex, NSID,
@@ -361,12 +379,7 @@ type Pending = (u32, i32, u32, Vec<usize>, bool);
 /// answer settled from the other side (`sure`) needs no question of its
 /// own, so a container namespace behind a host bridge costs none.
 fn resolve(spaces: &[Namespace], w: &mut Wiring, open: &mut Open, own: Option<usize>) {
-    let mut by_index: HashMap<u32, Vec<usize>> = HashMap::new();
-    for (i, links) in w.links.iter().enumerate() {
-        for l in links.iter().flatten() {
-            by_index.entry(l.ifindex).or_default().push(i);
-        }
-    }
+    let index = Index::of(w);
     let mut far = HashMap::new();
     let mut sure: HashSet<(usize, u32)> = HashSet::new();
     for i in 0..w.links.len() {
@@ -379,7 +392,7 @@ fn resolve(spaces: &[Namespace], w: &mut Wiring, open: &mut Open, own: Option<us
                     far.insert((i, l.ifindex), Far::Same(target));
                 }
                 Some(id) => {
-                    let cands = candidates(w, &by_index, i, l);
+                    let cands = index.candidates(i, l);
                     let veth = l.kind.as_deref() == Some("veth");
                     pending.push((l.ifindex, id, target, cands, veth));
                 }
