@@ -113,6 +113,17 @@ fn print(ctx: &mut Ctx, spaces: &[Namespace], notes: &[String]) {
 /// processes; in chunks, so a host with thousands of namespaces never holds
 /// more than [`NSID_CHUNK`] more files open at once.
 pub(super) fn fill_nsids(spaces: &mut [Namespace], held: &mut HashMap<Key, File>) {
+    fill_nsids_keeping(spaces, held, 0);
+}
+
+/// [`fill_nsids`], keeping the first `keep` files it used (by index into
+/// `spaces`) for a caller that enters the namespaces next.
+pub(super) fn fill_nsids_keeping(
+    spaces: &mut [Namespace],
+    held: &mut HashMap<Key, File>,
+    keep: usize,
+) -> HashMap<usize, File> {
+    let mut kept = HashMap::new();
     for start in (0..spaces.len()).step_by(NSID_CHUNK) {
         let end = spaces.len().min(start + NSID_CHUNK);
         let files: Vec<(usize, File)> = (start..end)
@@ -128,7 +139,13 @@ pub(super) fn fill_nsids(spaces: &mut [Namespace], held: &mut HashMap<Key, File>
                 spaces[*i].nsid = a.ok().flatten();
             }
         }
+        for (i, f) in files {
+            if kept.len() < keep {
+                kept.insert(i, f);
+            }
+        }
     }
+    kept
 }
 
 /// Files opened per NSID batch by [`fill_nsids`].

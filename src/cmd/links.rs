@@ -5,7 +5,7 @@
 //! (crate::wiring::render). `-j`: each namespace object gains an
 //! `interfaces` array. Syscalls: the scan's, then crate::wiring's.
 
-use super::discover::{fill_nsids, object, plain, without_self};
+use super::discover::{fill_nsids_keeping, object, plain, without_self};
 use super::{Ctx, Status};
 use crate::bytes::cat;
 use crate::error::{eprint_bytes, Error};
@@ -22,10 +22,11 @@ pub const IFACE: &[u8] = b"--iface";
 pub fn scan_and_wire() -> (Vec<Namespace>, Wiring, Vec<String>) {
     let mut scan = runtimes::scan();
     let mut spaces = scan.namespaces;
-    fill_nsids(&mut spaces, &mut scan.held);
+    // The files the NSID questions opened are the ones the dumps enter.
+    let files = fill_nsids_keeping(&mut spaces, &mut scan.held, wiring::KEEP_OPEN);
     drop(scan.held);
     let spaces = without_self(&spaces);
-    let w = wiring::wire(&spaces);
+    let w = wiring::wire(&spaces, files);
     let mut notes = scan.notes;
     notes.extend(w.notes.iter().cloned());
     (spaces, w, notes)
