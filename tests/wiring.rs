@@ -8,12 +8,18 @@
 //! independent oracle: `ip -j -d link show`, `ip -j addr show` and `ip -j
 //! netns list` (NSID -> name) run in each namespace by the script. The
 //! NSIDs that the link dumps leave behind are pinned exactly (ledger R6).
-//! ipvlan, geneve, vrf, bond and wireguard are covered where the kernel
-//! has them and reported as skipped, with the reason, where it does not.
+//! ipvlan, geneve, vrf, bond, wireguard and dummy are a test each, in a
+//! sandbox of their own: checked against the oracle where the kernel can
+//! create the kind, reported as ignored with the reason where it cannot.
+//! Rendering the DOT output needs graphviz: ignored without it, a failure
+//! under `CI=true` (tests/support/skip.rs).
 
 #[path = "support/sandbox.rs"]
 mod sandbox;
+#[path = "support/skip.rs"]
+mod skip;
 
+use libtest_mimic::{Failed, Trial};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -21,6 +27,48 @@ const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
 
 /// The namespaces of the fixture; `top` is the sandbox's own netns.
 const SPACES: &[&str] = &["top", "a", "b", "c", "d", "e"];
+
+/// Kinds this kernel may lack: the name, and what follows `ip link add
+/// xNAME` (`low` is a veth in the same namespace).
+const OPTIONAL_KINDS: &[(&str, &str)] = &[
+    ("ipvlan", "link low type ipvlan"),
+    ("geneve", "type geneve id 1 remote 192.0.2.1"),
+    ("vrf", "type vrf table 10"),
+    ("bond", "type bond"),
+    ("wireguard", "type wireguard"),
+    ("dummy", "type dummy"),
+];
+
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let mut trials = vec![
+        Trial::test("hold_tap", || {
+            hold_tap();
+            Ok(())
+        }),
+        Trial::test("help_man_page_and_completions_name_the_new_words", || {
+            help_man_page_and_completions_name_the_new_words();
+            Ok(())
+        }),
+    ];
+    trials.extend(skip::privileged_all(&named![
+        interfaces_and_edges_match_ip_in_every_namespace,
+        link_dumps_leave_exactly_the_nsids_of_linked_namespaces,
+        plain_views_identify_and_graph,
+        two_thousand_interfaces_in_one_namespace,
+    ]));
+    trials.push(skip::privileged_unless(
+        "dot_output_renders_with_graphviz",
+        dot_output_renders_with_graphviz,
+    ));
+    for &(kind, how) in OPTIONAL_KINDS {
+        trials.push(skip::privileged_unless(
+            &format!("optional_kind_{kind}"),
+            move || optional_kind(kind, how),
+        ));
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
 
 /// Builds the fixture, prints `ino NAME INODE`, the NSIDs before and after,
 /// rnetns's outputs and the oracle's, between `=== NAME` markers.
@@ -64,10 +112,6 @@ ip link set tmpx netns a; ip -n a link set tmpx name moved0
 RNETNS_TEST_HOLD_TAP=tapq ip netns exec b {me} --exact hold_tap --nocapture >/dev/null 2>&1 &
 echo "holder $!"
 for i in $(seq 100); do ip -n b link show tapq >/dev/null 2>&1 && break; sleep 0.05; done
-# kinds this kernel may lack
-for k in "ipvlan:link up0 type ipvlan" "geneve:type geneve id 1 remote 192.0.2.1" "vrf:type vrf table 10" "bond:type bond" "wireguard:type wireguard"; do
-  n=${{k%%:*}}; if ip link add x$n ${{k#*:}} 2>/dev/null; then echo "KIND $n yes"; ip link del x$n; else echo "KIND $n no"; fi
-done
 for n in {spaces}; do echo "ino $n $(stat -L -c %i /run/netns/$n)"; done
 ids() {{ for n in {spaces}; do echo "$n $(ip -n $n -j netns list-id)"; done; }}
 echo "=== before"; ids
@@ -102,7 +146,6 @@ done
 /// Not a test on its own: with RNETNS_TEST_HOLD_TAP=NAME (set by the
 /// fixture script), creates tap NAME in the current netns and holds it
 /// open until killed, as a VM monitor would.
-#[test]
 fn hold_tap() {
     let Some(name) = std::env::var_os("RNETNS_TEST_HOLD_TAP") else {
         return;
@@ -126,7 +169,6 @@ fn hold_tap() {
 
 struct Run {
     ino: HashMap<String, u64>,
-    kinds: Vec<(String, bool)>,
     sections: HashMap<String, String>,
 }
 
@@ -134,7 +176,6 @@ fn run(name: &str, body: &str) -> Option<Run> {
     let text = sandbox::run_checked(name, body)?;
     let mut r = Run {
         ino: HashMap::new(),
-        kinds: Vec::new(),
         sections: HashMap::new(),
     };
     let mut current: Option<String> = None;
@@ -148,9 +189,6 @@ fn run(name: &str, body: &str) -> Option<Run> {
             r.ino.insert(n.into(), i.parse().unwrap());
         } else if let Some(rest) = line.strip_prefix("holder ") {
             r.ino.insert("holder".into(), rest.trim().parse().unwrap());
-        } else if let Some(rest) = line.strip_prefix("KIND ") {
-            let (n, y) = rest.trim_end().split_once(' ').unwrap();
-            r.kinds.push((n.into(), y == "yes"));
         }
     }
     Some(r)
@@ -209,21 +247,15 @@ fn addr_set(v: &Value) -> BTreeSet<(String, String, i64)> {
 }
 
 /// The fixture, built once for the tests that share it.
-fn fixture() -> Option<&'static Run> {
+fn fixture() -> &'static Run {
     static RUN: std::sync::OnceLock<Option<Run>> = std::sync::OnceLock::new();
-    RUN.get_or_init(|| run("wiring", &script())).as_ref()
+    RUN.get_or_init(|| run("wiring", &script()))
+        .as_ref()
+        .expect(skip::IN_PRIVILEGED)
 }
 
-#[test]
 fn interfaces_and_edges_match_ip_in_every_namespace() {
-    let Some(r) = fixture() else {
-        return;
-    };
-    for (k, ok) in &r.kinds {
-        if !ok {
-            eprintln!("skipped: {k}: this kernel cannot create it (module missing)");
-        }
-    }
+    let r = fixture();
     let listing = json(&r.sections["json"]);
     let by_inode: HashMap<u64, &Value> = listing
         .as_array()
@@ -336,11 +368,8 @@ fn interfaces_and_edges_match_ip_in_every_namespace() {
     assert_eq!(edges, 14, "cross-namespace edges");
 }
 
-#[test]
 fn link_dumps_leave_exactly_the_nsids_of_linked_namespaces() {
-    let Some(r) = fixture() else {
-        return;
-    };
+    let r = fixture();
     let before = nsids(&r.sections["before"]);
     assert_eq!(
         nsids(&r.sections["plain-listing"]),
@@ -366,11 +395,8 @@ fn link_dumps_leave_exactly_the_nsids_of_linked_namespaces() {
     );
 }
 
-#[test]
 fn plain_views_identify_and_graph() {
-    let Some(r) = fixture() else {
-        return;
-    };
+    let r = fixture();
     let plain = &r.sections["plain"];
     for l in plain.lines() {
         assert!(l.chars().count() <= 80 || !l.starts_with("    "), "{l:?}");
@@ -464,37 +490,60 @@ fn plain_views_identify_and_graph() {
         dot.starts_with("graph rnetns {") && dot.ends_with("}\n"),
         "{dot}"
     );
-    if std::process::Command::new("dot").arg("-V").output().is_ok() {
-        let mut child = std::process::Command::new("dot")
-            .arg("-Tsvg")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(dot.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success() && out.stdout.starts_with(b"<?xml"),
-            "dot -Tsvg failed"
-        );
-    } else {
-        assert!(
-            !sandbox::in_ci(),
-            "graphviz is not installed (.ci/run installs it)"
-        );
-        eprintln!("skipped: rendering the DOT output: graphviz is not installed");
-    }
 }
 
-#[test]
-fn two_thousand_interfaces_in_one_namespace() {
-    let body = format!(
+/// Both fixtures' DOT output renders with graphviz's `dot`.
+fn dot_output_renders_with_graphviz() -> Result<Option<String>, Failed> {
+    if std::process::Command::new("dot")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        if sandbox::in_ci() {
+            return Err("CI=true but graphviz is not installed (.ci/run installs it)".into());
+        }
+        return Ok(Some(
+            "rendering the DOT output: graphviz is not installed".into(),
+        ));
+    }
+    let r = fixture();
+    let dot = &r.sections["dot"];
+    let mut child = std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(dot.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stdout.starts_with(b"<?xml"),
+        "dot -Tsvg failed"
+    );
+    // The 2,000-interface fixture's, with control bytes and quotes in
+    // names, rendered inside its sandbox.
+    assert_eq!(big().sections["svg"].trim(), "rendered");
+    Ok(None)
+}
+
+/// The 2,000-interface fixture, built once for the tests that share it.
+fn big() -> &'static Run {
+    static RUN: std::sync::OnceLock<Option<Run>> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| run("wiring-big", &big_script()))
+        .as_ref()
+        .expect(skip::IN_PRIVILEGED)
+}
+
+/// 2,000 interfaces in one namespace, and names with control bytes,
+/// quotes and backslashes in another.
+fn big_script() -> String {
+    format!(
         r#"
 R={rnetns}
 set -e
@@ -511,10 +560,11 @@ echo "=== dot"; $R graph --dot
 echo "=== rss"; /usr/bin/time -f %M $R list --all-runtimes --links 2>&1 >/dev/null
 "#,
         rnetns = sandbox::shell_quote(RNETNS)
-    );
-    let Some(r) = run("wiring-big", &body) else {
-        return;
-    };
+    )
+}
+
+fn two_thousand_interfaces_in_one_namespace() {
+    let r = big();
     let v = json(&r.sections["json"]);
     let big = v
         .as_array()
@@ -535,14 +585,10 @@ echo "=== rss"; /usr/bin/time -f %M $R list --all-runtimes --links 2>&1 >/dev/nu
     // A quote and a backslash in a name keep the DOT valid.
     let dot = &r.sections["dot"];
     assert!(dot.contains(r#"dq\"x\\\\y"#), "{dot}");
-    if sandbox::in_ci() || std::process::Command::new("dot").arg("-V").output().is_ok() {
-        assert_eq!(r.sections["svg"].trim(), "rendered");
-    }
     let rss_kib: u64 = r.sections["rss"].trim().parse().unwrap();
     assert!(rss_kib < 64 * 1024, "peak RSS {rss_kib} KiB");
 }
 
-#[test]
 fn help_man_page_and_completions_name_the_new_words() {
     let help = std::process::Command::new(RNETNS)
         .arg("--help")
@@ -563,4 +609,96 @@ fn help_man_page_and_completions_name_the_new_words() {
             assert!(text.contains(word), "{what} lacks {word}");
         }
     }
+}
+
+/// One kind this kernel may lack, in a sandbox of its own: ignored (with
+/// ip's error) where `ip link add` cannot create it; else rnetns lists it
+/// in its namespace as `ip -d link` and `ip addr` show it.
+fn optional_kind(kind: &str, how: &str) -> Result<Option<String>, Failed> {
+    let body = format!(
+        r#"
+R={rnetns}
+set -e
+ip netns add k
+ip -n k link add low type veth peer name lowp
+ip -n k link set low up
+if ! ip -n k link add x{kind} {how} 2>$SBX/err; then
+  echo "FACT cannot $(tr '\n' ' ' <$SBX/err)"; exit 0
+fi
+ip -n k link set x{kind} up || true
+echo "FACT ino $(stat -L -c %i /run/netns/k)"
+echo "=== json"; $R -j list --all-runtimes --links
+echo "=== link"; ip -n k -j -d link show
+echo "=== addr"; ip -n k -j addr show
+"#,
+        rnetns = sandbox::shell_quote(RNETNS),
+    );
+    let text =
+        sandbox::run_checked(&format!("wiring-kind-{kind}"), &body).expect(skip::IN_PRIVILEGED);
+    let r = sandbox::Report::parse(&text);
+    if let Some(err) = r.facts.get("cannot") {
+        return Ok(Some(format!(
+            "{kind}: this kernel cannot create it ({})",
+            err.trim()
+        )));
+    }
+    let ino: u64 = r.facts["ino"].parse().unwrap();
+    let listing = json(&r.sections["json"]);
+    let ns = listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["inode"].as_u64() == Some(ino))
+        .unwrap_or_else(|| panic!("namespace k (inode {ino}) not listed: {listing}"));
+    let got = ns["interfaces"].as_array().unwrap();
+    let links = json(&r.sections["link"]);
+    let links = links.as_array().unwrap();
+    assert_eq!(got.len(), links.len(), "interface count");
+    let name = format!("x{kind}");
+    let find = |v: &[Value], n: &str| -> Value {
+        v.iter()
+            .find(|i| i["ifname"] == n)
+            .unwrap_or_else(|| panic!("no {n} in {v:?}"))
+            .clone()
+    };
+    let (g, l) = (find(got, &name), find(links, &name));
+    for f in [
+        "ifname",
+        "ifindex",
+        "mtu",
+        "operstate",
+        "address",
+        "master",
+        "link_type",
+    ] {
+        assert_eq!(g[f], l[f], "{name}: {f}");
+    }
+    assert_eq!(g["linkinfo"]["info_kind"], kind, "{name}: kind");
+    assert_eq!(
+        g["linkinfo"]["info_kind"], l["linkinfo"]["info_kind"],
+        "{name}: kind"
+    );
+    let addrs = json(&r.sections["addr"]);
+    let oracle_addrs = addrs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["ifindex"] == l["ifindex"])
+        .map(|a| addr_set(&a["addr_info"]))
+        .unwrap_or_default();
+    assert_eq!(addr_set(&g["addr_info"]), oracle_addrs, "{name}: addresses");
+    // All in one namespace: no peer; ipvlan's lower device is `low`
+    // (`link`; a vxlan's is in its info_data).
+    assert!(g.get("peer").is_none(), "{name}: a peer: {g}");
+    let want = [&l["link"], &l["linkinfo"]["info_data"]["link"]]
+        .into_iter()
+        .find(|v| v.is_string())
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        g.get("link").cloned().unwrap_or(Value::Null),
+        want,
+        "{name}: link"
+    );
+    Ok(None)
 }

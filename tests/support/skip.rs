@@ -18,14 +18,39 @@ pub fn privileged(name: &str, body: impl FnOnce() -> Result<(), Failed> + Send +
     if std::env::var_os("HARDENING_INNER").is_some_and(|v| v == name) {
         return Trial::test(name, body);
     }
-    Trial::ignorable_test(name, move || match sandbox::unavailable() {
-        Some(why) if sandbox::in_ci() => {
-            Err(format!("CI=true but no sandbox can be built: {why}").into())
-        }
-        Some(why) => Ok(Completion::ignored_with(format!(
+    Trial::ignorable_test(name, move || match without_sandbox() {
+        Some(skipped) => skipped,
+        None => body().map(|()| Completion::Completed),
+    })
+}
+
+/// What a privileged test comes to where no sandbox can be built: ignored
+/// with the reason, or a failure under CI. `None` where one can.
+fn without_sandbox() -> Option<Result<Completion, Failed>> {
+    let why = sandbox::unavailable()?;
+    Some(match sandbox::in_ci() {
+        true => Err(format!("CI=true but no sandbox can be built: {why}").into()),
+        false => Ok(Completion::ignored_with(format!(
             "SKIP: needs root or user namespaces ({why})"
         ))),
-        None => body().map(|()| Completion::Completed),
+    })
+}
+
+/// `privileged` for a body that may find, inside its sandbox, that this
+/// host lacks something more the test needs (a kernel module, a tool):
+/// it returns `Ok(Some(why))` and the test is ignored with `SKIP: why`.
+/// Whether that is a failure under CI is the body's to say (an `Err`):
+/// CI installs tools, not kernel modules.
+pub fn privileged_unless(
+    name: &str,
+    body: impl FnOnce() -> Result<Option<String>, Failed> + Send + 'static,
+) -> Trial {
+    Trial::ignorable_test(name, move || match without_sandbox() {
+        Some(skipped) => skipped,
+        None => Ok(match body()? {
+            None => Completion::Completed,
+            Some(why) => Completion::ignored_with(format!("SKIP: {why}")),
+        }),
     })
 }
 
