@@ -4,7 +4,7 @@
 //! handler's return value, 255 for iproute2's `exit(-1)` paths, which also
 //! end a batch even under `-force` (spec 2.7).
 
-use crate::cli::prog;
+use crate::prog::prog;
 use crate::sys::strerror;
 use nix::errno::Errno;
 use std::fmt;
@@ -37,6 +37,11 @@ pub fn usage_text() -> String {
     )
 }
 
+/// The errno inside an io::Error (EIO when there is none).
+pub fn errno_of(e: std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// `ip netns help` and bad list-id words: the usage text, exit 255.
@@ -61,9 +66,34 @@ pub enum Error {
     Netlink(NlError),
     /// exec setup failed: message then exit 255 (spec 4.9 steps 2-6).
     Setup(Vec<u8>),
+    /// exec setup failed in a syscall: `WHAT: strerror(errno)`, exit 255.
+    SetupSys(Vec<u8>, Errno),
     /// Exit at once with this status, printing nothing more (a forked
     /// command killed by a signal ends `-all` and batch, spec 4.9).
     Exit(i32),
+    /// A runtime reference or path where a NAME or PID is expected that
+    /// names no network namespace (R3, R4): its complete message, exit 1;
+    /// under `exec`, a setup failure ([`Error::in_setup`]).
+    Unresolved(Vec<u8>),
+    /// A runtime reference that matches containers of more than one owner:
+    /// its complete message, exit 1 (also under `exec`).
+    Ambiguous(Vec<u8>),
+    /// `Option "WORD" is unknown, try "rnetns -help".` (rnetns only; as
+    /// `ip` the command line goes to the real `ip`), exit 255.
+    UnknownOption(Vec<u8>),
+    /// `Invalid rcvbuf size 'WORD'` (spec 2.1), exit 255.
+    InvalidRcvbuf(Vec<u8>),
+    /// rnetns refuses to run set-uid or set-gid, exit 1.
+    SetId,
+    /// A batch line with an unterminated quote ends the batch (spec 2.7),
+    /// exit 1.
+    UnterminatedQuote,
+    /// `Command failed FILE:LINE` after a failed batch line (spec 2.7),
+    /// exit 1.
+    BatchLine(Vec<u8>, usize),
+    /// `Missing continuation line` at the end of a batch whose last line
+    /// ends in a backslash (spec 2.7): a warning, the status stays (0).
+    MissingContinuation,
 }
 
 /// A netlink error as the kernel reported it.
@@ -71,6 +101,32 @@ pub enum Error {
 pub struct NlError {
     pub errno: i32,
     pub extack: Option<String>,
+}
+
+impl NlError {
+    /// A request or its reply was lost on the way (no kernel answer): EIO.
+    pub fn lost() -> NlError {
+        NlError {
+            errno: libc::EIO,
+            extack: None,
+        }
+    }
+}
+
+/// A socket error as a netlink error (EIO when it has no errno).
+impl From<std::io::Error> for NlError {
+    fn from(e: std::io::Error) -> NlError {
+        NlError {
+            errno: e.raw_os_error().unwrap_or(libc::EIO),
+            extack: None,
+        }
+    }
+}
+
+/// `WHAT: strerror(errno)`, the one way rnetns words a failed syscall
+/// (errors and warnings alike, without Rust's `(os error N)` tail).
+pub fn sys_text(what: &[u8], errno: Errno) -> Vec<u8> {
+    [what, b": ", strerror(errno as i32).as_bytes()].concat()
 }
 
 impl fmt::Display for NlError {
@@ -96,11 +152,25 @@ impl Error {
             | Error::BadArgument(..)
             | Error::Duplicate(_)
             | Error::Incomplete
-            | Error::Setup(_) => 255,
+            | Error::UnknownOption(_)
+            | Error::InvalidRcvbuf(_)
+            | Error::Setup(_)
+            | Error::SetupSys(..) => 255,
             Error::Plain(_, c) | Error::Text(_, c) => *c,
-            Error::Sys(..) => 1,
+            Error::Unresolved(_) | Error::Ambiguous(_) => 1,
+            Error::Sys(..) | Error::SetId | Error::UnterminatedQuote | Error::BatchLine(..) => 1,
+            Error::MissingContinuation => 0,
             Error::Netlink(_) => 2,
             Error::Exit(c) => *c,
+        }
+    }
+
+    /// This error as a failure of `exec`'s setup, which ends with 255
+    /// (spec 4.9 steps 2-6): a namespace that cannot be found is one.
+    pub fn in_setup(self) -> Self {
+        match self {
+            Error::Unresolved(msg) => Error::Setup(msg),
+            e => e,
         }
     }
 
@@ -129,13 +199,29 @@ impl Error {
             ]
             .concat(),
             Error::Plain(s, _) => s.as_bytes().to_vec(),
-            Error::Sys(what, e) => [what, &b": "[..], strerror(*e as i32).as_bytes()].concat(),
+            Error::Sys(what, e) | Error::SetupSys(what, e) => sys_text(what, *e),
             Error::Text(s, _) | Error::Setup(s) => s.clone(),
+            Error::Unresolved(s) | Error::Ambiguous(s) => s.clone(),
             Error::Duplicate(k) => {
                 format!("Error: duplicate \"{k}\": \"{k}\" is the second value.").into_bytes()
             }
             Error::Incomplete => b"Command line is not complete. Try option \"help\"".to_vec(),
             Error::Netlink(e) => e.to_string().into_bytes(),
+            // Option words are shown as UTF-8 text (lossy), as they always were.
+            Error::UnknownOption(w) => format!(
+                "Option \"{}\" is unknown, try \"rnetns -help\".",
+                String::from_utf8_lossy(w)
+            )
+            .into_bytes(),
+            Error::InvalidRcvbuf(w) => {
+                format!("Invalid rcvbuf size '{}'", String::from_utf8_lossy(w)).into_bytes()
+            }
+            Error::SetId => b"rnetns: refusing to run set-uid or set-gid".to_vec(),
+            Error::UnterminatedQuote => b"Unterminated quoted string".to_vec(),
+            Error::BatchLine(file, line) => {
+                [&b"Command failed "[..], file, format!(":{line}").as_bytes()].concat()
+            }
+            Error::MissingContinuation => b"Missing continuation line".to_vec(),
         };
         out.push(b'\n');
         out

@@ -6,16 +6,21 @@
 #![deny(unsafe_code)]
 
 pub mod app;
+pub mod bytes;
 pub mod cli;
 pub mod cmd;
 pub mod error;
+pub mod handoff;
+pub mod listing;
 pub mod mountinfo;
 pub mod mounts;
 pub mod ns;
 pub mod nsid;
+pub mod nsident;
 pub mod output;
 pub mod pool;
 pub mod procscan;
+pub mod prog;
 pub mod resolve;
 pub mod runtimes;
 pub mod store;

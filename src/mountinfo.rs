@@ -4,7 +4,7 @@
 //! this and other mount namespaces.
 
 /// One mountinfo line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mount {
     pub id: u64,
     pub parent: u64,
@@ -96,7 +96,7 @@ pub fn parse(text: &[u8]) -> Vec<Mount> {
 }
 
 /// Filesystems [`of_fs_types`] can pick: name and superblock magic.
-pub const NSFS: (&[u8], u64) = (b"nsfs", 0x6e73_6673);
+pub const NSFS: (&[u8], u64) = (b"nsfs", crate::nsident::NSFS_MAGIC as u64);
 pub const CGROUP: (&[u8], u64) = (b"cgroup", 0x0027_e0eb);
 pub const CGROUP2: (&[u8], u64) = (b"cgroup2", 0x6367_7270);
 
@@ -161,7 +161,7 @@ fn stat_mounts(ids: &[u64], types: &[(&[u8], u64)]) -> Option<Vec<Mount>> {
 
 /// A mount kept from another namespace's mountinfo, with the device
 /// (`major:minor`) of the filesystem it shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Line {
     pub mount: Mount,
     pub dev: (u32, u32),

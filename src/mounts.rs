@@ -1,11 +1,12 @@
 //! Run-dir mount setup (spec 4.4 steps 1-4, divergence D3): create the run
-//! dir (mode 0755 under the umask), lock it, and make it a shared mount
+//! dir (mode 0755 under the umask), lock it (`store::lock`), and make it a shared mount
 //! point. rnetns binds it recursively onto itself, makes it private, then
 //! shared, so it gets a peer group of its own and never joins `/run`'s.
 //! Syscalls: mkdir, open, flock, mount.
 
-use crate::error::Error;
-use crate::store::{errno_of, RUN_DIR};
+use crate::error::{errno_of, Error};
+use crate::store::lock::{flock_bounded, lock_own, FLOCK_WAIT};
+use crate::store::RUN_DIR;
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use nix::mount::{mount, MsFlags};
@@ -59,54 +60,12 @@ fn flock_for_setup(dir: File) -> Option<Flock<File>> {
     match flock_bounded(dir, FlockArg::LockExclusiveNonblock, FLOCK_WAIT) {
         Ok(l) => Some(l),
         Err(e) => {
-            crate::error::eprint_bytes(
-                format!(
-                    "Warning: could not flock netns runtime directory \"{RUN_DIR}\": {}\n",
-                    crate::sys::strerror(e as i32)
-                )
-                .as_bytes(),
-            );
+            let what = format!("Warning: could not flock netns runtime directory \"{RUN_DIR}\"");
+            let text = crate::error::sys_text(what.as_bytes(), e);
+            crate::error::eprint_bytes(&[text, b"\n".to_vec()].concat());
             None
         }
     }
-}
-
-/// How long rnetns waits for a flock another process holds before going
-/// on without it: a stopped holder slows rnetns down, it never hangs it.
-const FLOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// flock(2) with a bounded wait (polling LOCK_NB): EWOULDBLOCK when the
-/// lock stayed taken for `wait`.
-fn flock_bounded(
-    file: File,
-    arg: FlockArg,
-    wait: std::time::Duration,
-) -> Result<Flock<File>, Errno> {
-    let start = std::time::Instant::now();
-    let mut file = file;
-    loop {
-        match Flock::lock(file, arg) {
-            Ok(lock) => return Ok(lock),
-            Err((back, Errno::EWOULDBLOCK)) if start.elapsed() < wait => {
-                file = back;
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            Err((_, e)) => return Err(e),
-        }
-    }
-}
-
-/// The run dir's own flock, exclusive, with a bounded wait: the lock
-/// iproute2 6.1 takes (blocking) around its run-dir setup, before it
-/// creates an entry. Held by `doctor` while it swaps the run dir's mount,
-/// so that no new `add` starts meanwhile.
-pub fn flock_run_dir() -> Option<Flock<File>> {
-    let dir = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-        .open(RUN_DIR)
-        .ok()?;
-    flock_bounded(dir, FlockArg::LockExclusiveNonblock, FLOCK_WAIT).ok()
 }
 
 /// The run-dir mount this process last made shared (recursively), by its
@@ -185,55 +144,6 @@ pub fn make_shared() -> Result<(), Error> {
     }
 }
 
-/// Takes rnetns's lock on the run dir's entries ([`lock_own`]),
-/// exclusive (delete) or shared (readers that open entries). Readers hold
-/// it only while opening entries, so they never see the placeholder of an
-/// rnetns `add` in progress or an entry that a `delete` has unmounted but
-/// not yet unlinked (README "Hardening", storm test). It is not the run dir's flock,
-/// which iproute2 waits on with no timeout (ARCHITECTURE.md "Locks").
-///
-/// `Err(ENOENT)`: there is no run dir, so there is no entry at this
-/// instant; the caller answers from that instead of going on unlocked,
-/// which could meet the placeholder of an `add` that creates the run dir
-/// meanwhile. `Ok(None)`: the lock could not be had (or stayed taken for
-/// about a second); the caller goes on without it.
-pub fn lock_run_dir(exclusive: bool) -> Result<Option<Flock<File>>, Errno> {
-    match std::fs::metadata(RUN_DIR) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Errno::ENOENT),
-        _ => {}
-    }
-    Ok(lock_own(exclusive))
-}
-
-/// rnetns's own lock, outside the run dir so that iproute2 never waits on
-/// it (ARCHITECTURE.md "Locks"; ARCHITECTURE.md, Locks).
-pub const OWN_LOCK: &str = "/run/rnetns.lock";
-
-/// Takes rnetns's own lock ([`OWN_LOCK`]): exclusive for a change of the
-/// run dir (`add`, `attach`, `delete`, a doctor repair), shared for a
-/// reader that must not see one half done. Created (mode 0644) by the first
-/// process that may; a reader that cannot open it goes on without it, as
-/// there is then no rnetns writer to wait for. The wait is bounded (about a
-/// second): a stopped holder slows rnetns down, it
-/// never hangs it.
-pub fn lock_own(exclusive: bool) -> Option<Flock<File>> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .mode(0o644)
-        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-        .open(OWN_LOCK)
-        .or_else(|_| File::open(OWN_LOCK))
-        .ok()?;
-    let arg = if exclusive {
-        FlockArg::LockExclusiveNonblock
-    } else {
-        FlockArg::LockSharedNonblock
-    };
-    flock_bounded(file, arg, std::time::Duration::from_secs(1)).ok()
-}
-
 /// Gives an existing run-dir mount a peer group of its own (D3): private,
 /// then shared again.
 pub fn reshare() -> Result<(), Errno> {
@@ -246,10 +156,4 @@ pub fn reshare() -> Result<(), Errno> {
         MsFlags::MS_SHARED | MsFlags::MS_REC,
         none,
     )
-}
-
-/// Whether `file` is a namespace file (nsfs), checked by filesystem type.
-pub fn is_nsfs(file: &File) -> bool {
-    const NSFS_MAGIC: i64 = 0x6e73_6673;
-    nix::sys::statfs::fstatfs(file).is_ok_and(|s| s.filesystem_type().0 == NSFS_MAGIC)
 }

@@ -5,8 +5,10 @@
 //! thread to its original netns when dropped (`add`). Syscalls: open,
 //! setns, unshare, mount, umount2, statvfs, opendir.
 
-use crate::error::{eprint_bytes, Error};
-use crate::store::{cat, errno_of, ETC_DIR};
+use crate::bytes::cat;
+use crate::error::errno_of;
+use crate::error::{eprint_bytes, sys_text, Error};
+use crate::store::ETC_DIR;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
 use std::fs::File;
@@ -17,12 +19,7 @@ use std::path::PathBuf;
 /// mounts, as `ip netns exec` does before running the command.
 pub fn switch_to(name: &[u8]) -> Result<(), Error> {
     let file = crate::store::open_entry_locked(name).map_err(|e| {
-        Error::Setup(cat(&[
-            b"Cannot open network namespace \"",
-            name,
-            b"\": ",
-            crate::sys::strerror(e as i32).as_bytes(),
-        ]))
+        Error::SetupSys(cat(&[b"Cannot open network namespace \"", name, b"\""]), e)
     })?;
     switch_to_file(file, name, true)
 }
@@ -32,17 +29,13 @@ pub fn switch_to(name: &[u8]) -> Result<(), Error> {
 /// is bound only for run-dir names.
 pub fn switch_to_file(file: File, name: &[u8], etc: bool) -> Result<(), Error> {
     setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| {
-        Error::Setup(cat(&[
-            b"setting the network namespace \"",
-            name,
-            b"\" failed: ",
-            crate::sys::strerror(e as i32).as_bytes(),
-        ]))
+        Error::SetupSys(
+            cat(&[b"setting the network namespace \"", name, b"\" failed"]),
+            e,
+        )
     })?;
     drop(file);
-    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| {
-        Error::Setup(format!("unshare failed: {}", crate::sys::strerror(e as i32)).into())
-    })?;
+    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| Error::SetupSys(b"unshare failed".into(), e))?;
     let none: Option<&str> = None;
     mount(
         Some(""),
@@ -51,15 +44,7 @@ pub fn switch_to_file(file: File, name: &[u8], etc: bool) -> Result<(), Error> {
         MsFlags::MS_SLAVE | MsFlags::MS_REC,
         none,
     )
-    .map_err(|e| {
-        Error::Setup(
-            format!(
-                "\"mount --make-rslave /\" failed: {}",
-                crate::sys::strerror(e as i32)
-            )
-            .into(),
-        )
-    })?;
+    .map_err(|e| Error::SetupSys(b"\"mount --make-rslave /\" failed".into(), e))?;
     remount_sys(name)?;
     if etc {
         bind_etc(name);
@@ -87,9 +72,7 @@ fn remount_sys(name: &[u8]) -> Result<(), Error> {
         flags,
         none,
     )
-    .map_err(|e| {
-        Error::Setup(format!("mount of /sys failed: {}", crate::sys::strerror(e as i32)).into())
-    })
+    .map_err(|e| Error::SetupSys(b"mount of /sys failed".into(), e))
 }
 
 /// spec 4.9 step 7: bind each `/etc/netns/NAME/E` over `/etc/E`; failures
@@ -112,15 +95,14 @@ fn bind_etc(name: &[u8]) {
         let src = dir.join(&file);
         let dst = PathBuf::from("/etc").join(&file);
         if let Err(err) = mount(Some(&src), &dst, Some("none"), MsFlags::MS_BIND, none) {
-            eprint_bytes(&cat(&[
+            let what = cat(&[
                 b"Bind ",
                 src.as_os_str().as_bytes(),
                 b" -> ",
                 dst.as_os_str().as_bytes(),
-                b" failed: ",
-                crate::sys::strerror(err as i32).as_bytes(),
-                b"\n",
-            ]));
+                b" failed",
+            ]);
+            eprint_bytes(&[sys_text(&what, err), b"\n".to_vec()].concat());
         }
     }
 }

@@ -63,25 +63,22 @@ where
     F: FnOnce(rtnetlink::Handle) -> Fut,
     Fut: Future<Output = T>,
 {
-    let io_err = |e: std::io::Error| NlError {
-        errno: e.raw_os_error().unwrap_or(libc::EIO),
-        extack: None,
-    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
-        .map_err(io_err)?;
+        .map_err(NlError::from)?;
     rt.block_on(async {
-        let (mut conn, handle, _) = rtnetlink::new_connection().map_err(io_err)?;
+        let (mut conn, handle, _) = rtnetlink::new_connection().map_err(NlError::from)?;
         // A dump's NLMSG_DONE carries its error code and extack.
         conn.set_forward_done(true);
         let sock = conn.socket_mut().socket_mut();
-        sock.set_ext_ack(true).map_err(io_err)?;
+        sock.set_ext_ack(true).map_err(NlError::from)?;
         let _ = sock.set_rx_buf_sz(1 << 20);
         // The dump only honours NETNSA_TARGET_NSID under strict checking,
         // which iproute2 enables on its main socket.
         if strict {
-            sock.set_netlink_get_strict_chk(true).map_err(io_err)?;
+            sock.set_netlink_get_strict_chk(true)
+                .map_err(NlError::from)?;
         }
         tokio::spawn(conn);
         Ok(f(handle).await)
@@ -155,16 +152,12 @@ fn reply_of(msg: &Msg) -> Option<NsidReply> {
 /// Sends one request and returns its replies (or the kernel's error).
 async fn call(mut handle: rtnetlink::Handle, msg: Msg) -> Result<Vec<NsidReply>, DumpError> {
     let mut replies = Vec::new();
-    let lost = NlError {
-        errno: libc::EIO,
-        extack: None,
-    };
     let mut stream = match handle.request(msg) {
         Ok(s) => s,
         Err(_) => {
             return Err(DumpError {
                 partial: replies,
-                error: lost,
+                error: NlError::lost(),
             })
         }
     };
@@ -192,13 +185,6 @@ pub struct FdQuery {
     rbuf: Vec<u8>,
 }
 
-fn io_err(e: std::io::Error) -> NlError {
-    NlError {
-        errno: e.raw_os_error().unwrap_or(libc::EIO),
-        extack: None,
-    }
-}
-
 impl FdQuery {
     /// Queries over an already connected NETLINK_ROUTE socket: the NSIDs
     /// are those of the namespace the socket was opened in, wherever the
@@ -211,11 +197,12 @@ impl FdQuery {
     }
 
     pub fn open() -> Result<Self, NlError> {
-        let mut sock = Socket::new(NETLINK_ROUTE).map_err(io_err)?;
-        sock.bind_auto().map_err(io_err)?;
-        sock.set_ext_ack(true).map_err(io_err)?;
+        let mut sock = Socket::new(NETLINK_ROUTE).map_err(NlError::from)?;
+        sock.bind_auto().map_err(NlError::from)?;
+        sock.set_ext_ack(true).map_err(NlError::from)?;
         let _ = sock.set_rx_buf_sz(1 << 20);
-        sock.connect(&SocketAddr::new(0, 0)).map_err(io_err)?;
+        sock.connect(&SocketAddr::new(0, 0))
+            .map_err(NlError::from)?;
         Ok(FdQuery {
             sock,
             rbuf: vec![0u8; REPLY_BUF],
@@ -229,13 +216,9 @@ impl FdQuery {
         for (c, chunk) in fds.chunks(WINDOW).enumerate() {
             self.exchange(c * WINDOW, chunk, &mut out)?;
         }
-        let lost = || NlError {
-            errno: libc::EIO,
-            extack: None,
-        };
         Ok(out
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(lost())))
+            .map(|r| r.unwrap_or_else(|| Err(NlError::lost())))
             .collect())
     }
 
@@ -254,10 +237,13 @@ impl FdQuery {
             wbuf.resize(start + msg.buffer_len(), 0);
             msg.serialize(&mut wbuf[start..]);
         }
-        self.sock.send(&wbuf, 0).map_err(io_err)?;
+        self.sock.send(&wbuf, 0).map_err(NlError::from)?;
         let mut pending = chunk.len();
         while pending > 0 {
-            let n = self.sock.recv(&mut &mut self.rbuf[..], 0).map_err(io_err)?;
+            let n = self
+                .sock
+                .recv(&mut &mut self.rbuf[..], 0)
+                .map_err(NlError::from)?;
             let mut data = &self.rbuf[..n];
             while data.len() >= 16 {
                 let len = u32::from_ne_bytes(data[..4].try_into().unwrap_or_default()) as usize;
@@ -317,10 +303,7 @@ pub fn get(nsid: i32, target: Option<i32>) -> Result<NsidReply, NlError> {
     attrs.extend(target.map(NsidAttribute::TargetNsid));
     let msg = request(attrs, NLM_F_REQUEST, false);
     let replies = with_handle(false, |h| call(h, msg))?.map_err(|e| e.error)?;
-    replies.into_iter().next().ok_or(NlError {
-        errno: libc::EIO,
-        extack: None,
-    })
+    replies.into_iter().next().ok_or_else(NlError::lost)
 }
 
 #[cfg(test)]

@@ -22,13 +22,12 @@
 use nix::errno::Errno;
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::socket::{
-    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
-    SockFlag, SockType,
+    sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
 };
 use nix::unistd::Pid;
 use std::fs::File;
-use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::io::IoSlice;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 /// Namespaces made beyond those taken: enough to keep two helpers busy.
 pub const AHEAD: usize = 4;
@@ -234,26 +233,8 @@ const HELPER_EXIT_WAIT: std::time::Duration = std::time::Duration::from_millis(2
 /// One namespace from a helper: a 4-byte errno (0: an fd comes with it).
 fn receive(sock: &OwnedFd) -> Result<File, Errno> {
     let mut word = [0u8; 4];
-    let mut iov = [IoSliceMut::new(&mut word)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(
-        sock.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )?;
-    let mut fd = None;
-    for c in msg.cmsgs()? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            for raw in fds {
-                let owned = crate::sys::own_received_fd(raw);
-                if fd.is_none() {
-                    fd = Some(owned);
-                }
-            }
-        }
-    }
-    if msg.bytes != 4 {
+    let (bytes, fd) = crate::sys::recv_with_fd(sock.as_fd(), &mut word)?;
+    if bytes != 4 {
         return Err(Errno::EPIPE);
     }
     match (i32::from_ne_bytes(word), fd) {
@@ -265,7 +246,7 @@ fn receive(sock: &OwnedFd) -> Result<File, Errno> {
 
 /// A helper's life: one namespace per byte read, until end of file.
 fn helper(sock: OwnedFd) -> ! {
-    crate::sys::close_fds_except(sock.as_raw_fd());
+    crate::sys::close_fds_except(sock.as_fd());
     let Ok(home) = File::open("/proc/self/ns/net") else {
         crate::sys::exit_now(1)
     };

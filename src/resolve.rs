@@ -14,9 +14,11 @@
 //! netns file checked to be the namespace the scan found (no PID race).
 //! Syscalls: lstat, open, ioctl(NS_GET_NSTYPE), fstat, and the scan's.
 
+use crate::bytes::cat;
+use crate::error::Error;
 use crate::output::escape::escape;
-use crate::runtimes::{self, state, Container, Key};
-use crate::store::{cat, entry_path};
+use crate::runtimes::{self, Container, Key};
+use crate::store::entry_path;
 use std::fs::File;
 use std::path::PathBuf;
 
@@ -33,34 +35,30 @@ pub struct Target {
 /// to refuse paths (the reason for D1). rnetns is a new command name, so a
 /// path there is an explicit choice.
 pub fn path_allowed(word: &[u8]) -> bool {
-    crate::cli::prog() == "rnetns" && word.starts_with(b"/") && word.len() <= 4096
+    crate::prog::is_rnetns() && word.starts_with(b"/") && word.len() <= 4096
 }
 
 /// Why a reference was refused: a message for stderr, and whether it
 /// matched containers of more than one owner (exit 1) or none at all (the
 /// exit status `ip netns` gives a missing namespace there).
 #[derive(Debug)]
-pub struct Refusal {
-    pub msg: Vec<u8>,
-    pub ambiguous: bool,
+struct Refusal {
+    msg: Vec<u8>,
+    ambiguous: bool,
 }
 
 impl Refusal {
     fn missing(msg: String) -> Refusal {
         Refusal {
-            msg: format!("{}: {msg}", crate::cli::prog()).into_bytes(),
+            msg: format!("{}: {msg}", crate::prog::prog()).into_bytes(),
             ambiguous: false,
         }
     }
 
-    /// The error to report; `missing_code` is the status `ip netns` exits
-    /// with for a missing namespace in that command (255 for exec).
-    pub fn into_error(self, missing_code: i32) -> crate::error::Error {
-        use crate::error::Error;
-        match (self.ambiguous, missing_code) {
-            (true, _) => Error::Text(self.msg, 1),
-            (false, 255) => Error::Setup(self.msg),
-            (false, c) => Error::Text(self.msg, c),
+    fn into_error(self) -> Error {
+        match self.ambiguous {
+            true => Error::Ambiguous(self.msg),
+            false => Error::Unresolved(self.msg),
         }
     }
 }
@@ -85,7 +83,7 @@ pub fn qualified_allowed(word: &[u8]) -> bool {
     let Some(rest) = rest else {
         return false;
     };
-    crate::cli::prog() == "rnetns"
+    crate::prog::is_rnetns()
         && rest.iter().filter(|&&b| b == b'/').count() == 1
         && !rest.starts_with(b"/")
         && !rest.ends_with(b"/")
@@ -95,14 +93,18 @@ pub fn qualified_allowed(word: &[u8]) -> bool {
 /// Whether `word` is a `k8s:NAMESPACE/POD[/CONTAINER]` reference, which
 /// holds a `/`: only as `rnetns`, for the same reason as [`path_allowed`].
 pub fn k8s_allowed(word: &[u8]) -> bool {
-    crate::cli::prog() == "rnetns" && word.strip_prefix(b"k8s:").and_then(k8s_ref).is_some()
+    crate::prog::is_rnetns() && word.strip_prefix(b"k8s:").and_then(k8s_ref).is_some()
 }
 
 /// Resolves `word`, or `Ok(None)` when it is a run-dir name or not a
 /// reference. `Err` carries a complete message: a `docker:`/`podman:`
 /// reference that matches no running container (and why), one that is
 /// ambiguous across owners, a path that is not a network namespace.
-pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
+pub fn resolve(word: &[u8]) -> Result<Option<Target>, Error> {
+    resolve_ref(word).map_err(Refusal::into_error)
+}
+
+fn resolve_ref(word: &[u8]) -> Result<Option<Target>, Refusal> {
     if !word.contains(&b'/') && std::fs::symlink_metadata(entry_path(word)).is_ok() {
         return Ok(None);
     }
@@ -113,16 +115,16 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
         }))
     };
     if path_allowed(word) {
-        let path = PathBuf::from(crate::cli::os(word));
+        let path = PathBuf::from(crate::bytes::os(word));
         let f = File::open(&path).map_err(|e| {
             cat(&[
                 b"Cannot open network namespace \"",
                 word,
                 b"\": ",
-                crate::sys::strerror(crate::store::errno_of(e) as i32).as_bytes(),
+                crate::sys::strerror(crate::error::errno_of(e) as i32).as_bytes(),
             ])
         })?;
-        if state::netns_of(&f).is_none() {
+        if crate::nsident::netns_of(&f).is_none() {
             let shown = escape(word);
             return Err(format!("\"{shown}\" is not a network namespace")
                 .into_bytes()
@@ -134,9 +136,9 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
         if pid.is_empty() || !pid.iter().all(u8::is_ascii_digit) {
             return Ok(None);
         }
-        let path = PathBuf::from(crate::cli::os(&cat(&[b"/proc/", pid, b"/ns/net"])));
+        let path = crate::nsident::proc_netns(pid);
         return match File::open(path) {
-            Ok(f) if state::netns_of(&f).is_some() => target(f),
+            Ok(f) if crate::nsident::netns_of(&f).is_some() => target(f),
             _ => Ok(None),
         };
     }
@@ -182,7 +184,7 @@ pub fn resolve(word: &[u8]) -> Result<Option<Target>, Refusal> {
             // ownership notes of runtimes::trust; other notes stay with
             // `list --all-runtimes`).
             for n in scan.notes.iter().filter(|n| n.starts_with("ignoring ")) {
-                let line = format!("{}: note: {}\n", crate::cli::prog(), escape(n.as_bytes()));
+                let line = format!("{}: note: {}\n", crate::prog::prog(), escape(n.as_bytes()));
                 crate::error::eprint_bytes(line.as_bytes());
             }
             return Err(r);
@@ -233,38 +235,44 @@ fn pick(matches: Vec<(Key, &Container)>) -> Vec<(Key, &Container)> {
     matches
 }
 
-/// The namespace of the running container `what` names: `NAME`,
-/// `USER/NAME`, or a unique id prefix (exact name first).
-fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Key, Refusal> {
-    let (owner, name) = match what.split_once('/') {
-        Some((user, name)) => (Some(owner_named(user)?), name),
-        None => (None, what),
-    };
-    let mine = |c: &Container| c.runtime == runtime && owner.is_none_or(|o| c.owner == o);
-    let members: Vec<(Key, &Container)> = scan
+/// The running containers whose namespace is known, of owner `owner`
+/// (any owner when `None`), that `keep` accepts, each with its namespace:
+/// the one place container and pod references match, so both follow the
+/// same owner rules ([`pick`], README "Trust").
+fn candidates(
+    scan: &runtimes::Scan,
+    owner: Option<Option<u32>>,
+    keep: impl Fn(&Container) -> bool,
+) -> Vec<(Key, &Container)> {
+    let hits: Vec<(Key, &Container)> = scan
         .namespaces
         .iter()
         .flat_map(|n| {
             n.containers
                 .iter()
-                .filter(|c| mine(c))
+                .filter(|c| owner.is_none_or(|o| c.owner == o) && keep(c))
                 .filter_map(move |c| Some((n.key?, c)))
         })
         .collect();
-    let by_name: Vec<_> = members
-        .iter()
-        .filter(|(_, c)| c.name.as_deref() == Some(name))
-        .copied()
-        .collect();
-    let mut hits = pick(by_name);
+    pick(hits)
+}
+
+/// The namespace of the running container `what` names: `NAME`,
+/// `USER/NAME`, or a unique id prefix (exact name first); for podman,
+/// failing those, a pod of that name (`podman:[USER/]POD`, rootful and
+/// rootless pods alike: every member shares the pod's namespace).
+fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Key, Refusal> {
+    let (owner, name) = match what.split_once('/') {
+        Some((user, name)) => (Some(owner_named(user)?), name),
+        None => (None, what),
+    };
+    let mine = |c: &Container| c.runtime == runtime;
+    let mut hits = candidates(scan, owner, |c| mine(c) && c.name.as_deref() == Some(name));
     if hits.is_empty() && !name.is_empty() {
-        hits = pick(
-            members
-                .iter()
-                .filter(|(_, c)| c.id.starts_with(name))
-                .copied()
-                .collect(),
-        );
+        hits = candidates(scan, owner, |c| mine(c) && c.id.starts_with(name));
+    }
+    if hits.is_empty() && runtime == "podman" {
+        hits = candidates(scan, owner, |c| mine(c) && c.pod.as_deref() == Some(name));
     }
     // Only another user's containers matched, without `USER/`: taken only
     // when no rootful container (a stopped one included) has that name.
@@ -276,7 +284,9 @@ fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Ke
         let matches = |c: &&Container| {
             c.runtime == runtime
                 && c.owner.is_none()
-                && (c.name.as_deref() == Some(name) || c.id.starts_with(name))
+                && (c.name.as_deref() == Some(name)
+                    || c.id.starts_with(name)
+                    || c.pod.as_deref() == Some(name))
         };
         if let Some(rootful) = scan.catalog.iter().find(matches) {
             return Err(ambiguous(runtime, what, &hits, Some(rootful)));
@@ -290,7 +300,7 @@ fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Ke
         // As `ip`, a reference that matches nothing keeps iproute2's own
         // message (the caller falls back to the run dir); as rnetns it
         // says why (README "Tests").
-        [] if crate::cli::prog() != "rnetns" => Err(Refusal {
+        [] if !crate::prog::is_rnetns() => Err(Refusal {
             msg: Vec::new(),
             ambiguous: false,
         }),
@@ -337,7 +347,7 @@ fn ambiguous(
     };
     let msg = format!(
         "{}: {runtime}:{} is ambiguous: it matches {} containers: {}{hint}",
-        crate::cli::prog(),
+        crate::prog::prog(),
         escape(what.as_bytes()),
         all.len(),
         list.join(", ")
@@ -498,18 +508,16 @@ pub fn k8s_ref(w: &[u8]) -> Option<PodRef<'_>> {
 /// namespaces (two sandboxes of one pod both running), that is an error
 /// listing them, never a guess.
 fn find_pod(scan: &runtimes::Scan, r: &PodRef) -> Result<Option<Key>, String> {
+    let members = candidates(scan, None, |c| {
+        matches!(c.runtime, "containerd" | "cri-o")
+            && c.pod.as_deref() == Some(r.pod)
+            && r.container
+                .is_none_or(|want| c.name.as_deref() == Some(want))
+    });
     let mut hits: Vec<(Key, &str)> = Vec::new();
-    for n in &scan.namespaces {
-        let Some(key) = n.key else { continue };
-        for c in &n.containers {
-            let cri = matches!(c.runtime, "containerd" | "cri-o");
-            let pod = c.pod.as_deref() == Some(r.pod);
-            let name = r
-                .container
-                .is_none_or(|want| c.name.as_deref() == Some(want));
-            if cri && pod && name && !hits.iter().any(|(k, _)| *k == key) {
-                hits.push((key, c.runtime));
-            }
+    for (key, c) in members {
+        if !hits.iter().any(|(k, _)| *k == key) {
+            hits.push((key, c.runtime));
         }
     }
     match hits.len() {

@@ -25,29 +25,69 @@ pub enum Forked {
     Parent(nix::unistd::Pid),
 }
 
-/// fork(2). rnetns forks only from single-threaded code (the `-all` and
-/// batch loops of `exec`), never while a tokio runtime exists.
+/// How long [`fork`] waits for threads that are ending (a joined worker
+/// may still be listed for a moment after its join returns).
+const THREADS_END_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// fork(2), only from a single-threaded process: the child of a
+/// multi-threaded one may call only async-signal-safe functions until it
+/// execs, and rnetns's children run Rust code. rnetns forks from
+/// single-threaded code (the `-all` and batch loops of `exec`, the batch's
+/// helpers, the per-user readers), never while a tokio runtime or a
+/// listing's workers exist; this checks it (/proc/self/task) and fails
+/// with EDEADLK when other threads are still there after
+/// [`THREADS_END_WAIT`], instead of forking a child that could deadlock.
 pub fn fork() -> nix::Result<Forked> {
-    // SAFETY: callers are single-threaded (no tokio runtime is alive on the
-    // exec paths), so the child may run arbitrary code until it execs.
+    let start = std::time::Instant::now();
+    while !single_threaded() {
+        if start.elapsed() >= THREADS_END_WAIT {
+            return Err(nix::errno::Errno::EDEADLK);
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    // SAFETY: the process has one thread (checked just above, and only
+    // this thread could have started another since), so the child may
+    // run arbitrary code until it execs.
     match unsafe { nix::unistd::fork() }? {
         nix::unistd::ForkResult::Child => Ok(Forked::Child),
         nix::unistd::ForkResult::Parent { child } => Ok(Forked::Parent(child)),
     }
 }
 
-/// Takes ownership of an fd the kernel just installed in this process's
-/// table (SCM_RIGHTS), so it is closed when dropped.
-pub fn own_received_fd(raw: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
-    use std::os::fd::FromRawFd;
-    // SAFETY: RAW came from recvmsg's SCM_RIGHTS: open, and owned by nobody.
-    unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) }
+/// recvmsg(2) of one message into `buf` on `sock`, with the fds it
+/// carries (SCM_RIGHTS, close-on-exec): the byte count and the first fd,
+/// owned; any further fds are closed.
+pub fn recv_with_fd(
+    sock: std::os::fd::BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> nix::Result<(usize, Option<std::os::fd::OwnedFd>)> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+    let mut iov = [std::io::IoSliceMut::new(buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let flags = MsgFlags::MSG_CMSG_CLOEXEC;
+    let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut space), flags)?;
+    let mut first = None;
+    for c in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            for raw in fds {
+                // SAFETY: the kernel just installed RAW in our table for
+                // this message (SCM_RIGHTS): open, and owned by nobody.
+                let owned = unsafe { OwnedFd::from_raw_fd(raw) };
+                if first.is_none() {
+                    first = Some(owned);
+                }
+            }
+        }
+    }
+    Ok((msg.bytes, first))
 }
 
 /// Closes every fd of this process but KEEP (a forked helper, which must
 /// not hold the run dir's lock or anything else of its parent's).
-pub fn close_fds_except(keep: std::os::fd::RawFd) {
-    let keep = keep as libc::c_uint;
+pub fn close_fds_except(keep: std::os::fd::BorrowedFd<'_>) {
+    use std::os::fd::AsRawFd;
+    let keep = keep.as_raw_fd() as libc::c_uint;
     // SAFETY: close_range has no memory-safety preconditions; the fds it
     // closes are not used again by this process (the caller owns only KEEP).
     unsafe {
@@ -537,4 +577,19 @@ pub fn set_propagation(
         )
     };
     nix::errno::Errno::result(rc).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The unit-test harness runs tests on threads of its own, so this
+    /// process has several: fork refuses it rather than fork a child that
+    /// could deadlock (the multi-threaded pool test forks in a
+    /// single-threaded child instead, tests/pool_helpers.rs).
+    #[test]
+    fn fork_refuses_a_multi_threaded_process() {
+        let other = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_secs(1)));
+        assert!(!super::single_threaded());
+        assert_eq!(super::fork().err(), Some(nix::errno::Errno::EDEADLK));
+        other.join().unwrap();
+    }
 }

@@ -9,88 +9,36 @@ mod sandbox;
 #[path = "support/skip.rs"]
 mod skip;
 
-use std::path::PathBuf;
-
 /// Every test here builds its broken state in a sandbox of its own, so the
 /// host's run dir and mounts are never read (README "Tests"); without the
 /// privilege to build one, each is reported as ignored (tests/support/skip.rs).
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
-    let tests: &[(&str, fn())] = &[
-        (
-            "healthy_host_prints_a_short_all_clear",
-            healthy_host_prints_a_short_all_clear,
-        ),
-        (
-            "stale_placeholder_from_a_killed_add_is_found_and_removed",
-            stale_placeholder_from_a_killed_add_is_found_and_removed,
-        ),
-        (
-            "namespace_added_in_a_private_mount_namespace_is_adopted",
-            namespace_added_in_a_private_mount_namespace_is_adopted,
-        ),
-        (
-            "namespace_added_in_a_private_mount_namespace_that_is_gone_is_stale",
-            namespace_added_in_a_private_mount_namespace_that_is_gone_is_stale,
-        ),
-        (
-            "entries_propagate_into_a_container_sharing_the_run_dir",
-            entries_propagate_into_a_container_sharing_the_run_dir,
-        ),
-        (
-            "non_recursive_bind_of_the_run_dir_is_rebuilt",
-            non_recursive_bind_of_the_run_dir_is_rebuilt,
-        ),
-        (
-            "shared_run_doubled_mounts_are_collapsed",
-            shared_run_doubled_mounts_are_collapsed,
-        ),
-        (
-            "run_dir_symlinked_to_a_docker_like_directory_is_explained_not_touched",
-            run_dir_symlinked_to_a_docker_like_directory_is_explained_not_touched,
-        ),
-        (
-            "daemon_in_a_slave_mount_namespace_is_named",
-            daemon_in_a_slave_mount_namespace_is_named,
-        ),
-        (
-            "docker_stale_sandbox_file_is_reported_as_info",
-            docker_stale_sandbox_file_is_reported_as_info,
-        ),
-        (
-            "containers_whose_network_owner_is_gone_are_reported",
-            containers_whose_network_owner_is_gone_are_reported,
-        ),
-        (
-            "plain_run_dir_inside_a_shared_mount_is_not_a_problem",
-            plain_run_dir_inside_a_shared_mount_is_not_a_problem,
-        ),
-    ];
-    let trials = tests
-        .iter()
-        .map(|&(name, f)| skip::privileged_fn(name, f))
-        .collect();
-    libtest_mimic::run(&args, trials).exit();
+    skip::main_privileged(&named![
+        healthy_host_prints_a_short_all_clear,
+        stale_placeholder_from_a_killed_add_is_found_and_removed,
+        namespace_added_in_a_private_mount_namespace_is_adopted,
+        namespace_added_in_a_private_mount_namespace_that_is_gone_is_stale,
+        entries_propagate_into_a_container_sharing_the_run_dir,
+        non_recursive_bind_of_the_run_dir_is_rebuilt,
+        shared_run_doubled_mounts_are_collapsed,
+        run_dir_symlinked_to_a_docker_like_directory_is_explained_not_touched,
+        daemon_in_a_slave_mount_namespace_is_named,
+        docker_stale_sandbox_file_is_reported_as_info,
+        containers_whose_network_owner_is_gone_are_reported,
+        plain_run_dir_inside_a_shared_mount_is_not_a_problem,
+    ]);
 }
 
 /// Runs `body` in a fresh sandbox with `$R` = rnetns; returns stdout with
 /// inode numbers, peer groups and pids normalised. Only called from a
 /// `skip::privileged` test, which has checked that sandboxes can be built.
 fn sbx(test: &str, body: &str) -> String {
-    let scratch = sandbox::scratch_root().join(format!("doctor-{test}"));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).unwrap();
     let body = format!(
         "R={}\nexport PATH=/usr/sbin:/usr/bin:/sbin:/bin RNETNS_DOCTOR_GRACE=0\n{body}\ntrue",
         env!("CARGO_BIN_EXE_rnetns")
     );
-    let out = sandbox::run_script(&scratch, &body).expect("run sandbox");
-    assert!(
-        out.status.success(),
-        "sandbox script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    normalize(&String::from_utf8_lossy(&out.stdout))
+    let out = sandbox::run_checked(&format!("doctor-{test}"), &body).expect(skip::IN_PRIVILEGED);
+    normalize(&out)
 }
 
 fn normalize(s: &str) -> String {
@@ -129,11 +77,6 @@ fn normalize(s: &str) -> String {
     let s = re_num(s, "process ");
     let s = re_num(s, "(pid ");
     re_num(s, "shared:")
-}
-
-#[allow(dead_code)]
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_rnetns"))
 }
 
 fn healthy_host_prints_a_short_all_clear() {
@@ -363,8 +306,5 @@ fn plain_run_dir_inside_a_shared_mount_is_not_a_problem() {
          $R doctor >/dev/null; echo rc=$?
          mount --make-private /run; $R doctor | grep '^problem'";
     let out = sbx("plain-shared", body);
-    if out == "skipped" {
-        return;
-    }
     assert_eq!(out, "rc=0\nproblem: run-dir-not-mount-point: /run/netns\n");
 }

@@ -30,6 +30,7 @@ const HOST_TESTS: &[&str] = &[
     "runtimes_cri",
     "runtimes_lxc_nspawn",
     "runtimes_rootless",
+    "wiring_daemons",
     "host_guard",
 ];
 

@@ -11,15 +11,10 @@ mod sandbox;
 mod skip;
 
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
-    let trials = vec![
-        skip::privileged_fn(
-            "uninspectable_processes_are_named_and_q_silences_the_notes",
-            uninspectable_processes_are_named_and_q_silences_the_notes,
-        ),
-        skip::privileged_fn("more_than_five_are_counted", more_than_five_are_counted),
-    ];
-    libtest_mimic::run(&args, trials).exit();
+    skip::main_privileged(&named![
+        uninspectable_processes_are_named_and_q_silences_the_notes,
+        more_than_five_are_counted,
+    ]);
 }
 
 fn script(body: &str) -> String {
@@ -42,7 +37,7 @@ fn uninspectable_processes_are_named_and_q_silences_the_notes() {
              }",
         ),
     )
-    .expect("sandbox");
+    .expect(skip::IN_PRIVILEGED);
     let note = "rnetns: note: PIDs 1 (bash), N (sleep) could not be inspected (Permission denied); namespaces only they hold are missing; run as root for a complete list\n\
                 rnetns: note: notes name what could not be read; the rest of the answer is complete and the exit status unchanged (-q silences notes)\n";
     assert_eq!(out, format!("{note}rc=0\n{note}rc=0\nrc=0\nrc=0\n"));
@@ -56,7 +51,7 @@ fn more_than_five_are_counted() {
              { nobody $R list --all-runtimes 2>&1 >/dev/null; }",
         ),
     )
-    .expect("sandbox");
+    .expect(skip::IN_PRIVILEGED);
     assert_eq!(
         out,
         "rnetns: note: PIDs 1 (bash), N (sleep), N (sleep), N (sleep), N (sleep) and 3 more could not be inspected (Permission denied); namespaces only they hold are missing; run as root for a complete list\n\

@@ -28,109 +28,50 @@
 //! even to root here), `snapshotter = "native"`, no hostname for a
 //! hostNetwork pod.
 //!
-//! Without root or the packages it reports "skipped: ..." as ignored;
-//! under `CI=true` that is a failure, as is a containerd that will not
-//! start (its log is printed).
+//! Without root or the packages it is ignored with "SKIP: ..."
+//! (tests/support/skip.rs); under `CI=true` that is a failure, as is a
+//! containerd that will not start (its log is printed).
 
-#[path = "support/doctor_ok.rs"]
-mod doctor_ok;
+#[path = "support/runtime_host.rs"]
+mod runtime_host;
+#[path = "support/sandbox.rs"]
+mod sandbox;
+#[path = "support/skip.rs"]
+mod skip;
 
 use k8s_cri::v1 as cri;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Failed};
+use runtime_host::{cmd, enters, has, list_all, listed, netns_ino, ok, pids_match, quiet, rnetns};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tonic::transport::Channel;
 
-const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
 const STATE: &str = "/run/containerd";
 const SOCK: &str = "/run/containerd/rnetns-cri.sock";
 const IMG: &str = "localhost/rnetns-busybox:latest";
 const BRIDGE: &str = "rnetnscri0";
 const LABEL: (&str, &str) = ("rnetns-test", "1");
 
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1")
-}
-
 fn state_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rnetns-cri")
 }
 
-fn have(bin: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {bin}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn missing() -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("needs root".into());
-    }
-    for bin in ["containerd", "ctr", "runc", "busybox", "sha256sum"] {
-        if !have(bin) {
-            return Some(format!("{bin} is not installed (.ci/run installs it)"));
-        }
-    }
-    for p in [
-        "/usr/lib/cni/bridge",
-        "/usr/lib/cni/host-local",
-        "/usr/lib/cni/loopback",
-    ] {
-        if !Path::new(p).exists() {
-            return Some(format!(
-                "{p} is missing (containernetworking-plugins; .ci/run installs it)"
-            ));
-        }
-    }
-    None
-}
-
 fn main() {
     let args = Arguments::from_args();
-    let name = "real_containerd_cri";
-    let trial = match missing() {
-        Some(why) if in_ci() => Trial::test(name, move || Err(format!("CI=true but {why}").into())),
-        Some(why) => {
-            eprintln!("skipped: {why}");
-            Trial::test(name, || Ok(())).with_ignored_flag(true)
-        }
-        None => Trial::test(name, real_cri),
-    };
+    let missing = runtime_host::missing(
+        &["containerd", "ctr", "runc", "busybox", "sha256sum"],
+        &[
+            "/usr/lib/cni/bridge",
+            "/usr/lib/cni/host-local",
+            "/usr/lib/cni/loopback",
+        ],
+    );
+    let trial = runtime_host::trial("real_containerd_cri", missing, real_cri);
     libtest_mimic::run(&args, vec![trial]).exit();
-}
-
-fn cmd(argv: &[&str]) -> Output {
-    Command::new("timeout")
-        .arg("120")
-        .args(argv)
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn")
-}
-
-fn ok(argv: &[&str]) -> Result<String, Failed> {
-    let o = cmd(argv);
-    if !o.status.success() {
-        return Err(format!(
-            "{argv:?} failed ({:?}): {}{}",
-            o.status,
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-        .into());
-    }
-    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
-}
-
-fn quiet(argv: &[&str]) {
-    let _ = cmd(argv);
 }
 
 fn ctr(ns: &str, args: &[&str]) -> Result<String, Failed> {
@@ -542,58 +483,25 @@ fn remove_pods(cri: &mut Cri) {
 
 // ---- host state, before and after ----
 
-fn netns_ino(pid: u64) -> Option<u64> {
-    std::fs::metadata(format!("/proc/{pid}/ns/net"))
-        .ok()
-        .map(|m| m.ino())
-}
-
-fn pids_in(ino: u64) -> Vec<u64> {
-    let mut v: Vec<u64> = std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .filter(|p| netns_ino(*p) == Some(ino))
-        .collect();
-    v.sort_unstable();
-    v
-}
-
+/// What this test's runtime may leave besides what every real-runtime
+/// test checks (runtime_host::host): containerd's `cni-` entries, links.
 #[derive(Debug, PartialEq)]
 struct Host {
-    nsfs: BTreeSet<String>,
-    run_netns: BTreeSet<String>,
+    common: runtime_host::Host,
     links: BTreeSet<String>,
 }
 
 fn host() -> Host {
-    let nsfs = std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains(" - nsfs "))
-        .map(|l| l.split(' ').skip(3).take(2).collect::<Vec<_>>().join(" "))
-        // dockerd mounts its `default` sandbox lazily, on its own.
-        .filter(|m| !m.ends_with(" /run/docker/netns/default"))
+    let links = std::fs::read_dir("/sys/class/net")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n == BRIDGE || n.starts_with("veth"))
         .collect();
-    let dir = |p: &str| -> BTreeSet<String> {
-        std::fs::read_dir(p)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect()
-    };
     Host {
-        nsfs,
-        run_netns: dir("/run/netns")
-            .into_iter()
-            .filter(|n| n.starts_with("cni-"))
-            .collect(),
-        links: dir("/sys/class/net")
-            .into_iter()
-            .filter(|n| n == BRIDGE || n.starts_with("veth"))
-            .collect(),
+        common: runtime_host::host(),
+        links,
     }
 }
 
@@ -746,6 +654,7 @@ fn real_cri() -> Result<(), Failed> {
     if state_after != state_before {
         return Err(format!("{STATE}: before {state_before:?}, after {state_after:?}").into());
     }
+    runtime_host::unchanged(&before.common)?;
     if after != before || !left.is_empty() {
         return Err(format!(
             "left behind: host before {before:?}, after {after:?}; processes {left:?}"
@@ -757,31 +666,15 @@ fn real_cri() -> Result<(), Failed> {
 }
 
 fn check(cri: &mut Cri, pods: &[Pod]) -> Result<(), Failed> {
-    let plain = ok(&[RNETNS, "list", "--all-runtimes"])?;
-    let json = ok(&[RNETNS, "-j", "list", "--all-runtimes"])?;
-    println!("--- rnetns list --all-runtimes\n{plain}--- rnetns -j list --all-runtimes\n{json}");
-    let spaces: Value = serde_json::from_str(&json)?;
-    let spaces = spaces.as_array().ok_or("not an array")?;
-    let listed = |ino: u64| {
-        spaces
-            .iter()
-            .find(|n| n["inode"].as_u64() == Some(ino))
-            .ok_or_else(|| format!("netns {ino} not listed"))
-    };
-    let has = |ns: &Value, id: &str, name: &str, pod: &str| {
-        ns["containers"].as_array().into_iter().flatten().any(|x| {
-            x["id"].as_str() == Some(id)
-                && x["name"].as_str() == Some(name)
-                && x["runtime"].as_str() == Some("containerd")
-                && x["pod"].as_str() == Some(pod)
-        })
-    };
+    let spaces = list_all("containerd CRI")?;
+    let has =
+        |ns: &Value, id: &str, name: &str, pod: &str| has(ns, "containerd", id, name, Some(pod));
     for pod in pods {
         let st = status(cri, pod)?;
         let want_pod = format!("{}/{}", pod.spec.ns, pod.spec.name);
         assert_eq!(st.pod, want_pod, "PodSandboxStatus metadata");
         let ino = netns_ino(st.pid).ok_or("sandbox pid vanished")?;
-        let ns = listed(ino)?;
+        let ns = listed(&spaces, ino, &want_pod)?;
         let owner = if pod.spec.host_network {
             "host"
         } else {
@@ -803,25 +696,12 @@ fn check(cri: &mut Cri, pods: &[Pod]) -> Result<(), Failed> {
             }
         }
         if !pod.spec.host_network {
-            let got: Vec<u64> = ns["pids"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_u64)
+            let want: Vec<u64> = std::iter::once(st.pid)
+                .chain(st.containers.iter().map(|c| c.2))
                 .collect();
-            let want = pids_in(ino);
-            if got != want {
-                return Err(format!("{want_pod}: pids {got:?}, /proc says {want:?}").into());
-            }
-            for pid in std::iter::once(st.pid).chain(st.containers.iter().map(|c| c.2)) {
-                if !got.contains(&pid) {
-                    return Err(format!("{want_pod}: CRI pid {pid} not in {got:?}").into());
-                }
-            }
+            pids_match(ns, ino, &want, &want_pod)?;
         }
         // The reference enters the pod's namespace, by pod and by container.
-        let want_link = std::fs::read_link(format!("/proc/{}/ns/net", st.pid))?;
-        let want_link = want_link.display().to_string();
         let mut refs = vec![format!("k8s:{want_pod}")];
         refs.extend(
             st.containers
@@ -829,13 +709,10 @@ fn check(cri: &mut Cri, pods: &[Pod]) -> Result<(), Failed> {
                 .map(|c| format!("k8s:{want_pod}/{}", c.0)),
         );
         for r in &refs {
-            let got = ok(&[RNETNS, "exec", r, "readlink", "/proc/self/ns/net"])?;
-            if got.trim() != want_link {
-                return Err(format!("exec {r}: {}, want {want_link}", got.trim()).into());
-            }
+            enters(r, st.pid)?;
         }
         if !pod.spec.host_network {
-            let addr = ok(&[RNETNS, "exec", &refs[0], "ip", "addr"])?;
+            let addr = rnetns(&["exec", &refs[0], "ip", "addr"])?;
             if st.ip.is_empty() || !addr.contains(&st.ip) {
                 return Err(format!("exec {} ip addr lacks {:?}: {addr}", refs[0], st.ip).into());
             }
@@ -846,7 +723,12 @@ fn check(cri: &mut Cri, pods: &[Pod]) -> Result<(), Failed> {
         );
     }
     // A missing pod or container is an ordinary "no such namespace".
-    let o = cmd(&[RNETNS, "exec", "k8s:rnt-ns1/nosuchpod", "true"]);
+    let o = cmd(&[
+        runtime_host::RNETNS,
+        "exec",
+        "k8s:rnt-ns1/nosuchpod",
+        "true",
+    ]);
     if o.status.success() {
         return Err("exec k8s:rnt-ns1/nosuchpod succeeded".into());
     }
@@ -858,7 +740,7 @@ fn check(cri: &mut Cri, pods: &[Pod]) -> Result<(), Failed> {
         .ok_or("rnt-plain not in ctr task ls")?
         .parse()?;
     let ino = netns_ino(pid).ok_or("rnt-plain pid vanished")?;
-    let ns = listed(ino)?;
+    let ns = listed(&spaces, ino, "rnt-plain")?;
     let plain_listed = ns["runtime"].as_str() == Some("containerd")
         && ns["containers"].as_array().into_iter().flatten().any(|x| {
             x["id"].as_str() == Some("rnt-plain") && x["runtime"].as_str() == Some("containerd")
@@ -867,7 +749,5 @@ fn check(cri: &mut Cri, pods: &[Pod]) -> Result<(), Failed> {
         return Err(format!("ctr task rnt-plain (pid {pid}) not listed right: {ns}").into());
     }
     // doctor finds nothing wrong on a CRI host (support/doctor_ok.rs).
-    doctor_ok::check(RNETNS)?;
-    doctor_ok::hold();
-    Ok(())
+    runtime_host::doctor()
 }

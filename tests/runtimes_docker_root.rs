@@ -8,11 +8,19 @@
 //! daemon, and the script builds docker's state under `/srv/docker` and
 //! `/srv/docker-run` with the container's namespace bind-mounted as its
 //! sandbox file. Each step changes only how the daemon is configured.
+//! The script runs once; both tests read its output. rnetns's own lock
+//! must not appear in the sandbox's /run (nothing here changes a run dir).
+//! Without a sandbox both are ignored with "SKIP: ..."
+//! (tests/support/skip.rs); under `CI=true` that is a failure.
 
 #[path = "support/sandbox.rs"]
 mod sandbox;
+#[path = "support/skip.rs"]
+mod skip;
 
+use libtest_mimic::{Arguments, Failed, Trial};
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
 const ID: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
@@ -81,6 +89,7 @@ stop $P
 echo '{{"data-root": "/srv/docker", "exec-root": "/srv/docker-run"}}' >/etc/docker/daemon.json
 chown 1001 /srv/docker
 step owned
+fact lock "$([ -e /run/rnetns.lock ] && echo left || echo none)"
 "#,
         rnetns = sandbox::shell_quote(RNETNS),
         id = ID,
@@ -92,8 +101,25 @@ struct Run {
     sections: HashMap<String, String>,
 }
 
-fn run() -> Option<Run> {
-    let text = sandbox::run_checked("docker-root", &script())?;
+/// The script's output, run once (both tests read it).
+fn run() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = sandbox::scratch_root().join("docker-root");
+        let _ = std::fs::create_dir_all(&dir);
+        let out = sandbox::run_script(&dir, &script()).expect("run sandbox");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "script failed: {:?}\n{text}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        parse(&text)
+    })
+}
+
+fn parse(text: &str) -> Run {
     let mut facts = HashMap::new();
     let mut sections = HashMap::new();
     let mut current: Option<String> = None;
@@ -108,7 +134,7 @@ fn run() -> Option<Run> {
             sections.get_mut(c).unwrap().push_str(line);
         }
     }
-    Some(Run { facts, sections })
+    Run { facts, sections }
 }
 
 /// The row of namespace `ino` in a `-j list --all-runtimes` section.
@@ -167,21 +193,42 @@ fn defaults(r: &Run, step: &str) {
     );
 }
 
-#[test]
+fn main() {
+    let args = Arguments::from_args();
+    let trials: Vec<Trial> = vec![
+        skip::privileged_fn("configured_roots_are_read", configured_roots_are_read),
+        skip::privileged_fn(
+            "configured_roots_keep_the_trust_rule",
+            configured_roots_keep_the_trust_rule,
+        ),
+        skip::privileged("no_own_lock_left", no_own_lock_left),
+    ];
+    libtest_mimic::run(&args, trials).exit();
+}
+
+/// Reading runtime state takes no lock file: `list` and failed `exec`s
+/// leave none in /run.
+fn no_own_lock_left() -> Result<(), Failed> {
+    match run().facts["lock"].as_str() {
+        "none" => Ok(()),
+        got => Err(format!("/run/rnetns.lock: {got} (rnetns made it)").into()),
+    }
+}
+
 fn configured_roots_are_read() {
-    let Some(r) = run() else { return };
+    let r = run();
     for step in ["args", "file", "mixed"] {
-        found(&r, step);
+        found(r, step);
         assert_eq!(r.sections[&format!("{step} notes")], "", "{step}");
     }
 
-    defaults(&r, "malformed");
+    defaults(r, "malformed");
     assert_eq!(
         r.sections["malformed notes"],
         "rnetns: note: skipping /etc/docker/daemon.json: malformed JSON; docker's default roots are used\n"
     );
 
-    defaults(&r, "relative");
+    defaults(r, "relative");
     let p = &r.facts["relpid"];
     assert_eq!(
         r.sections["relative notes"],
@@ -191,13 +238,12 @@ fn configured_roots_are_read() {
         )
     );
 
-    defaults(&r, "nonroot");
+    defaults(r, "nonroot");
     assert_eq!(r.sections["nonroot notes"], "");
 }
 
-#[test]
 fn configured_roots_keep_the_trust_rule() {
-    let Some(r) = run() else { return };
+    let r = run();
     let f = &r.facts;
     // /srv/docker is uid 1001's: root's namespace is not believed to be
     // that user's container.

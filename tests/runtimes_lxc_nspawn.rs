@@ -17,28 +17,26 @@
 //! `/run/systemd/nspawn`) where the test brought it; then the test checks
 //! the host is as it was (links, cgroups, those dirs).
 //!
-//! Without root or the packages it reports "skipped: ..." as ignored;
-//! under `CI=true` that is a failure.
+//! Without root or the packages it is ignored with "SKIP: ..."
+//! (tests/support/skip.rs); under `CI=true` that is a failure.
 
-#[path = "support/doctor_ok.rs"]
-mod doctor_ok;
+#[path = "support/runtime_host.rs"]
+mod runtime_host;
+#[path = "support/sandbox.rs"]
+mod sandbox;
+#[path = "support/skip.rs"]
+mod skip;
 
-use libtest_mimic::{Arguments, Failed, Trial};
-use serde_json::Value;
+use libtest_mimic::{Arguments, Failed};
+use runtime_host::{cmd, enters, has, list_all, listed, netns_ino, ok, pids_match, quiet};
 use std::collections::BTreeSet;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
 const LXC: &str = "rnt-lxc1";
 const MACHINE: &str = "rnt-nspawn1";
 const BRIDGE: &str = "rntlxcbr0";
-
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1")
-}
 
 fn state_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rnetns-lxc-nspawn")
@@ -48,86 +46,21 @@ fn lxcpath() -> String {
     state_dir().join("lxc").display().to_string()
 }
 
-fn missing() -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("needs root".into());
-    }
-    for bin in [
+fn main() {
+    let args = Arguments::from_args();
+    let bins = [
         "lxc-create",
         "lxc-start",
         "lxc-info",
         "systemd-nspawn",
         "busybox",
-    ] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {bin}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            return Some(format!("{bin} is not installed (.ci/run installs it)"));
-        }
-    }
-    None
-}
-
-fn main() {
-    let args = Arguments::from_args();
-    let name = "real_lxc_and_nspawn";
-    let trial = match missing() {
-        Some(why) if in_ci() => Trial::test(name, move || Err(format!("CI=true but {why}").into())),
-        Some(why) => {
-            eprintln!("skipped: {why}");
-            Trial::test(name, || Ok(())).with_ignored_flag(true)
-        }
-        None => Trial::test(name, real_lxc_nspawn),
-    };
+    ];
+    let trial = runtime_host::trial(
+        "real_lxc_and_nspawn",
+        runtime_host::missing(&bins, &[]),
+        real_lxc_nspawn,
+    );
     libtest_mimic::run(&args, vec![trial]).exit();
-}
-
-fn cmd(argv: &[&str]) -> Output {
-    Command::new("timeout")
-        .arg("120")
-        .args(argv)
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn")
-}
-
-fn ok(argv: &[&str]) -> Result<String, Failed> {
-    let o = cmd(argv);
-    if !o.status.success() {
-        return Err(format!(
-            "{argv:?} failed ({:?}): {}{}",
-            o.status,
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-        .into());
-    }
-    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
-}
-
-fn quiet(argv: &[&str]) {
-    let _ = cmd(argv);
-}
-
-fn netns_ino(pid: u64) -> Option<u64> {
-    std::fs::metadata(format!("/proc/{pid}/ns/net"))
-        .ok()
-        .map(|m| m.ino())
-}
-
-fn pids_in(ino: u64) -> Vec<u64> {
-    let mut v: Vec<u64> = std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .filter(|p| netns_ino(*p) == Some(ino))
-        .collect();
-    v.sort_unstable();
-    v
 }
 
 fn dir(p: &str) -> BTreeSet<String> {
@@ -329,6 +262,7 @@ fn real_lxc_nspawn() -> Result<(), Failed> {
     let t0 = Instant::now();
     std::fs::create_dir_all(state_dir())?;
     let before = host();
+    let before_common = runtime_host::host();
     let mut guard = Guard {
         before: host(),
         lxc: None,
@@ -354,16 +288,13 @@ fn real_lxc_nspawn() -> Result<(), Failed> {
     if after != before {
         return Err(format!("left behind: before {before:?}, after {after:?}").into());
     }
+    runtime_host::unchanged(&before_common)?;
     println!("real lxc + nspawn test took {:?}", t0.elapsed());
     Ok(())
 }
 
 fn check(lxc_pid: u64, ns_pid: u64) -> Result<(), Failed> {
-    let plain = ok(&[RNETNS, "list", "--all-runtimes"])?;
-    let json = ok(&[RNETNS, "-j", "list", "--all-runtimes"])?;
-    println!("--- rnetns list --all-runtimes\n{plain}--- rnetns -j list --all-runtimes\n{json}");
-    let spaces: Value = serde_json::from_str(&json)?;
-    let spaces = spaces.as_array().ok_or("not an array")?;
+    let spaces = list_all("lxc, nspawn")?;
     for (runtime, name, pid, reference) in [
         ("lxc", LXC, lxc_pid, format!("lxc:{LXC}")),
         ("nspawn", MACHINE, ns_pid, format!("machine:{MACHINE}")),
@@ -373,41 +304,16 @@ fn check(lxc_pid: u64, ns_pid: u64) -> Result<(), Failed> {
         if ino == host_ino {
             return Err(format!("{name}: runs in the host's netns").into());
         }
-        let ns = spaces
-            .iter()
-            .find(|n| n["inode"].as_u64() == Some(ino))
-            .ok_or_else(|| format!("{name}: netns {ino} not listed"))?;
+        let ns = listed(&spaces, ino, name)?;
         if ns["runtime"].as_str() != Some(runtime) {
             return Err(format!("{name}: owner {}, want {runtime}", ns["runtime"]).into());
         }
-        let listed = ns["containers"].as_array().into_iter().flatten().any(|x| {
-            x["id"].as_str() == Some(name)
-                && x["name"].as_str() == Some(name)
-                && x["runtime"].as_str() == Some(runtime)
-        });
-        if !listed {
+        if !has(ns, runtime, name, name, None) {
             return Err(format!("{name}: not among the containers of {ns}").into());
         }
-        let got: Vec<u64> = ns["pids"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_u64)
-            .collect();
-        let want = pids_in(ino);
-        if got != want || !got.contains(&pid) {
-            return Err(format!("{name}: pids {got:?}, /proc says {want:?} (init {pid})").into());
-        }
-        let link = std::fs::read_link(format!("/proc/{pid}/ns/net"))?;
-        let got = ok(&[RNETNS, "exec", &reference, "readlink", "/proc/self/ns/net"])?;
-        if got.trim() != link.display().to_string() {
-            return Err(
-                format!("exec {reference}: {}, want {}", got.trim(), link.display()).into(),
-            );
-        }
-        println!("{runtime} {name}: ok (netns {ino}, {} pids)", want.len());
+        let pids = pids_match(ns, ino, &[pid], name)?;
+        enters(&reference, pid)?;
+        println!("{runtime} {name}: ok (netns {ino}, {} pids)", pids.len());
     }
-    doctor_ok::check(RNETNS)?;
-    doctor_ok::hold();
-    Ok(())
+    runtime_host::doctor()
 }

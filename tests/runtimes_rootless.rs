@@ -23,40 +23,38 @@
 //! then the test checks nothing runs as that UID and `/etc/subuid` is as
 //! it was.
 //!
-//! Without root or the packages it reports "skipped: ..." as ignored;
-//! under `CI=true` that is a failure.
+//! Without root or the packages it is ignored with "SKIP: ..."
+//! (tests/support/skip.rs); under `CI=true` that is a failure.
 
-#[path = "support/doctor_ok.rs"]
-mod doctor_ok;
+#[path = "support/runtime_host.rs"]
+mod runtime_host;
+#[path = "support/sandbox.rs"]
+mod sandbox;
+#[path = "support/skip.rs"]
+mod skip;
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Failed};
+use runtime_host::{cmd, enters, has, list_all, listed, netns_ino, ok, pids_match, RNETNS};
 use serde_json::Value;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
 const USER: &str = "rnt-rootless";
 const IMG: &str = "localhost/rnt-busybox:latest";
 /// Root's image and its container named like the user's first one.
 const ROOT_IMG: &str = "localhost/rnt-rootless-busybox:latest";
 const ROOT_NAME: &str = "rnt-r1";
 
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1")
-}
-
 /// In /tmp, which the user can reach (the target dir may not be).
 fn state_dir() -> PathBuf {
     PathBuf::from("/tmp/rnetns-rootless-test")
 }
 
-fn missing() -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("needs root".into());
-    }
-    for bin in [
+fn main() {
+    let args = Arguments::from_args();
+    let bins = [
         "podman",
         "dockerd",
         "rootlesskit",
@@ -66,57 +64,13 @@ fn missing() -> Option<String> {
         "useradd",
         "su",
         "busybox",
-    ] {
-        let found = Command::new("sh")
-            .args([
-                "-c",
-                &format!("command -v {bin} || test -x /usr/libexec/podman/{bin}"),
-            ])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            return Some(format!("{bin} is not installed (.ci/run installs it)"));
-        }
-    }
-    None
-}
-
-fn main() {
-    let args = Arguments::from_args();
-    let name = "real_rootless_podman";
-    let trial = match missing() {
-        Some(why) if in_ci() => Trial::test(name, move || Err(format!("CI=true but {why}").into())),
-        Some(why) => {
-            eprintln!("skipped: {why}");
-            Trial::test(name, || Ok(())).with_ignored_flag(true)
-        }
-        None => Trial::test(name, real_rootless),
-    };
+    ];
+    let trial = runtime_host::trial(
+        "real_rootless_podman",
+        runtime_host::missing(&bins, &[]),
+        real_rootless,
+    );
     libtest_mimic::run(&args, vec![trial]).exit();
-}
-
-fn cmd(argv: &[&str]) -> Output {
-    Command::new("timeout")
-        .arg("120")
-        .args(argv)
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn")
-}
-
-fn ok(argv: &[&str]) -> Result<String, Failed> {
-    let o = cmd(argv);
-    if !o.status.success() {
-        return Err(format!(
-            "{argv:?} failed ({:?}): {}{}",
-            o.status,
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-        .into());
-    }
-    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
 /// A free UID for the throwaway user.
@@ -194,24 +148,6 @@ fn reap() {
             break;
         }
     }
-}
-
-fn netns_ino(pid: u64) -> Option<u64> {
-    std::fs::metadata(format!("/proc/{pid}/ns/net"))
-        .ok()
-        .map(|m| m.ino())
-}
-
-fn pids_in(ino: u64) -> Vec<u64> {
-    let mut v: Vec<u64> = std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .filter(|p| netns_ino(*p) == Some(ino))
-        .collect();
-    v.sort_unstable();
-    v
 }
 
 struct Guard {
@@ -346,6 +282,7 @@ fn real_rootless() -> Result<(), Failed> {
     }
     let uid = free_uid().ok_or("no free uid in 4711..4800")?;
     let subuid_before = std::fs::read_to_string("/etc/subuid").unwrap_or_default();
+    let before = runtime_host::host();
     let mut guard = Guard {
         uid,
         run_user_existed: std::path::Path::new("/run/user").exists(),
@@ -368,49 +305,43 @@ fn real_rootless() -> Result<(), Failed> {
         )
         .into());
     }
+    runtime_host::unchanged(&before)?;
     println!("real rootless podman test took {:?}", t0.elapsed());
     Ok(())
 }
 
 fn check(uid: u32) -> Result<(), Failed> {
-    let plain = ok(&[RNETNS, "list", "--all-runtimes"])?;
-    let json = ok(&[RNETNS, "-j", "list", "--all-runtimes"])?;
-    println!("--- rnetns list --all-runtimes\n{plain}--- rnetns -j list --all-runtimes\n{json}");
-    let spaces: Value = serde_json::from_str(&json)?;
-    let spaces = spaces.as_array().ok_or("not an array")?;
-    for name in ["rnt-r1", "rnt-r2"] {
+    let spaces = list_all("rootless podman")?;
+    // rnt-r2 is in the user's pod: its namespace is the pod's, shown
+    // with the pod's name, as for a rootful pod.
+    for (name, pod) in [("rnt-r1", None), ("rnt-r2", Some("rnt-rpod"))] {
         let inspect: Value =
             serde_json::from_str(&user_ok(uid, &format!("podman inspect {name}"))?)?;
         let c = &inspect[0];
         let pid = c["State"]["Pid"].as_u64().ok_or("no pid")?;
         let id = c["Id"].as_str().ok_or("no id")?;
         let ino = netns_ino(pid).ok_or("container pid vanished")?;
-        let ns = spaces
-            .iter()
-            .find(|n| n["inode"].as_u64() == Some(ino))
-            .ok_or_else(|| format!("{name}: netns {ino} not listed"))?;
+        let ns = listed(&spaces, ino, name)?;
         if ns["runtime"].as_str() != Some("podman") {
             return Err(format!("{name}: owner {}, want podman", ns["runtime"]).into());
         }
-        let listed = ns["containers"].as_array().into_iter().flatten().any(|x| {
-            x["id"].as_str() == Some(id)
-                && x["name"].as_str() == Some(name)
-                && x["runtime"].as_str() == Some("podman")
-        });
-        if !listed {
-            return Err(format!("{name}: not among the containers of {ns}").into());
+        if !has(ns, "podman", id, name, pod) {
+            return Err(format!("{name} (pod {pod:?}): not among the containers of {ns}").into());
         }
-        let got: Vec<u64> = ns["pids"]
+        // Every container of the pod's namespace (its infra too) is
+        // shown in the pod.
+        let whole = ns["containers"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(Value::as_u64)
-            .collect();
-        let want = pids_in(ino);
-        if got != want || !got.contains(&pid) {
-            return Err(format!("{name}: pids {got:?}, /proc says {want:?}").into());
+            .all(|x| pod.is_none_or(|p| x["pod"].as_str() == Some(p)));
+        if !whole {
+            return Err(format!("{name}: not every member shown in pod {pod:?}: {ns}").into());
         }
-        let link = std::fs::read_link(format!("/proc/{pid}/ns/net"))?;
+        if ns["owner_uid"].as_u64() != Some(uid.into()) {
+            return Err(format!("{name}: not shown as uid {uid}'s: {ns}").into());
+        }
+        let want = pids_match(ns, ino, &[pid], name)?;
         // rnt-r1 is also root's: its name alone is ambiguous (exit 1), and
         // USER/NAME says which.
         let r = if name == ROOT_NAME {
@@ -430,16 +361,18 @@ fn check(uid: u32) -> Result<(), Failed> {
         } else {
             format!("podman:{name}")
         };
-        let got = ok(&[RNETNS, "exec", &r, "readlink", "/proc/self/ns/net"])?;
-        if got.trim() != link.display().to_string() {
-            return Err(format!("exec {r}: {}, want {}", got.trim(), link.display()).into());
+        enters(&r, pid)?;
+        // The login name says whose as well as the uid does.
+        enters(&format!("podman:{USER}/{name}"), pid)?;
+        // The user's pod by its name, as a rootful pod is entered.
+        if let Some(pod) = pod {
+            enters(&format!("podman:{pod}"), pid)?;
+            enters(&format!("podman:{USER}/{pod}"), pid)?;
         }
-        println!("{name}: ok (netns {ino}, pids {got:?})", got = want);
+        println!("{name}: ok (netns {ino}, pids {want:?})");
     }
     rootless_docker(uid)?;
-    doctor_ok::check(RNETNS)?;
-    doctor_ok::hold();
-    Ok(())
+    runtime_host::doctor()
 }
 
 /// Rootless docker (Debian's dockerd-rootless.sh under rootlesskit) as
@@ -492,50 +425,13 @@ fn rootless_docker(uid: u32) -> Result<(), Failed> {
     let pid = c["State"]["Pid"].as_u64().ok_or("no pid")?;
     let id = c["Id"].as_str().ok_or("no id")?;
     let ino = netns_ino(pid).ok_or("container pid vanished")?;
-    let json = ok(&[RNETNS, "-j", "list", "--all-runtimes"])?;
-    let plain = ok(&[RNETNS, "list", "--all-runtimes"])?;
-    println!("--- rnetns list --all-runtimes (rootless docker)\n{plain}");
-    let spaces: Value = serde_json::from_str(&json)?;
-    let ns = spaces
-        .as_array()
-        .ok_or("not an array")?
-        .iter()
-        .find(|n| n["inode"].as_u64() == Some(ino))
-        .ok_or_else(|| format!("rnt-rd1: netns {ino} not listed"))?;
-    let listed = ns["runtime"].as_str() == Some("docker")
-        && ns["containers"].as_array().into_iter().flatten().any(|x| {
-            x["id"].as_str() == Some(id)
-                && x["name"].as_str() == Some("rnt-rd1")
-                && x["runtime"].as_str() == Some("docker")
-        });
-    if !listed {
+    let spaces = list_all("rootless docker")?;
+    let ns = listed(&spaces, ino, "rnt-rd1")?;
+    if ns["runtime"].as_str() != Some("docker") || !has(ns, "docker", id, "rnt-rd1", None) {
         return Err(format!("rootless docker rnt-rd1 (pid {pid}) not listed right: {ns}").into());
     }
-    let got: Vec<u64> = ns["pids"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_u64)
-        .collect();
-    if got != pids_in(ino) || !got.contains(&pid) {
-        return Err(format!("rnt-rd1: pids {got:?}, /proc says {:?}", pids_in(ino)).into());
-    }
-    let link = std::fs::read_link(format!("/proc/{pid}/ns/net"))?;
-    let got = ok(&[
-        RNETNS,
-        "exec",
-        "docker:rnt-rd1",
-        "readlink",
-        "/proc/self/ns/net",
-    ])?;
-    if got.trim() != link.display().to_string() {
-        return Err(format!(
-            "exec docker:rnt-rd1: {}, want {}",
-            got.trim(),
-            link.display()
-        )
-        .into());
-    }
+    pids_match(ns, ino, &[pid], "rnt-rd1")?;
+    enters("docker:rnt-rd1", pid)?;
     println!("rootless docker rnt-rd1: ok (netns {ino})");
     Ok(())
 }

@@ -2,7 +2,12 @@
 //! streams, the man page (rendered by groff), and the shell completions
 //! (bash run for real on a fake run dir, zsh and fish parsed by the real
 //! shells, fish also run). None of this needs root. A missing tool (groff,
-//! zsh, fish) skips its test locally and fails it under `CI=true`.
+//! zsh, fish) is reported as ignored ("SKIP: ...") locally and fails its test under `CI=true`.
+
+#[path = "support/sandbox.rs"]
+mod sandbox;
+#[path = "support/skip.rs"]
+mod skip;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -47,23 +52,6 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Whether `tool` can be run; if not, skip (or fail under CI).
-fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{tool} is not installed (.ci/run installs it)"
-        );
-        eprintln!("skipped: {tool} is not installed");
-    }
-    found
-}
-
-#[test]
 fn double_dash_help_goes_to_stdout_with_status_0() {
     for opt in ["--help", "-help", "-he", "--he"] {
         let out = run(Command::new(RNETNS).arg(opt));
@@ -84,7 +72,6 @@ fn double_dash_help_goes_to_stdout_with_status_0() {
     }
 }
 
-#[test]
 fn help_subcommand_keeps_iproute2_stream_and_status() {
     let long = run(Command::new(RNETNS).arg("--help"));
     let out = run(Command::new(RNETNS).arg("help"));
@@ -93,7 +80,6 @@ fn help_subcommand_keeps_iproute2_stream_and_status() {
     assert_eq!(text(&out.stderr), text(&long.stdout));
 }
 
-#[test]
 fn ip_netns_help_is_byte_identical_to_iproute2() {
     let dir = scratch("ipmode");
     let ip = dir.join("ip");
@@ -107,7 +93,6 @@ fn ip_netns_help_is_byte_identical_to_iproute2() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[test]
 fn version_names_rnetns_and_iproute2() {
     let out = run(Command::new(RNETNS).arg("-V"));
     assert_eq!(out.status.code(), Some(0));
@@ -120,11 +105,7 @@ fn version_names_rnetns_and_iproute2() {
     );
 }
 
-#[test]
 fn man_page_renders_without_warnings() {
-    if !have("groff") {
-        return;
-    }
     let out = run(Command::new("groff")
         .args(["-ww", "-man", "-Tutf8", "-P-cbou"])
         .arg(repo("man/rnetns.8")));
@@ -167,7 +148,6 @@ fn lines(s: &str) -> Vec<&str> {
     s.lines().collect()
 }
 
-#[test]
 fn bash_completes_namespace_names_from_the_run_dir() {
     let names = ["blue", "red", "green"];
     for words in [
@@ -192,7 +172,6 @@ fn bash_completes_namespace_names_from_the_run_dir() {
     assert_eq!(lines(&got), ["red"]);
 }
 
-#[test]
 fn bash_completes_subcommands_options_and_refs() {
     let got = bash(&[], "FN=_rnetns complete_words rnetns ''");
     for sub in ["list", "add", "attach", "exec", "list-id", "doctor"] {
@@ -227,28 +206,19 @@ fn bash_completes_subcommands_options_and_refs() {
     assert!(lines(&got).contains(&"bash"), "{got:?}");
 }
 
-#[test]
 fn bash_leaves_other_ip_objects_to_bash_completion() {
     let script = "_ip() { COMPREPLY=(from-ip); }\nFN=_rnetns_ip complete_words ip link ''\nFN=_rnetns_ip complete_words ip ''";
     assert_eq!(lines(&bash(&["blue"], script)), ["from-ip", "from-ip"]);
 }
 
-#[test]
 fn zsh_parses_its_completion() {
-    if !have("zsh") {
-        return;
-    }
     let out = run(Command::new("zsh")
         .arg("-n")
         .arg(repo("completions/_rnetns")));
     assert!(out.status.success(), "zsh -n: {}", text(&out.stderr));
 }
 
-#[test]
 fn fish_parses_and_runs_its_completion() {
-    if !have("fish") {
-        return;
-    }
     let file = repo("completions/rnetns.fish");
     let out = run(Command::new("fish").arg("--no-execute").arg(&file));
     assert!(out.status.success(), "fish: {}", text(&out.stderr));
@@ -272,7 +242,6 @@ fn fish_parses_and_runs_its_completion() {
 /// and the Makefile's install, shim and deb targets read it from there.
 /// (build.rs writes only inside OUT_DIR; `make build` links the usual
 /// `target/release/rnetns`.)
-#[test]
 fn makefile_reads_the_binary_where_cargo_puts_it() {
     let exe = Path::new(RNETNS);
     let tuple_dir = exe.parent().and_then(Path::parent).expect("tuple dir");
@@ -294,4 +263,45 @@ fn makefile_reads_the_binary_where_cargo_puts_it() {
         !build.contains("symlink("),
         "build.rs writes a link outside OUT_DIR"
     );
+}
+
+/// A test whose tool (groff, zsh, fish) is missing is reported as ignored
+/// with the reason, and fails under `CI=true` (tests/support/skip.rs).
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let plain: [(&str, fn()); 8] = named![
+        double_dash_help_goes_to_stdout_with_status_0,
+        help_subcommand_keeps_iproute2_stream_and_status,
+        ip_netns_help_is_byte_identical_to_iproute2,
+        version_names_rnetns_and_iproute2,
+        bash_completes_namespace_names_from_the_run_dir,
+        bash_completes_subcommands_options_and_refs,
+        bash_leaves_other_ip_objects_to_bash_completion,
+        makefile_reads_the_binary_where_cargo_puts_it,
+    ];
+    let mut trials: Vec<_> = plain
+        .iter()
+        .map(|&(name, f)| {
+            libtest_mimic::Trial::test(name, move || {
+                f();
+                Ok(())
+            })
+        })
+        .collect();
+    trials.push(skip::needs_tool(
+        "man_page_renders_without_warnings",
+        "groff",
+        man_page_renders_without_warnings,
+    ));
+    trials.push(skip::needs_tool(
+        "zsh_parses_its_completion",
+        "zsh",
+        zsh_parses_its_completion,
+    ));
+    trials.push(skip::needs_tool(
+        "fish_parses_and_runs_its_completion",
+        "fish",
+        fish_parses_and_runs_its_completion,
+    ));
+    libtest_mimic::run(&args, trials).exit();
 }

@@ -15,8 +15,12 @@
 //! The cgroups are the host's (cgroupfs is not namespaced here): they
 //! carry this test's PID in their names and are removed at the end.
 
+#[path = "support/rng.rs"]
+mod rng;
 #[path = "support/sandbox.rs"]
 mod sandbox;
+#[path = "support/skip.rs"]
+mod skip;
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -35,145 +39,25 @@ const CACHE: &str = "3c3c0000000000000000000000000000000000000000000000000000000
 const CACHE_USER: &str = "4c4c00000000000000000000000000000000000000000000000000000000000a";
 
 fn script() -> String {
-    format!(
-        r#"
-R={rnetns}
-mount -t tmpfs sbx-varlib /var/lib || exit 89
-mount -t tmpfs sbx-home /home || exit 89
-ino() {{ stat -L -c %i "$1"; }}
-fact() {{ echo "FACT $1 $2"; }}
-fact hostino "$(ino /proc/self/ns/net)"
-echo 'mallory:x:1001:1001::/home/mallory:/bin/sh' >>/etc/passwd
-echo 'mallory:200000:65536' >/etc/subuid
-
-# The container hierarchy (as tests/runtimes_cgroups.rs finds it).
-ctl=$(awk -F: '$2=="" || $2=="name=systemd" {{print $2; exit}}' /proc/self/cgroup)
-mnt=$(awk -v want="$ctl" '{{
-  for (i = 7; i <= NF && $i != "-"; i++) ;
-  t = $(i+1); o = "," $(i+3) ",";
-  if ($4 != "/") next;
-  if (want == "" && t == "cgroup2") {{ print $5; exit }}
-  if (want != "" && t == "cgroup" && index(o, "," want ",")) {{ print $5; exit }}
-}}' /proc/self/mountinfo)
-[ -n "$mnt" ] && [ -d "$mnt" ] || {{ echo "no container hierarchy" >&2; exit 80; }}
-CG="$mnt/rnetns-trust-$$"
-cleanup() {{ kill $PROOT $KTP $PAUSE $M2 2>/dev/null; wait 2>/dev/null; sleep 0.2; rmdir "$CG/docker-{web}.scope" "$CG/libpod-{cache}.scope" "$CG" 2>/dev/null; }}
-trap cleanup EXIT
-
-# Root's namespace `prod`, and a root process in it whose cgroup path
-# holds web's id.
-ip netns add prod; fact prodino "$(ino /run/netns/prod)"
-ip netns exec prod sleep 1000 >/dev/null 2>&1 & PROOT=$!
-mkdir -p "$CG/docker-{web}.scope" || exit 81
-echo $PROOT >"$CG/docker-{web}.scope/cgroup.procs" || exit 82
-fact proot $PROOT
-
-# A root process in root cgroups only, in the caller's own namespace: what
-# kthreadd (PID 2) looks like to a cgroup check.
-# The root of every mounted hierarchy (v1 controllers, v2 or v1's
-# unified), from mountinfo.
-roots=$(awk '{{ for (i = 7; i <= NF && $i != "-"; i++) ; t = $(i+1);
-  if ($4 == "/" && (t == "cgroup" || t == "cgroup2")) print $5 }}' /proc/self/mountinfo)
-toroot() {{ for m in $roots; do echo $1 >"$m/cgroup.procs" 2>/dev/null; done; }}
-sleep 1000 >/dev/null 2>&1 & KTP=$!
-toroot $KTP
-awk -F: '$3 != "/" {{ bad = 1 }} END {{ exit bad }}' /proc/$KTP/cgroup || {{ echo "could not move $KTP to the root cgroups" >&2; cat /proc/$KTP/cgroup >&2; exit 83; }}
-fact ktp $KTP
-
-# Rootful podman: `dup`, placed through its spec's netns path.
-ip netns add rootdup; fact rootdupino "$(ino /run/netns/rootdup)"
-S=/var/lib/containers/storage/overlay-containers
-mkdir -p $S/{dup_root}/userdata
-echo '[{{"id":"{dup_root}","names":["dup"]}}]' >$S/containers.json
-echo '{{"annotations":{{"io.container.manager":"libpod"}},"linux":{{"namespaces":[{{"type":"network","path":"/run/netns/rootdup"}}]}}}}' >$S/{dup_root}/userdata/config.json
-# ... and `cache`, stopped, whose id a process of mallory's, in a
-# namespace of hers, carries in its cgroup's name.
-mkdir -p $S/{cache}/userdata
-echo '[{{"id":"{dup_root}","names":["dup"]}},{{"id":"{cache}","names":["cache"]}}]' >$S/containers.json
-echo '{{"annotations":{{"io.container.manager":"libpod"}}}}' >$S/{cache}/userdata/config.json
-setpriv --reuid 1001 --regid 1001 --clear-groups unshare -Urn sleep 1000 >/dev/null 2>&1 & M2=$!
-for i in $(seq 50); do [ "$(readlink /proc/$M2/exe)" = "$(command -v sleep)" ] && break; sleep 0.1; done
-mkdir -p "$CG/libpod-{cache}.scope" && echo $M2 >"$CG/libpod-{cache}.scope/cgroup.procs" || exit 86
-fact m2ino "$(ino /proc/$M2/ns/net)"
-
-# mallory's run dir (as logind makes it) and her pause process: her own
-# user, mount and network namespaces, made by her, unprivileged. In its
-# mount namespace she binds the host's namespace (her process's before
-# `unshare -n`) and then her own into her netns dir.
-U=/run/user/1001
-mkdir -p $U/netns $U/libpod/tmp $U/containers
-touch $U/netns/netns-host $U/netns/netns-mine "$U/netns/x$(printf '\033[2J\007')"
-chown -R 1001:1001 $U
-chmod 700 $U
-setpriv --reuid 1001 --regid 1001 --clear-groups unshare -Urm --propagation private sh -c '
-  mount --bind /proc/self/ns/net /run/user/1001/netns/netns-host || exit 1
-  exec unshare -n sh -c "mount --bind /proc/self/ns/net /run/user/1001/netns/netns-mine &&
-    mount --bind /proc/self/ns/net \"/run/user/1001/netns/x$(printf "\033[2J\007")\" && exec sleep 1000"' >/dev/null 2>&1 &
-PAUSE=$!
-for i in $(seq 50); do [ "$(readlink /proc/$PAUSE/exe)" = "$(command -v sleep)" ] && break; sleep 0.1; done
-[ "$(awk '/^Uid:/ {{print $2}}' /proc/$PAUSE/status)" = 1001 ] || {{ echo "pause is not uid 1001" >&2; exit 84; }}
-[ "$(ino /proc/$PAUSE/ns/net)" != "$(ino /proc/self/ns/net)" ] || {{ echo "pause has no netns" >&2; exit 85; }}
-echo $PAUSE >$U/libpod/tmp/pause.pid
-fact pause $PAUSE; fact mineino "$(ino /proc/$PAUSE/ns/net)"
-# Rootless containers on cgroup v1 stay in root cgroups (see
-# procs::pid_runs_rootless): put mallory's pause there too.
-toroot $PAUSE
-
-# mallory's storage: the planted containers and her own.
-H=/home/mallory/.local/share/containers/storage/overlay-containers
-RU=$U/containers/overlay-containers
-lib='"annotations":{{"io.container.manager":"libpod"}}'
-for id in {web} {db} {kt} {mine} {dup_user} {esc} {evil} {cache_user}; do mkdir -p $H/$id/userdata $RU/$id/userdata; done
-cat >$H/containers.json <<EOF
-[{{"id":"{web}","names":["web"]}},{{"id":"{db}","names":["db"]}},{{"id":"{kt}","names":["kt"]}},
- {{"id":"{mine}","names":["mine"]}},{{"id":"{dup_user}","names":["dup"]}},
- {{"id":"{esc}","names":["\u001b[2Jx"]}},{{"id":"{cache_user}","names":["cache"]}},{{"id":"{evil}","names":["evil\u001b]0;pwned\u0007"]}}]
-EOF
-for id in {web} {kt} {mine} {dup_user} {esc} {evil} {cache_user}; do echo "{{$lib}}" >$H/$id/userdata/config.json; done
-echo "{{$lib,\"linux\":{{\"namespaces\":[{{\"type\":\"network\",\"path\":\"/proc/$PROOT/ns/net\"}}]}}}}" >$H/{db}/userdata/config.json
-sed -i 's/"annotations":{{/"annotations":{{"io.kubernetes.cri-o.SandboxID":"{web}",/' $H/{db}/userdata/config.json
-echo $PROOT >$RU/{web}/userdata/pidfile
-echo $KTP >$RU/{evil}/userdata/pidfile
-echo $KTP >$RU/{kt}/userdata/pidfile
-for id in {mine} {dup_user} {esc} {cache_user}; do echo $PAUSE >$RU/$id/userdata/pidfile; done
-chown -R 1001:1001 /home/mallory $U
-
-echo "=== json"; $R -j list --all-runtimes 2>$SBX/json.err; echo "rc=$?"
-echo "=== json-err"; cat $SBX/json.err
-for ref in web db kt; do
-  echo "=== exec-$ref"; $R exec podman:$ref sh -c 'echo RAN; stat -L -c %i /proc/self/ns/net' 2>&1; echo "rc=$?"
-done
-echo "=== exec-cache"; $R exec podman:cache sh -c 'echo RAN' 2>&1; echo "rc=$?"
-echo "=== exec-mine"; $R exec podman:mine sh -c 'stat -L -c %i /proc/self/ns/net' 2>/dev/null; echo "rc=$?"
-echo "=== exec-dup"; $R exec podman:dup sh -c 'echo RAN' 2>&1; echo "rc=$?"
-echo "=== exec-user-dup"; $R exec podman:mallory/dup sh -c 'stat -L -c %i /proc/self/ns/net' 2>/dev/null; echo "rc=$?"
-echo "=== exec-uid-dup"; $R exec podman:1001/dup sh -c 'stat -L -c %i /proc/self/ns/net' 2>/dev/null; echo "rc=$?"
-echo "=== exec-root-dup"; $R exec podman:root/dup sh -c 'stat -L -c %i /proc/self/ns/net' 2>/dev/null; echo "rc=$?"
-echo "=== pids-dup"; $R pids podman:dup 2>&1; echo "rc=$?"
-echo "=== ip-qualified"; ln -sf $R $SBX/ip; $SBX/ip netns exec podman:mallory/dup true 2>&1; echo "rc=$?"
-echo "=== attach-web"; $R attach stolen podman:web 2>&1; echo "rc=$?"; ls /run/netns
-# Every plain view, raw bytes to files for the escape check.
-mkdir -p $SBX/views
-$R list --all-runtimes >$SBX/views/list.out 2>$SBX/views/list.err
-$R identify --all-runtimes $PAUSE >$SBX/views/identify.out 2>$SBX/views/identify.err
-$R exec "podman:[2Jy" true >$SBX/views/near.out 2>$SBX/views/near.err
-$R exec "podman:$(printf '\033]0;x\007')" true >$SBX/views/word.out 2>$SBX/views/word.err
-$R pids "podman:evil$(printf '\033]0;pwned\007')" >$SBX/views/pids.out 2>$SBX/views/pids.err
-$R exec podman:dup true >$SBX/views/dup.out 2>$SBX/views/dup.err
-echo "=== plain"; cat $SBX/views/list.out
-echo "=== near"; cat $SBX/views/near.err
-"#,
-        rnetns = sandbox::shell_quote(RNETNS),
-        web = WEB,
-        db = DB,
-        kt = KT,
-        mine = MINE,
-        dup_root = DUP_ROOT,
-        dup_user = DUP_USER,
-        esc = ESC,
-        evil = EVIL,
-        cache = CACHE,
-        cache_user = CACHE_USER,
+    sandbox::with_vars(
+        &[
+            ("RNETNS", RNETNS),
+            ("WEB", WEB),
+            ("DB", DB),
+            ("KT", KT),
+            ("MINE", MINE),
+            ("DUP_ROOT", DUP_ROOT),
+            ("DUP_USER", DUP_USER),
+            ("ESC", ESC),
+            ("EVIL", EVIL),
+            ("CACHE", CACHE),
+            ("CACHE_USER", CACHE_USER),
+        ],
+        &[
+            include_str!("scripts/cgroup_hierarchy.sh"),
+            include_str!("scripts/trust.sh"),
+        ]
+        .concat(),
     )
 }
 
@@ -183,30 +67,15 @@ struct Run {
     views: std::path::PathBuf,
 }
 
-fn run() -> Option<Run> {
-    let text = sandbox::run_checked("trust", &script())?;
-    let mut facts = HashMap::new();
-    let mut sections = HashMap::new();
-    let mut current: Option<String> = None;
-    for line in text.split_inclusive('\n') {
-        if let Some(f) = line.strip_prefix("FACT ") {
-            let (k, v) = f.trim_end().split_once(' ').unwrap();
-            facts.insert(k.to_string(), v.to_string());
-        } else if let Some(name) = line.strip_prefix("=== ") {
-            current = Some(name.trim_end().to_string());
-        } else if let Some(c) = &current {
-            sections
-                .entry(c.clone())
-                .or_insert_with(String::new)
-                .push_str(line);
-        }
-    }
+fn run() -> Run {
+    let text = sandbox::run_checked("trust", &script()).expect(skip::IN_PRIVILEGED);
+    let sandbox::Report { facts, sections } = sandbox::Report::parse(&text);
     let views = sandbox::scratch_root().join("trust").join("views");
-    Some(Run {
+    Run {
         facts,
         sections,
         views,
-    })
+    }
 }
 
 fn ns<'a>(list: &'a [Value], ino: &str) -> &'a Value {
@@ -225,9 +94,8 @@ fn names(n: &Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
 fn trust_a_users_state_speaks_only_for_that_user() {
-    let Some(r) = run() else { return };
+    let r = run();
     let f = &r.facts;
     let s = &r.sections;
     let json = s["json"].strip_suffix("rc=0\n").expect(&s["json"]);
@@ -381,7 +249,6 @@ fn trust_a_users_state_speaks_only_for_that_user() {
 
 /// README "Tests": a docker/podman reference that matches nothing says
 /// why, with the exit status `ip netns` gives a missing name.
-#[test]
 fn trust_references_that_match_nothing_say_why() {
     let body = format!(
         r#"
@@ -408,9 +275,7 @@ kill $D
         web = WEB,
         old = DB,
     );
-    let Some(text) = sandbox::run_checked("trust-refs", &body) else {
-        return;
-    };
+    let text = sandbox::run_checked("trust-refs", &body).expect(skip::IN_PRIVILEGED);
     let want = "\
 === nodocker
 rnetns: docker state not found at /var/lib/docker (is docker installed here?)
@@ -442,7 +307,6 @@ rc=0
 /// README "Trust", fuzzing: the `runtime_state` seeds with hostile names (and
 /// seeded mutations of every seed) render a plain table with no control
 /// byte, as the fuzz target asserts for any input.
-#[test]
 fn trust_hostile_state_names_render_escaped() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/runtime_state");
     let mut seeds: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
@@ -462,18 +326,12 @@ fn trust_hostile_state_names_render_escaped() {
         // Each hostile seed really names something with control bytes.
         assert!(rnetns::runtimes::parse_state_bytes(s) > 0, "{p}");
         assert!(
-            rnetns::cmd::runtimes::table_of_state_bytes_is_clean(s),
+            rnetns::cmd::discover::table_of_state_bytes_is_clean(s),
             "{p}"
         );
     }
     // Control bytes spliced into JSON strings of every seed.
-    let mut x: u64 = 0x7275_7374;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = rng::Rng::new(0x7275_7374);
     let pieces: [&[u8]; 6] = [
         b"\\u001b", b"\\u0007", b"\\u007f", b"\\n", b"\\u0000", b"\x1b",
     ];
@@ -485,12 +343,12 @@ fn trust_hostile_state_names_render_escaped() {
             if quotes.is_empty() {
                 break;
             }
-            let at = quotes[next() as usize % quotes.len()] + 1;
-            let p = pieces[next() as usize % pieces.len()];
+            let at = quotes[rng.index(quotes.len())] + 1;
+            let p = pieces[rng.index(pieces.len())];
             text.splice(at..at, p.iter().copied()).for_each(drop);
         }
         assert!(
-            rnetns::cmd::runtimes::table_of_state_bytes_is_clean(&text),
+            rnetns::cmd::discover::table_of_state_bytes_is_clean(&text),
             "{}",
             String::from_utf8_lossy(&text).escape_debug()
         );
@@ -501,7 +359,6 @@ fn trust_hostile_state_names_render_escaped() {
 /// `/var/lib/docker` that a user owns (the first owner other than root on
 /// the way there) speaks only for that user, so its container placed on a
 /// root namespace is ignored, with a note, and `exec docker:web` refuses.
-#[test]
 fn trust_a_root_path_that_a_user_owns_is_that_users() {
     let body = format!(
         r#"
@@ -523,9 +380,7 @@ echo "=== exec"; $R exec docker:web echo RAN 2>&1; echo "rc=$?"
         rnetns = sandbox::shell_quote(RNETNS),
         web = WEB,
     );
-    let Some(text) = sandbox::run_checked("trust-tree", &body) else {
-        return;
-    };
+    let text = sandbox::run_checked("trust-tree", &body).expect(skip::IN_PRIVILEGED);
     let want = "\
 === root
 1
@@ -539,4 +394,24 @@ rnetns: docker container \"web\" of uid 1001 (mallory) is not believed: its proc
 rc=255
 ";
     assert_eq!(text, want);
+}
+
+/// Each privileged test is reported as ignored where no sandbox can be
+/// built (a failure under `CI=true`): tests/support/skip.rs.
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    #[allow(unused_mut)]
+    let mut trials = skip::privileged_all(&named![
+        trust_a_users_state_speaks_only_for_that_user,
+        trust_references_that_match_nothing_say_why,
+        trust_a_root_path_that_a_user_owns_is_that_users,
+    ]);
+    trials.push(libtest_mimic::Trial::test(
+        "trust_hostile_state_names_render_escaped",
+        || {
+            trust_hostile_state_names_render_escaped();
+            Ok(())
+        },
+    ));
+    libtest_mimic::run(&args, trials).exit();
 }

@@ -11,5 +11,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = rnetns::runtimes::parse_state_bytes(data);
     assert!(rnetns::runtimes::docker_parses_agree(data));
     // Hostile names (README "Trust"): nothing they hold reaches a terminal raw.
-    assert!(rnetns::cmd::runtimes::table_of_state_bytes_is_clean(data));
+    assert!(rnetns::cmd::discover::table_of_state_bytes_is_clean(data));
 });

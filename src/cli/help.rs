@@ -7,7 +7,7 @@
 //! the iproute2 keyword without its dash and `short` the one-letter
 //! abbreviation that iproute2's first-match rule resolves to that option.
 
-use super::{prog, Mode};
+use super::Mode;
 use crate::error::usage_text;
 use clap::{Arg, ArgAction, Command};
 
@@ -496,15 +496,6 @@ pub fn netns_help_text(mode: Mode) -> String {
     match mode {
         Mode::Ip => usage_text(),
         Mode::Rnetns => help_text(),
-    }
-}
-
-/// The mode the program runs in, from the name used in messages.
-pub fn current_mode() -> Mode {
-    if prog() == "ip" {
-        Mode::Ip
-    } else {
-        Mode::Rnetns
     }
 }
 

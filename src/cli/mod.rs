@@ -11,28 +11,9 @@ pub mod help;
 use grammar::{lookup_option, Opt, FAMILIES};
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::sync::OnceLock;
 
-/// How rnetns was invoked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Rnetns,
-    Ip,
-}
-
-static PROG: OnceLock<&'static str> = OnceLock::new();
-
-/// The program name used in messages: `ip` or `rnetns`.
-pub fn prog() -> &'static str {
-    PROG.get().copied().unwrap_or("rnetns")
-}
-
-pub fn set_mode(mode: Mode) {
-    let _ = PROG.set(match mode {
-        Mode::Ip => "ip",
-        Mode::Rnetns => "rnetns",
-    });
-}
+use crate::error::Error;
+pub use crate::prog::Mode;
 
 /// The mode implied by the name we were started under.
 pub fn mode_from_argv0(argv0: &[u8]) -> Mode {
@@ -72,8 +53,8 @@ pub enum Action {
     Usage,
     /// `rnetns -help` / `--help`: the full help on stdout, exit 0.
     Help,
-    /// An option error: message and exit status.
-    Fail(String, i32),
+    /// An option error, reported before anything runs.
+    Fail(Error),
 }
 
 /// A parsed command line: `-n` switches to perform in order, then the action.
@@ -149,13 +130,10 @@ fn parse_options(mode: Mode, args: &[OsString]) -> Invocation {
                     return usage(mode, inv);
                 }
                 if !FAMILIES.iter().any(|f| f.as_bytes() == v.as_slice()) {
-                    inv.action = Action::Fail(
-                        format!(
-                            "Error: argument \"{}\" is wrong: invalid protocol family",
-                            String::from_utf8_lossy(v)
-                        ),
-                        255,
-                    );
+                    // The word as UTF-8 text (lossy), as it always was.
+                    let word = String::from_utf8_lossy(v).into_owned().into_bytes();
+                    let why = "invalid protocol family".to_string();
+                    inv.action = Action::Fail(Error::BadArgument(word, why));
                     return inv;
                 }
                 consumed = 2;
@@ -166,10 +144,7 @@ fn parse_options(mode: Mode, args: &[OsString]) -> Invocation {
                     return usage(mode, inv);
                 };
                 if !v.iter().all(u8::is_ascii_digit) || v.is_empty() {
-                    inv.action = Action::Fail(
-                        format!("Invalid rcvbuf size '{}'", String::from_utf8_lossy(v)),
-                        255,
-                    );
+                    inv.action = Action::Fail(Error::InvalidRcvbuf(v.to_vec()));
                     return inv;
                 }
                 consumed = 2;
@@ -237,19 +212,8 @@ fn usage(mode: Mode, mut inv: Invocation) -> Invocation {
 fn unknown_option(mode: Mode, word: &[u8]) -> Action {
     match mode {
         Mode::Ip => Action::Handoff,
-        Mode::Rnetns => Action::Fail(
-            format!(
-                "Option \"{}\" is unknown, try \"rnetns -help\".",
-                String::from_utf8_lossy(word)
-            ),
-            255,
-        ),
+        Mode::Rnetns => Action::Fail(Error::UnknownOption(word.to_vec())),
     }
-}
-
-/// Turns a word back into an OsString (for exec and paths).
-pub fn os(word: &[u8]) -> OsString {
-    std::ffi::OsStr::from_bytes(word).to_os_string()
 }
 
 #[cfg(test)]

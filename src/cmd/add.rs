@@ -6,11 +6,12 @@
 
 use super::delete::remove_entry;
 use super::{Ctx, Status};
+use crate::bytes::cat;
 use crate::cli::grammar::parse_c_int;
 use crate::error::Error;
 use crate::mounts::prepare_run_dir;
 use crate::ns::NetnsGuard;
-use crate::store::{cat, entry_display, entry_path};
+use crate::store::{entry_display, entry_path};
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
@@ -139,10 +140,9 @@ pub fn attach(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
 /// open file (`/proc/self/fd/N`), never symlinked, so the name keeps the
 /// namespace even after the container's PID is reused.
 fn attach_reference(name: &[u8], word: &[u8]) -> Status {
-    let target = match crate::resolve::resolve(word) {
-        Ok(Some(t)) => t,
-        Ok(None) => return Err(Error::Text(cat(&[b"Invalid PID: ", word]), 1)),
-        Err(r) => return Err(r.into_error(1)),
+    let target = match crate::resolve::resolve(word)? {
+        Some(t) => t,
+        None => return Err(Error::Text(cat(&[b"Invalid PID: ", word]), 1)),
     };
     let _lock = prepare_run_dir()?;
     create_placeholder(name)?;

@@ -7,8 +7,10 @@
 //! umount2(MNT_DETACH|UMOUNT_NOFOLLOW), unlink.
 
 use super::{Ctx, Status};
+use crate::bytes::cat;
+use crate::error::errno_of;
 use crate::error::Error;
-use crate::store::{self, cat, entry_display, entry_path, errno_of, RUN_DIR};
+use crate::store::{self, entry_display, entry_path, RUN_DIR};
 use nix::errno::Errno;
 use nix::mount::{umount2, MntFlags};
 
@@ -47,7 +49,7 @@ pub fn delete(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     // entry (README "Hardening").
     // No run dir: nothing to delete at this instant. Going on unlocked
     // could unlink the placeholder of an add that creates the run dir now.
-    let lock = crate::mounts::lock_run_dir(true);
+    let lock = crate::store::lock::lock_run_dir(true);
     if ctx.globals.all {
         return match lock {
             Err(Errno::ENOENT) => Ok(0),

@@ -5,9 +5,10 @@
 //! Syscalls: those of [`crate::ns::switch_to`], fork, execvp, waitpid.
 
 use super::{Ctx, Status};
+use crate::bytes::cat;
 use crate::error::{eprint_bytes, Error};
 use crate::ns::switch_to;
-use crate::store::{self, cat, RUN_DIR};
+use crate::store::{self, RUN_DIR};
 use crate::sys::{exit_now, fork, Forked};
 use nix::errno::Errno;
 use nix::sys::wait::{waitpid, WaitStatus};
@@ -38,7 +39,7 @@ fn enter(name: &[u8]) -> Result<(), Error> {
     match crate::resolve::resolve(name) {
         Ok(Some(t)) => crate::ns::switch_to_file(t.file, &t.label, false),
         Ok(None) => switch_to(name),
-        Err(r) => Err(r.into_error(255)),
+        Err(e) => Err(e.in_setup()),
     }
 }
 

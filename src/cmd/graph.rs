@@ -37,7 +37,7 @@ pub fn graph(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     ctx.out.write(&bytes);
     ctx.out.flush();
     for n in notes {
-        eprint_bytes(format!("{}: note: {n}\n", crate::cli::prog()).as_bytes());
+        eprint_bytes(format!("{}: note: {n}\n", crate::prog::prog()).as_bytes());
     }
     Ok(0)
 }
@@ -323,7 +323,7 @@ pub fn json(spaces: &[Namespace], w: &Wiring, pretty: bool) -> Vec<u8> {
             ("id", s(format!("ns:{}", ns_id(spaces, i)))),
             ("type", s("netns".into())),
         ];
-        o.extend(super::runtimes::object(n));
+        o.extend(super::discover::object(n));
         o.push(("label", s(label(n))));
         nodes.push(Node::Object(o));
         for l in links {

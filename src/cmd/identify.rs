@@ -1,15 +1,16 @@
-//! `ip netns identify [PID]` and `ip netns pids NAME` (spec 4.8, 4.12):
-//! match namespaces by (st_dev, st_ino), one pass over the run dir or over
-//! /proc. Syscalls: open, fstat, getdents, fstatat.
+//! `ip netns identify [PID]` (spec 4.8): the run-dir name of a process's
+//! namespace, matched by (st_dev, st_ino) in one pass over the run dir.
+//! Syscalls: open, fstat, getdents, fstatat.
 
 use super::{Ctx, Status};
+use crate::bytes::cat;
+use crate::error::errno_of;
 use crate::error::Error;
-use crate::procscan;
-use crate::store::{self, cat, errno_of, RUN_DIR};
+use crate::store::{self, RUN_DIR};
 use nix::errno::Errno;
 use std::os::unix::fs::MetadataExt;
 
-fn cannot_open(e: Errno) -> Error {
+pub(super) fn cannot_open(e: Errno) -> Error {
     Error::sys("Cannot open network namespace", e)
 }
 
@@ -19,11 +20,10 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     }
     let pid: &[u8] = match args.first() {
         Some(p) if p.iter().all(u8::is_ascii_digit) => p,
-        Some(p) => match crate::resolve::resolve(p) {
+        Some(p) => match crate::resolve::resolve(p)? {
             // A runtime reference instead of a PID: which name has its netns.
-            Ok(Some(t)) => return print_match(ctx, &t.file),
-            Err(r) => return Err(r.into_error(1)),
-            Ok(None) => {
+            Some(t) => return print_match(ctx, &t.file),
+            None => {
                 return Err(Error::Text(
                     cat(&[b"Specified string '", p, b"' is not a pid"]),
                     1,
@@ -32,7 +32,7 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         },
         None => b"self",
     };
-    let path = std::path::PathBuf::from(crate::cli::os(&cat(&[b"/proc/", pid, b"/ns/net"])));
+    let path = crate::nsident::proc_netns(pid);
     let file = std::fs::File::open(&path).map_err(|e| cannot_open(errno_of(e)))?;
     print_match(ctx, &file)
 }
@@ -62,31 +62,5 @@ fn print_match(ctx: &mut Ctx, ns_file: &std::fs::File) -> Status {
     let mut line = found.cloned().unwrap_or_default();
     line.push(b'\n');
     ctx.out.write(&line);
-    Ok(0)
-}
-
-pub fn pids(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
-    let name = args
-        .first()
-        .ok_or(Error::Plain("No netns name specified", 1))?;
-    if args.len() > 1 {
-        return Err(Error::Plain("extra arguments specified", 1));
-    }
-    let file = match crate::resolve::resolve(name) {
-        Ok(Some(t)) => t.file,
-        Ok(None) => store::open_entry_locked(name).map_err(cannot_open)?,
-        Err(r) => return Err(r.into_error(1)),
-    };
-    let st = file
-        .metadata()
-        .map_err(|e| Error::sys("Stat of netns failed", errno_of(e)))?;
-    let pids =
-        procscan::pids_in(st.dev(), st.ino()).map_err(|e| Error::sys("Open of /proc failed", e))?;
-    let mut text = Vec::new();
-    for p in pids {
-        text.extend_from_slice(p.as_bytes());
-        text.push(b'\n');
-    }
-    ctx.out.write(&text);
     Ok(0)
 }

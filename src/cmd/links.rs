@@ -5,12 +5,12 @@
 //! (crate::wiring::render). `-j`: each namespace object gains an
 //! `interfaces` array. Syscalls: the scan's, then crate::wiring's.
 
-use super::runtimes::{fill_nsids, object, plain, without_self};
+use super::discover::{fill_nsids_keeping, object, plain, without_self};
 use super::{Ctx, Status};
+use crate::bytes::cat;
 use crate::error::{eprint_bytes, Error};
 use crate::output::json::{render as render_json, Node};
 use crate::runtimes::{self, state, Namespace};
-use crate::store::cat;
 use crate::wiring::{self, render, Far, Wiring};
 
 /// The flag that adds interfaces to `list --all-runtimes`.
@@ -22,10 +22,11 @@ pub const IFACE: &[u8] = b"--iface";
 pub fn scan_and_wire() -> (Vec<Namespace>, Wiring, Vec<String>) {
     let mut scan = runtimes::scan();
     let mut spaces = scan.namespaces;
-    fill_nsids(&mut spaces, &mut scan.held);
+    // The files the NSID questions opened are the ones the dumps enter.
+    let files = fill_nsids_keeping(&mut spaces, &mut scan.held, wiring::KEEP_OPEN);
     drop(scan.held);
     let spaces = without_self(&spaces);
-    let w = wiring::wire(&spaces);
+    let w = wiring::wire(&spaces, files);
     let mut notes = scan.notes;
     notes.extend(w.notes.iter().cloned());
     (spaces, w, notes)
@@ -56,7 +57,7 @@ fn print(ctx: &mut Ctx, spaces: &[Namespace], w: &Wiring, which: &[usize], notes
     ctx.out.write(&bytes);
     ctx.out.flush();
     for n in notes {
-        eprint_bytes(format!("{}: note: {n}\n", crate::cli::prog()).as_bytes());
+        eprint_bytes(format!("{}: note: {n}\n", crate::prog::prog()).as_bytes());
     }
 }
 
@@ -165,10 +166,9 @@ fn key_of_ref(word: &[u8]) -> Result<runtimes::Key, Error> {
             1,
         )
     };
-    let file = match crate::resolve::resolve(word) {
-        Ok(Some(t)) => t.file,
-        Ok(None) => crate::store::open_entry_locked(word).map_err(cannot)?,
-        Err(r) => return Err(r.into_error(1)),
+    let file = match crate::resolve::resolve(word)? {
+        Some(t) => t.file,
+        None => crate::store::open_entry_locked(word).map_err(cannot)?,
     };
-    state::netns_of(&file).ok_or_else(|| cannot(nix::errno::Errno::EINVAL))
+    crate::nsident::netns_of(&file).ok_or_else(|| cannot(nix::errno::Errno::EINVAL))
 }

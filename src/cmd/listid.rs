@@ -1,10 +1,10 @@
 //! `ip netns list-id [target-nsid N] [nsid N]` (spec 4.3): the nsid dump
 //! or a single nsid, each named from the nsid cache (spec 4.2).
 
-use super::list::{cache, report_errors, scan};
 use super::{Ctx, Status};
 use crate::cli::grammar::parse_c_int;
 use crate::error::{eprint_bytes, Error};
+use crate::listing::{cache, report_errors, scan};
 use crate::nsid::{self, NsidReply};
 use crate::output::json::{self, Value};
 use crate::store;

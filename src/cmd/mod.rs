@@ -5,6 +5,7 @@
 
 mod add;
 mod delete;
+pub mod discover;
 mod doctor;
 mod exec;
 mod graph;
@@ -13,7 +14,7 @@ mod links;
 mod list;
 mod listid;
 mod monitor;
-pub mod runtimes;
+mod pids;
 mod set;
 
 use crate::cli::grammar::{lookup_subcommand, valid_name, Sub};
@@ -86,7 +87,7 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
         }
         return Err(Error::UnknownCommand(sub_word.clone()));
     };
-    let all_runtimes = args.first().is_some_and(|a| a == runtimes::FLAG);
+    let all_runtimes = args.first().is_some_and(|a| a == discover::FLAG);
     // README "See the wiring": `--links` after `--all-runtimes`, and `identify --iface
     // IFACE [REF]` (6.1: extra arguments), are rnetns's (R6, R7).
     let links = all_runtimes && args[1..].iter().any(|a| a == links::LINKS);
@@ -94,8 +95,8 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
     match sub {
         Sub::List if links => links::list(ctx),
         Sub::Identify if iface => links::identify(ctx, &args[1..]),
-        Sub::List if all_runtimes => runtimes::list(ctx),
-        Sub::Identify if all_runtimes => runtimes::identify(ctx, &args[1..]),
+        Sub::List if all_runtimes => discover::list(ctx),
+        Sub::Identify if all_runtimes => discover::identify(ctx, &args[1..]),
         Sub::List => list::list(ctx),
         Sub::ListId => listid::list_id(ctx, args),
         Sub::Help => help(ctx),
@@ -104,7 +105,7 @@ pub fn netns(ctx: &mut Ctx, words: &[Vec<u8>]) -> Status {
         Sub::Set => set::set(ctx, args),
         Sub::Delete => delete::delete(ctx, args),
         Sub::Identify => identify::identify(ctx, args),
-        Sub::Pids => identify::pids(ctx, args),
+        Sub::Pids => pids::pids(ctx, args),
         Sub::Exec => exec::exec(ctx, args),
         Sub::Monitor => monitor::monitor(ctx),
     }
@@ -120,7 +121,7 @@ fn subcommand_help(
     words: &[Vec<u8>],
 ) -> Option<&'static crate::cli::help::Topic> {
     use crate::cli::{help, Mode};
-    if help::current_mode() != Mode::Rnetns {
+    if crate::prog::mode() != Mode::Rnetns {
         return None;
     }
     match (sub, words) {
@@ -136,7 +137,7 @@ fn subcommand_help(
 /// rnetns the text goes on with the extensions (cli::help).
 fn help(ctx: &mut Ctx) -> Status {
     use crate::cli::{help, Mode};
-    match help::current_mode() {
+    match crate::prog::mode() {
         Mode::Ip => Err(Error::Usage),
         Mode::Rnetns => {
             ctx.out.flush();

@@ -3,8 +3,10 @@
 //! inotify_init, mkdir, inotify_add_watch, read.
 
 use super::{Ctx, Status};
+use crate::bytes::cat;
+use crate::error::errno_of;
 use crate::error::Error;
-use crate::store::{cat, errno_of, RUN_DIR};
+use crate::store::RUN_DIR;
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use std::fs::DirBuilder;
 use std::os::unix::ffi::OsStrExt;

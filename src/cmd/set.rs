@@ -2,10 +2,10 @@
 //! entry's fd.
 
 use super::{Ctx, Status};
+use crate::bytes::cat;
 use crate::cli::grammar::parse_c_int;
 use crate::error::Error;
 use crate::nsid;
-use crate::store::cat;
 use std::os::fd::AsRawFd;
 
 /// `auto` (-1: the kernel picks) or a non-negative C int.
@@ -32,10 +32,9 @@ pub fn set(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         .ok_or(Error::Plain("No netns name specified", 1))?;
     let word = args.get(1).ok_or(Error::Plain("No nsid specified", 1))?;
     let id = parse_nsid(word)?;
-    let file = match crate::resolve::resolve(name) {
-        Ok(Some(t)) => t.file,
-        Err(r) => return Err(r.into_error(1)),
-        Ok(None) => crate::store::open_entry_locked(name)
+    let file = match crate::resolve::resolve(name)? {
+        Some(t) => t.file,
+        None => crate::store::open_entry_locked(name)
             .map_err(|e| Error::sys(cat(&[b"Cannot open network namespace \"", name, b"\""]), e))?,
     };
     nsid::set(file.as_raw_fd(), id).map_err(Error::Netlink)?;

@@ -210,11 +210,11 @@ fn lxc_or_nspawn(parts: &[&str]) -> Option<Container> {
             return c(name, Some(name), "lxc", None);
         }
         if let Some(name) = strip(p, "systemd-nspawn@", ".service") {
-            return c(name, Some(name), super::nspawn::RUNTIME, None);
+            return c(name, Some(name), "nspawn", None);
         }
         if let Some(name) = strip(p, "machine-", ".scope") {
             let name = name.replace("\\x2d", "-");
-            return c(&name, Some(&name), super::nspawn::RUNTIME, None);
+            return c(&name, Some(&name), "nspawn", None);
         }
     }
     None

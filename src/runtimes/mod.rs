@@ -18,12 +18,14 @@ pub mod containerd;
 pub mod crio;
 pub mod docker;
 pub mod iproute2;
+pub mod members;
 pub mod neutron;
 pub mod nspawn;
 pub mod podman;
 pub mod procs;
 pub mod reader;
 pub mod slim;
+pub mod sqlite;
 pub mod state;
 pub mod trust;
 pub mod view;
@@ -31,8 +33,7 @@ pub mod view;
 use state::Notes;
 use std::collections::{BTreeMap, HashMap};
 
-/// A namespace's identity: (st_dev, st_ino) of its nsfs file.
-pub type Key = (u64, u64);
+pub use crate::nsident::Key;
 
 /// A container (or pod sandbox, router...) using a namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,7 +202,7 @@ pub fn scan() -> Scan {
     trust::scan_tree(&mut ev, &procs, &[crio::RUN_ROOT], "cri-o", crio::scan);
     nspawn::scan(&mut ev, &procs);
     procs::scan_mounts(&mut ev, &mounts);
-    procs.attach_cgroup_members(&mut ev);
+    members::attach(&procs, &mut ev);
     procs.note_unreadable(&mut ev.notes);
     merge(ev, &procs)
 }

@@ -3,8 +3,13 @@
 //! (`<storage>/{overlay,vfs}-containers/ID/userdata/config.json`) names its
 //! netns path, pod (from the cgroup path) and, with the storage's
 //! `containers.json`, its name; its PID is in the run root's `pidfile`.
-//! Pod names come from a best-effort scan of libpod's `bolt_state.db`,
-//! read only when a container is in a pod.
+//! A container's pod comes from its cgroup path, else (rootless on cgroup
+//! v1, no cgroup of its own) from libpod's database; pod names come from
+//! the database: SQLite `db.sql` (podman >= 4.8, [`super::sqlite`]) when
+//! there is one, and a best-effort scan of `libpod/bolt_state.db` for what
+//! it did not say. The database is read only when a container is in a
+//! pod, or may be (it names a pod infra, or it is rootless). Names (`containers.json`) and
+//! namespace paths (the OCI spec) never come from the database.
 //! Rootless namespaces are mounted only in the rootless pause process's
 //! mount namespace (PID in `/run/user/UID/libpod/tmp/pause.pid`), so they
 //! are read through `/proc/PAUSE/root/run/user/UID/netns/`.
@@ -86,22 +91,35 @@ fn scan_store_in(
             }
         }
     }
-    // Pod names: the database read once, for the pods asked about.
-    let wanted: HashSet<&str> = found.iter().filter_map(|f| f.1.as_deref()).collect();
-    let pods = if wanted.is_empty() {
-        HashMap::new()
+    // The database, read once, for the pods asked about and the members
+    // of a pod whose cgroup path does not say which.
+    let pods_wanted: HashSet<&str> = found.iter().filter_map(|f| f.1.as_deref()).collect();
+    // A rootless container has no cgroup of its own on cgroup v1, so
+    // any may be in a pod (its infra too, which names no sandbox); a
+    // rootful one without a pod in its cgroup path only if it names one.
+    let rootless = user.is_some();
+    let members_wanted: HashSet<&str> = found
+        .iter()
+        .filter(|f| {
+            f.1.is_none()
+                && (rootless || annotation(&f.0.spec, "io.kubernetes.cri-o.SandboxID").is_some())
+        })
+        .map(|f| f.0.id.as_str())
+        .collect();
+    let db = if pods_wanted.is_empty() && members_wanted.is_empty() {
+        Libpod::default()
     } else {
-        let db = store.read(Path::new("libpod/bolt_state.db"), &mut ev.notes);
-        pod_names(&db.unwrap_or_default(), &wanted)
+        libpod_db(store, &pods_wanted, &members_wanted, &mut ev.notes)
     };
     for (stored, pod, name, driver) in &found {
+        let pod = pod.clone().or_else(|| db.members.get(&stored.id).cloned());
         let Stored {
             id,
             userdata: rel,
             spec,
         } = stored;
         let id = id.as_str();
-        let pod = pod.as_ref().map(|p| match pods.get(p.as_str()) {
+        let pod = pod.as_ref().map(|p| match db.pods.get(p.as_str()) {
             Some(n) => n.clone(),
             None => p.get(..12).unwrap_or(p).to_string(),
         });
@@ -251,6 +269,144 @@ pub fn names_of(list: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What libpod's database says about pods: pod id -> name, and
+/// container id -> pod id.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Libpod {
+    pub pods: HashMap<String, String>,
+    pub members: HashMap<String, String>,
+}
+
+/// libpod's database in `store`, for pods `pods` and containers
+/// `members`: SQLite `db.sql` (and its log) when present, then the bolt
+/// database for what that did not say (a store migrated to SQLite may
+/// keep its old bolt file; ids are unique, so a stale entry cannot name
+/// another pod). Read through the store's root like every state file,
+/// with its caps.
+fn libpod_db(
+    store: &Root,
+    pods: &HashSet<&str>,
+    members: &HashSet<&str>,
+    notes: &mut super::state::Notes,
+) -> Libpod {
+    let mut db = Libpod::default();
+    if let Some(main) = store.read(Path::new("db.sql"), notes) {
+        let wal = store.read(Path::new("db.sql-wal"), &mut Default::default());
+        match sqlite_db(&main, wal.as_deref(), pods, members) {
+            Some(found) => db = found,
+            None => notes.add(format!(
+                "skipping {}: not a libpod SQLite database",
+                store.path().join("db.sql").display()
+            )),
+        }
+    }
+    let pods_left: HashSet<&str> = pods
+        .iter()
+        .copied()
+        .filter(|p| !db.pods.contains_key(*p))
+        .collect();
+    let members_left: HashSet<&str> = members
+        .iter()
+        .copied()
+        .filter(|c| !db.members.contains_key(*c))
+        .collect();
+    if pods_left.is_empty() && members_left.is_empty() {
+        return db;
+    }
+    let Some(bolt) = store.read(Path::new("libpod/bolt_state.db"), notes) else {
+        return db;
+    };
+    for (c, p) in pod_members(&bolt, &members_left) {
+        db.members.entry(c).or_insert(p);
+    }
+    let mut pods_left = pods_left;
+    pods_left.extend(db.members.values().map(String::as_str));
+    pods_left.retain(|p| !db.pods.contains_key(*p));
+    let names = pod_names(&bolt, &pods_left);
+    db.pods.extend(names);
+    db
+}
+
+/// The pods and members asked about, from the bytes of libpod's SQLite
+/// database and its log (pure): `ContainerConfig(ID, Name, PodID, JSON)`
+/// and `PodConfig(ID, Name, JSON)`, at most [`super::state::TREE_ENTRIES`]
+/// rows each. `None` if it is not such a database.
+pub fn sqlite_db(
+    main: &[u8],
+    wal: Option<&[u8]>,
+    pods: &HashSet<&str>,
+    members: &HashSet<&str>,
+) -> Option<Libpod> {
+    let limit = super::state::TREE_ENTRIES;
+    let db = super::sqlite::Db::new(main, wal)?;
+    let mut out = Libpod::default();
+    for row in db.table("ContainerConfig", limit)? {
+        let (Some(id), Some(pod)) = (row.first(), row.get(2)) else {
+            continue;
+        };
+        if let (Some(id), Some(pod)) = (id.text(), pod.text()) {
+            if members.contains(id) && !pod.is_empty() {
+                out.members.insert(id.to_string(), pod.to_string());
+            }
+        }
+    }
+    for row in db.table("PodConfig", limit)? {
+        let (Some(id), Some(name)) = (row.first(), row.get(1)) else {
+            continue;
+        };
+        if let (Some(id), Some(name)) = (id.text(), name.text()) {
+            let asked = pods.contains(id) || out.members.values().any(|p| p == id);
+            if asked {
+                out.pods.insert(id.to_string(), name.to_string());
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Container id -> pod id for containers `wanted`, from the bytes of
+/// libpod's bolt database (pure): a container's config is stored as
+/// `{"spec":{...},"id":"ID","name":"NAME","pod":"POD",...}`. One pass,
+/// like [`pod_names`].
+pub fn pod_members(db: &[u8], wanted: &HashSet<&str>) -> HashMap<String, String> {
+    const HEAD: &[u8] = b"\"id\":\"";
+    const NAME: &[u8] = b"\",\"name\":\"";
+    const POD: &[u8] = b"\",\"pod\":\"";
+    let mut out = HashMap::new();
+    if wanted.is_empty() {
+        return out;
+    }
+    let mut at = 0;
+    while let Some(i) = find(&db[at..], HEAD) {
+        let rest = &db[at + i + HEAD.len()..];
+        at += i + 1;
+        let Some(id) = rest.get(..64).and_then(|b| std::str::from_utf8(b).ok()) else {
+            continue;
+        };
+        if !wanted.contains(id) || out.contains_key(id) {
+            continue;
+        }
+        let Some(name) = rest[64..].strip_prefix(NAME) else {
+            continue;
+        };
+        let Some(end) = name.iter().take(256).position(|&b| b == b'"') else {
+            continue;
+        };
+        let Some(pod) = name[end..].strip_prefix(POD) else {
+            continue;
+        };
+        let Some(stop) = pod.iter().take(256).position(|&b| b == b'"') else {
+            continue;
+        };
+        if let Ok(p) = std::str::from_utf8(&pod[..stop]) {
+            if is_hex_id(p) {
+                out.insert(id.to_string(), p.to_string());
+            }
+        }
+    }
+    out
+}
+
 /// The names of pods `wanted` in the bytes of libpod's bolt database
 /// (pure): each `{"id":"ID","name":"NAME"`, the first for each id, as
 /// [`pod_name`] finds them. One pass over the database (read once per
@@ -336,7 +492,7 @@ fn scan_rootless(ev: &mut Evidence, procs: &Procs) {
     let own = match View::own() {
         Ok(v) => Rc::new(v),
         Err(e) => {
-            let e = crate::store::errno_of(e);
+            let e = crate::error::errno_of(e);
             return ev.notes.errno(Path::new("/proc/self/mountinfo"), e);
         }
     };
@@ -383,7 +539,7 @@ fn scan_user(ev: &mut Evidence, procs: &Procs, own: &Rc<View>, uid: u32) {
             }
         }
         Err(e) => {
-            let e = crate::store::errno_of(e);
+            let e = crate::error::errno_of(e);
             ev.notes
                 .errno(Path::new(&format!("/proc/{pause}/mountinfo")), e);
         }
@@ -493,4 +649,26 @@ pub(super) fn home_of(uid: u32) -> Option<PathBuf> {
         let f: Vec<&str> = l.split(':').collect();
         (f.len() >= 6 && f[2].parse() == Ok(uid)).then(|| PathBuf::from(f[5]))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bolt_members_are_found_in_one_pass() {
+        let (c, p) = ("c".repeat(64), "a".repeat(64));
+        let db = format!(
+            r#"xx{{"spec":{{}},"id":"{c}","name":"web","pod":"{p}","lockID":1}}{{"id":"{p}","name":"mypod"}}"#
+        );
+        let wanted: HashSet<&str> = [c.as_str()].into();
+        let got = pod_members(db.as_bytes(), &wanted);
+        assert_eq!(got, HashMap::from([(c.clone(), p.clone())]));
+        // Not asked about, or no pod: nothing.
+        assert!(pod_members(db.as_bytes(), &HashSet::new()).is_empty());
+        let alone = format!(r#"{{"spec":{{}},"id":"{c}","name":"web","lockID":1}}"#);
+        assert!(pod_members(alone.as_bytes(), &wanted).is_empty());
+        // A truncated database.
+        assert!(pod_members(&db.as_bytes()[..80], &wanted).is_empty());
+    }
 }

@@ -7,7 +7,7 @@
 //! are counted for a note.
 //! Syscalls: getdents, readlinkat, openat/read of /proc files.
 
-use super::cgroups::{self, container_of_cgroup, Members};
+use super::cgroups::{self, Members};
 use super::state::{netns_at, netns_file_at, Notes};
 use super::{Evidence, Key};
 use crate::mountinfo::Mount;
@@ -83,15 +83,22 @@ impl Procs {
 
     /// The whole walk, done now if not yet.
     fn walked(&self) -> Option<&Members> {
-        self.walked.get_or_init(|| self.walk(&|_| false)).as_ref()
+        self.walked_skipping(&|_| false)
     }
 
-    fn walk(&self, skip: &dyn Fn(&super::Container) -> bool) -> Option<Members> {
-        cgroups::walk(self.hierarchy.as_deref()?, skip)
+    /// The walk, done now if not yet; if done now, the members of the
+    /// containers `skip` names are not read (see `members::attach`).
+    pub(super) fn walked_skipping(
+        &self,
+        skip: &dyn Fn(&super::Container) -> bool,
+    ) -> Option<&Members> {
+        self.walked
+            .get_or_init(|| cgroups::walk(self.hierarchy.as_deref()?, skip))
+            .as_ref()
     }
 
     /// `f` of `/proc/PID/cgroup`, read once through the open /proc fd.
-    fn with_cgroup<T>(&self, pid: u32, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
+    pub(super) fn with_cgroup<T>(&self, pid: u32, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
         let mut cache = self.cgroups.borrow_mut();
         let text = cache.entry(pid).or_insert_with(|| self.read_cgroup(pid));
         text.as_deref().map(f)
@@ -125,85 +132,6 @@ impl Procs {
         };
         if let Some(note) = unreadable_note(&self.unreadable, comm, hint) {
             notes.add(note);
-        }
-    }
-
-    /// Adds the container each process's cgroup names, in that process's
-    /// namespace; ids are named from the runtimes' catalogs.
-    ///
-    /// When every process is in the host's namespace or in one a runtime's
-    /// state gave a container, the walk (if not done yet) does not read the
-    /// members of containers whose state settled their namespace without
-    /// cgroups ([`Evidence::settled`]; 50 docker containers: 1.2 ms of
-    /// kernfs opens and reads). What that leaves out: such a container's
-    /// process that joined the host's namespace or another container's
-    /// does not add its container to that namespace's list. A process in a
-    /// namespace of its own is unexplained, so the whole tree is read.
-    pub fn attach_cgroup_members(&self, ev: &mut Evidence) {
-        let walked = self.walked.get_or_init(|| {
-            let explained: HashSet<Key> =
-                ev.members.iter().map(|(k, _)| *k).chain(self.own).collect();
-            let all_explained = self.by_pid.values().all(|k| explained.contains(k));
-            let settled = &ev.settled;
-            self.walk(&|c| {
-                all_explained
-                    && settled
-                        .iter()
-                        .any(|(rt, id)| *rt == c.runtime && *id == c.id)
-            })
-        });
-        let mut pids: Vec<_> = self.by_pid.iter().collect();
-        pids.sort_unstable();
-        let mut users: std::collections::BTreeMap<u32, super::trust::User> = Default::default();
-        let mut user_ns: HashMap<Key, Option<u32>> = HashMap::new();
-        // By (runtime, id, owner), not searched as a list per process.
-        let catalog: HashMap<(&str, &str, Option<u32>), &super::Container> = ev
-            .catalog
-            .iter()
-            .rev()
-            .map(|c| ((c.runtime, c.id.as_str(), c.owner), c))
-            .collect();
-        let mut found_members = Vec::new();
-        for (pid, key) in pids {
-            let found = match walked {
-                Some(w) => w.get(pid).map(|(_, c)| c.clone()),
-                None => self
-                    .with_cgroup(*pid, |t| container_of_cgroup(&String::from_utf8_lossy(t)))
-                    .flatten(),
-            };
-            let Some(mut found) = found else {
-                continue;
-            };
-            // A process in a namespace a user owns is never root's
-            // container, whoever owns its cgroup (a user can name a
-            // cgroup after a rootful container's id), and where no
-            // hierarchy was walked this is the only owner known.
-            if found.owner.is_none() {
-                found.owner = *user_ns.entry(*key).or_insert_with(|| {
-                    let f = std::fs::File::open(format!("/proc/{pid}/ns/net")).ok()?;
-                    let same = super::state::netns_of(&f) == Some(*key);
-                    same.then(|| super::trust::userns_owner(&f)).flatten()
-                });
-            }
-            if let Some(uid) = found.owner {
-                let user = users
-                    .entry(uid)
-                    .or_insert_with(|| super::trust::User::new(uid));
-                if !user.owns(*pid, *key) {
-                    user.ignore(&format!("PID {pid} in {}", found.short_id()));
-                    continue;
-                }
-            }
-            // Named only from the same owner's state.
-            let c = catalog
-                .get(&(found.runtime, found.id.as_str(), found.owner))
-                .map(|c| (*c).clone())
-                .unwrap_or(found);
-            found_members.push((*key, c));
-        }
-        ev.members.extend(found_members);
-        for user in users.values() {
-            user.note("cgroup", &mut ev.notes);
         }
     }
 

@@ -12,6 +12,7 @@
 
 use super::view::{self, View};
 use super::Key;
+use crate::nsident::netns_of;
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, ResolveFlag};
 use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
@@ -21,7 +22,6 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -278,7 +278,7 @@ impl Root {
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    notes.errno(&full, crate::store::errno_of(e));
+                    notes.errno(&full, crate::error::errno_of(e));
                     return None;
                 }
             }
@@ -287,7 +287,7 @@ impl Root {
         if size == 0 || got > size {
             let rest = (cap + 1).saturating_sub(got as u64);
             if let Err(e) = (&mut f).take(rest).read_to_end(&mut buf) {
-                notes.errno(&full, crate::store::errno_of(e));
+                notes.errno(&full, crate::error::errno_of(e));
                 return None;
             }
         }
@@ -360,15 +360,6 @@ pub fn parse_pid(bytes: &[u8]) -> Option<u32> {
     std::str::from_utf8(bytes).ok()?.trim().parse().ok()
 }
 
-/// The identity of `f` if it is a network namespace file, else `None`.
-pub fn netns_of(f: &File) -> Option<Key> {
-    if crate::sys::ns_type(f.as_fd()) != Some(libc::CLONE_NEWNET) {
-        return None;
-    }
-    let m = f.metadata().ok()?;
-    Some((m.dev(), m.ino()))
-}
-
 /// Opens `path` (following symlinks, as iproute2 does for run-dir entries)
 /// and returns its netns identity: `Ok(None)` when it exists but is not one.
 pub fn netns_at(path: &Path) -> Result<Option<Key>, Errno> {
@@ -408,8 +399,8 @@ pub fn netns_file_by_path(path: &[u8]) -> Result<Option<(Key, File)>, Errno> {
     let Some((pid, rest)) = in_view else {
         return netns_file_at(Path::new(OsStr::from_bytes(path)));
     };
-    let own = View::own().map_err(crate::store::errno_of)?;
-    let view = View::of_pid(pid, &own).map_err(crate::store::errno_of)?;
+    let own = View::own().map_err(crate::error::errno_of)?;
+    let view = View::of_pid(pid, &own).map_err(crate::error::errno_of)?;
     let (fd, st, _) = view.walk(&[b"/", rest].concat(), true)?;
     if view::kind(&st) != SFlag::S_IFREG {
         return Ok(None);

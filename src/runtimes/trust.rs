@@ -18,8 +18,9 @@
 //! /proc/PID/status, /etc/passwd and /etc/subuid.
 
 use super::procs::Procs;
-use super::state::{netns_file_at, netns_of, Notes};
+use super::state::{netns_file_at, Notes};
 use super::{Evidence, Key, Rank};
+use crate::nsident::{key_of, netns_of, proc_netns};
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::AsFd;
@@ -48,11 +49,6 @@ pub fn userns_owner(f: &File) -> Option<u32> {
         ns = parent;
     }
     None
-}
-
-fn key_of(f: &File) -> Option<Key> {
-    let m = f.metadata().ok()?;
-    Some((m.dev(), m.ino()))
 }
 
 /// The real uid of process `pid` (first field of `Uid:` in its status).
@@ -148,7 +144,7 @@ impl User {
         if !self.owns_pid(pid) {
             return false;
         }
-        let Ok(f) = File::open(format!("/proc/{pid}/ns/net")) else {
+        let Ok(f) = File::open(proc_netns(pid.to_string().as_bytes())) else {
             return false;
         };
         netns_of(&f) == Some(key) && self.owns_netns(&f)
@@ -300,7 +296,7 @@ fn key_is_users(
             .iter()
             .filter(|(_, k)| **k == key)
             .find_map(|(p, _)| {
-                let f = File::open(format!("/proc/{p}/ns/net")).ok()?;
+                let f = File::open(proc_netns(p.to_string().as_bytes())).ok()?;
                 (netns_of(&f) == Some(key)).then_some(f)
             })
     };

@@ -1,9 +1,8 @@
 //! One namespace's interfaces and addresses over NETLINK_ROUTE: an
 //! RTM_GETLINK dump (stats skipped) and an RTM_GETADDR dump on a socket
 //! opened in the calling thread's current netns. The requests are
-//! netlink-packet-route messages; the replies are walked with
-//! netlink-packet-core's attribute iterator and only the attributes shown
-//! are kept, as bytes where the kernel hands out bytes (an interface name
+//! netlink-packet-route messages; the replies' attributes are walked by
+//! hand (type, length, value) and only the attributes shown are kept, as bytes where the kernel hands out bytes (an interface name
 //! need not be UTF-8, which the crate's typed parser would reject).
 //! Memory is bounded by the kept fields: one receive buffer, one small
 //! record per interface. Syscalls: socket, bind, sendto, recvfrom.
@@ -13,7 +12,7 @@
 //! `ip link` does; nothing else is written (ledger R6).
 
 use crate::error::NlError;
-use netlink_packet_core::{NetlinkMessage, NlasIterator, NLM_F_DUMP, NLM_F_REQUEST};
+use netlink_packet_core::{NetlinkMessage, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
@@ -110,6 +109,20 @@ fn io_err(e: std::io::Error) -> NlError {
 
 fn u32_of(v: &[u8]) -> Option<u32> {
     Some(u32::from_ne_bytes(v.get(..4)?.try_into().ok()?))
+}
+
+/// The attributes of `b` as (type without the nested/byte-order flags,
+/// value); stops at the first malformed one. A plain walk: this runs for
+/// every attribute of every interface, and netlink-packet-core's checked
+/// iterator cost more than the rest of the parse.
+fn nlas(mut b: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        let len = usize::from(u16::from_ne_bytes([*b.first()?, *b.get(1)?]));
+        let kind = u16::from_ne_bytes([*b.get(2)?, *b.get(3)?]) & 0x3fff;
+        let value = b.get(4..len)?;
+        b = b.get(((len + 3) & !3).min(b.len())..).unwrap_or_default();
+        Some((kind, value))
+    })
 }
 
 /// A NETLINK_ROUTE socket in the calling thread's current netns; it
@@ -214,9 +227,8 @@ pub fn parse_link(p: &[u8]) -> Option<Link> {
         ..Link::default()
     };
     let mut vxlan_link = None;
-    for nla in NlasIterator::new(&p[16..]).flatten() {
-        let v = nla.value();
-        match nla.kind() & 0x3fff {
+    for (kind, v) in nlas(&p[16..]) {
+        match kind {
             IFLA_IFNAME => l.ifname = v.split(|&b| b == 0).next().unwrap_or(v).to_vec(),
             IFLA_MTU => l.mtu = u32_of(v),
             IFLA_LINK => l.link = u32_of(v),
@@ -225,21 +237,18 @@ pub fn parse_link(p: &[u8]) -> Option<Link> {
             IFLA_ADDRESS => l.address = Some(v.to_vec()),
             IFLA_LINK_NETNSID => l.link_netnsid = u32_of(v).map(|x| x as i32),
             IFLA_LINKINFO => {
-                for info in NlasIterator::new(v).flatten() {
-                    let iv = info.value();
-                    match info.kind() & 0x3fff {
+                for (ikind, iv) in nlas(v) {
+                    match ikind {
                         IFLA_INFO_KIND => {
                             let k = iv.split(|&b| b == 0).next().unwrap_or(iv);
                             l.kind = Some(String::from_utf8_lossy(k).into_owned());
                         }
                         IFLA_INFO_DATA => {
-                            for d in NlasIterator::new(iv).flatten() {
-                                match (l.kind.as_deref(), d.kind() & 0x3fff) {
-                                    (Some("vxlan"), IFLA_VXLAN_LINK) => {
-                                        vxlan_link = u32_of(d.value())
-                                    }
+                            for (dkind, dv) in nlas(iv) {
+                                match (l.kind.as_deref(), dkind) {
+                                    (Some("vxlan"), IFLA_VXLAN_LINK) => vxlan_link = u32_of(dv),
                                     (Some("tun"), IFLA_TUN_TYPE) => {
-                                        l.tun_type = match d.value().first() {
+                                        l.tun_type = match dv.first() {
                                             Some(1) => Some("tun"),
                                             Some(2) => Some("tap"),
                                             _ => None,
@@ -285,12 +294,11 @@ pub fn parse_addr(p: &[u8]) -> Option<(u32, Addr)> {
     };
     let index = u32_of(&p[4..])?;
     let (mut local, mut address) = (None, None);
-    for nla in NlasIterator::new(&p[8..]).flatten() {
-        let v = nla.value();
+    for (kind, v) in nlas(&p[8..]) {
         if v.len() != want {
             continue;
         }
-        match nla.kind() & 0x3fff {
+        match kind {
             IFA_LOCAL => local = Some(v.to_vec()),
             IFA_ADDRESS => address = Some(v.to_vec()),
             _ => {}

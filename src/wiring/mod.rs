@@ -1,21 +1,25 @@
 //! The wiring between network namespaces (README "See the wiring"): every namespace's
 //! interfaces and addresses, and for each interface whose peer or lower
 //! device is elsewhere, which namespace and interface that is. Read-only:
-//! for each namespace the main thread enters it (setns), dumps links and
-//! addresses on a socket opened there ([`dump`]), and goes back, the
-//! netavark way; nothing is mounted or written and RTM_NEWNSID is never
-//! sent. The kernel's own side effect of a link dump (an NSID allocated
-//! for each namespace a veth, macvlan or vxlan points into) is accepted,
-//! as `ip link` has it (ledger R6).
+//! a thread enters each namespace (setns), dumps links and addresses on
+//! a socket opened there ([`dump`]), the netavark way; on a large host a
+//! few workers share the namespaces (one per CPU, the main thread among
+//! them, which goes back to its own netns); nothing is mounted or written
+//! and RTM_NEWNSID is never sent. The kernel's own side effect of a link
+//! dump (an NSID allocated for each namespace a veth, macvlan or vxlan
+//! points into) is accepted, as `ip link` has it (ledger R6).
 //!
 //! Resolving IFLA_LINK_NETNSID: the NSID is the dumping namespace's number
 //! for the other one. Candidates are found by ifindex (a veth's peer must
 //! point back: the pair matches in both directions); then, inside the
 //! dumping namespace, RTM_GETNSID by fd asks the kernel which candidate
-//! carries that NSID, which settles it. Where the kernel cannot be asked,
+//! carries that NSID, which settles it; the caller's own namespace's NSIDs
+//! are the listing's, and a veth whose peer was settled from the other
+//! side needs no question. Where the kernel cannot be asked,
 //! a unique pair still answers; more than one candidate is reported as
 //! ambiguous, never guessed. A namespace that vanishes mid-scan is a note
-//! and a partial answer. Syscalls: open, setns, socket, sendto, recvfrom.
+//! and a partial answer. Syscalls: open, setns, socket, sendto, recvfrom,
+//! clone (workers).
 
 pub mod dump;
 pub mod render;
@@ -27,7 +31,7 @@ use crate::runtimes::Namespace;
 use dump::Link;
 use netlink_sys::Socket;
 use nix::sched::{setns, CloneFlags};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::os::fd::AsRawFd;
 
@@ -77,7 +81,7 @@ impl Wiring {
 /// Namespace files, and sockets opened in namespaces, kept for the
 /// resolving pass while under this many each (far from the fd limit);
 /// past it they are opened again when needed.
-const KEEP_OPEN: usize = 400;
+pub const KEEP_OPEN: usize = 400;
 
 /// What the first pass leaves open for the second.
 #[derive(Default)]
@@ -86,9 +90,12 @@ struct Open {
     socks: HashMap<usize, Socket>,
 }
 
-/// Enters each namespace of `spaces` in turn and dumps its interfaces,
-/// then resolves cross-namespace links. The thread ends in its own netns.
-pub fn wire(spaces: &[Namespace]) -> Wiring {
+/// Dumps every namespace of `spaces` (the caller's own on this thread,
+/// the others entered by a few workers, see [`dump_all`]), then resolves
+/// cross-namespace links. `files` are namespace files already open (by
+/// index into `spaces`); the others are opened here. The thread ends in
+/// its own netns.
+pub fn wire(spaces: &[Namespace], mut files: HashMap<usize, File>) -> Wiring {
     let mut w = Wiring {
         links: vec![None; spaces.len()],
         ..Wiring::default()
@@ -101,50 +108,56 @@ pub fn wire(spaces: &[Namespace]) -> Wiring {
             return w;
         }
     };
-    let mut open = Open::default();
-    let mut buf = vec![0u8; dump::RECV_BUF];
     // The caller's own namespace needs no setns (nor the privilege for
-    // it): its socket is opened before the thread moves.
+    // it): its socket is opened before any thread moves.
     let own = crate::runtimes::state::netns_at(std::path::Path::new("/proc/thread-self/ns/net"))
         .ok()
         .flatten();
-    let mut own_sock = dump::socket_here().ok();
-    let mut denied = 0usize;
+    let mut done = Vec::new();
+    let mut todo = Vec::new();
+    let mut own_at = None;
     for (i, n) in spaces.iter().enumerate() {
-        if n.key.is_none() {
-            continue;
+        match n.key {
+            None => {}
+            Some(k) if Some(k) == own => {
+                own_at = Some(i);
+                let mut buf = vec![0u8; dump::RECV_BUF];
+                let res = dump::socket_here().and_then(|sock| {
+                    let links = dump::links_of(&sock, &mut buf)?;
+                    Ok((Some(sock), links))
+                });
+                let file = files.remove(&i).or_else(|| n.open());
+                done.push((i, Dumped { res, file }));
+            }
+            Some(_) => todo.push((i, files.remove(&i))),
         }
-        let Some(file) = n.open() else {
-            w.notes.push(format!(
-                "netns {} vanished before its interfaces were read",
-                render::label(n)
-            ));
-            continue;
-        };
-        let sock = match own_sock.take_if(|_| n.key.is_some() && n.key == own) {
-            Some(s) => Ok(s),
-            None => socket_in(&file),
-        };
-        let dumped = sock.and_then(|sock| {
-            let links = dump::links_of(&sock, &mut buf)?;
-            Ok((sock, links))
-        });
-        match dumped {
+    }
+    drop(files);
+    done.extend(dump_all(spaces, todo));
+    let mut open = Open::default();
+    let mut denied = 0usize;
+    done.sort_by_key(|d| d.0);
+    for (i, d) in done {
+        if let Some(f) = d.file {
+            open.files.insert(i, f);
+        }
+        match d.res {
             Ok((sock, links)) => {
                 w.links[i] = Some(links);
-                if open.socks.len() < KEEP_OPEN {
+                if let Some(sock) = sock {
                     open.socks.insert(i, sock);
                 }
             }
+            Err(e) if e.errno == VANISHED => w.notes.push(format!(
+                "netns {} vanished before its interfaces were read",
+                render::label(&spaces[i])
+            )),
             Err(e) if e.errno == libc::EPERM => denied += 1,
             Err(e) => w.notes.push(format!(
                 "cannot read the interfaces of netns {}: {}",
-                render::label(n),
+                render::label(&spaces[i]),
                 crate::sys::strerror(e.errno)
             )),
-        }
-        if open.files.len() < KEEP_OPEN {
-            open.files.insert(i, file);
         }
     }
     if denied > 0 {
@@ -154,13 +167,116 @@ pub fn wire(spaces: &[Namespace]) -> Wiring {
             crate::sys::strerror(libc::EPERM)
         ));
     }
-    resolve(spaces, &mut w, &mut open);
+    resolve(spaces, &mut w, &mut open, own_at);
     find_holders(&mut w);
     if guard.restore().is_err() {
         w.notes
             .push("could not return to this process's own netns".into());
     }
     w
+}
+
+/// One namespace's dump: its socket (kept for the NSID questions) and
+/// interfaces, or why not; and its file while under [`KEEP_OPEN`].
+struct Dumped {
+    res: Result<(Option<Socket>, Vec<Link>), NlError>,
+    file: Option<File>,
+}
+
+/// The errno that stands for "the namespace could not be opened".
+const VANISHED: i32 = libc::ENOENT;
+
+/// Namespaces per worker before another is worth its thread.
+const PER_WORKER: usize = 32;
+
+/// At most this many workers (each holds a 64 KiB receive buffer).
+const MAX_WORKERS: usize = 4;
+
+/// Enters each namespace of `todo` and dumps it, on one worker per
+/// available CPU (this thread is worker 0) for a large host: the time is
+/// the kernel's (setns, socket, two dumps), which runs on as many CPUs as
+/// there are threads asking. Worker `k` of `w` takes entries k, k+w, ...
+/// (a host's namespaces are listed in inode order, which follows creation
+/// order, so contiguous parts would not be even either). Workers that moved into other namespaces simply end; this thread is
+/// brought back by the caller's guard.
+fn dump_all(spaces: &[Namespace], todo: Todo) -> Vec<(usize, Dumped)> {
+    let workers = crate::sys::cpus()
+        .min(MAX_WORKERS)
+        .min(todo.len() / PER_WORKER)
+        .max(1);
+    let keep = KEEP_OPEN / workers;
+    if workers == 1 {
+        return dump_part(spaces, todo, keep);
+    }
+    // Files and sockets kept, and what is open already: the fd table
+    // grows now, while single-threaded (crate::sys::reserve_fds).
+    crate::sys::reserve_fds((2 * KEEP_OPEN.min(todo.len()) + 64) as i32);
+    let mut parts: Vec<Todo> = (0..workers).map(|_| Vec::new()).collect();
+    for (k, t) in todo.into_iter().enumerate() {
+        parts[k % workers].push(t);
+    }
+    let mine = parts.remove(0);
+    std::thread::scope(|s| {
+        let spawned: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                let worker = std::thread::Builder::new().stack_size(256 << 10);
+                // A worker that cannot start hands its part back.
+                let (tx, rx) = std::sync::mpsc::channel();
+                let h = worker.spawn_scoped(s, move || {
+                    let part = rx.recv().unwrap_or_default();
+                    dump_part(spaces, part, keep)
+                });
+                (h, tx, part)
+            })
+            .collect();
+        let mut rest = Vec::new();
+        let mut handles = Vec::new();
+        for (h, tx, part) in spawned {
+            match h {
+                Ok(h) => {
+                    let _ = tx.send(part);
+                    handles.push(h);
+                }
+                Err(_) => rest.extend(part),
+            }
+        }
+        let mut all = dump_part(spaces, mine, keep);
+        all.extend(dump_part(spaces, rest, keep));
+        for h in handles {
+            all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        all
+    })
+}
+
+/// Namespaces to dump: index into the listing, and its file if open.
+type Todo = Vec<(usize, Option<File>)>;
+
+/// The namespaces of `todo`, on the calling thread, which is left in the
+/// last namespace it entered. At most `keep` files
+/// and sockets are kept; past that the resolving pass opens them again.
+fn dump_part(spaces: &[Namespace], todo: Todo, keep: usize) -> Vec<(usize, Dumped)> {
+    let mut buf = vec![0u8; dump::RECV_BUF];
+    let mut out = Vec::with_capacity(todo.len());
+    for (nth, (i, file)) in todo.into_iter().enumerate() {
+        let Some(file) = file.or_else(|| spaces[i].open()) else {
+            let res = Err(NlError {
+                errno: VANISHED,
+                extack: None,
+            });
+            out.push((i, Dumped { res, file: None }));
+            continue;
+        };
+        let kept = nth < keep;
+        let res = socket_in(&file).and_then(|sock| {
+            let links = dump::links_of(&sock, &mut buf)?;
+            Ok((kept.then_some(sock), links))
+        });
+        let file = kept.then_some(file);
+        out.push((i, Dumped { res, file }));
+    }
+    out
 }
 
 /// Fills [`Wiring::holders`]: a holder's fdinfo names its device but not
@@ -205,47 +321,67 @@ fn socket_in(file: &File) -> Result<Socket, NlError> {
     dump::socket_here()
 }
 
-/// Namespaces that have an interface with ifindex `idx` that could be the
-/// far end of `l` (in namespace `from`): for a veth, one that points back.
-fn candidates(
-    w: &Wiring,
-    by_index: &HashMap<u32, Vec<usize>>,
-    from: usize,
-    l: &Link,
-) -> Vec<usize> {
-    let Some(target) = l.link else {
-        return Vec::new();
-    };
-    let veth = l.kind.as_deref() == Some("veth");
-    by_index
-        .get(&target)
-        .into_iter()
-        .flatten()
-        .copied()
-        .filter(|&m| m != from)
-        .filter(|&m| {
-            !veth
-                || w.link(m, target).is_some_and(|o| {
-                    o.kind.as_deref() == Some("veth")
-                        && o.link == Some(l.ifindex)
-                        && o.link_netnsid.is_some()
-                })
-        })
-        .collect()
+/// Where the far ends may be: namespaces by ifindex, and the veths that
+/// lead into another namespace by (ifindex, ifindex they point at), so a
+/// veth's candidates are found without walking every namespace that has
+/// an interface with that ifindex (all containers' eth0 share one).
+#[derive(Default)]
+struct Index {
+    by_index: HashMap<u32, Vec<usize>>,
+    veths: HashMap<(u32, u32), Vec<usize>>,
+}
+
+impl Index {
+    fn of(w: &Wiring) -> Index {
+        let mut x = Index::default();
+        for (i, links) in w.links.iter().enumerate() {
+            for l in links.iter().flatten() {
+                x.by_index.entry(l.ifindex).or_default().push(i);
+                if let (Some(t), Some(_), Some("veth")) =
+                    (l.link, l.link_netnsid, l.kind.as_deref())
+                {
+                    x.veths.entry((l.ifindex, t)).or_default().push(i);
+                }
+            }
+        }
+        x
+    }
+
+    /// Namespaces other than `from` with an interface that could be the
+    /// far end of `l`: the ifindex it points at, and for a veth, a veth
+    /// into another namespace that points back.
+    fn candidates(&self, from: usize, l: &Link) -> Vec<usize> {
+        let Some(target) = l.link else {
+            return Vec::new();
+        };
+        let found = if l.kind.as_deref() == Some("veth") {
+            self.veths.get(&(target, l.ifindex))
+        } else {
+            self.by_index.get(&target)
+        };
+        found
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&m| m != from)
+            .collect()
+    }
 }
 
 /// A link of one namespace that leads into another: (ifindex, NSID,
-/// far ifindex, candidate namespaces).
-type Pending = (u32, i32, u32, Vec<usize>);
+/// far ifindex, candidate namespaces, is a veth).
+type Pending = (u32, i32, u32, Vec<usize>, bool);
 
-fn resolve(spaces: &[Namespace], w: &mut Wiring, open: &mut Open) {
-    let mut by_index: HashMap<u32, Vec<usize>> = HashMap::new();
-    for (i, links) in w.links.iter().enumerate() {
-        for l in links.iter().flatten() {
-            by_index.entry(l.ifindex).or_default().push(i);
-        }
-    }
+/// `own`: the caller's own namespace, whose NSIDs for the others the
+/// listing already asked ([`Namespace::nsid`]); the kernel is asked again
+/// only for an NSID that is not among them (one the dump allocated).
+/// A veth's peer is its peer's peer: a veth whose far end the kernel's
+/// answer settled from the other side (`sure`) needs no question of its
+/// own, so a container namespace behind a host bridge costs none.
+fn resolve(spaces: &[Namespace], w: &mut Wiring, open: &mut Open, own: Option<usize>) {
+    let index = Index::of(w);
     let mut far = HashMap::new();
+    let mut sure: HashSet<(usize, u32)> = HashSet::new();
     for i in 0..w.links.len() {
         let Some(links) = &w.links[i] else { continue };
         let mut pending: Vec<Pending> = Vec::new();
@@ -256,17 +392,50 @@ fn resolve(spaces: &[Namespace], w: &mut Wiring, open: &mut Open) {
                     far.insert((i, l.ifindex), Far::Same(target));
                 }
                 Some(id) => {
-                    pending.push((l.ifindex, id, target, candidates(w, &by_index, i, l)));
+                    let cands = index.candidates(i, l);
+                    let veth = l.kind.as_deref() == Some("veth");
+                    pending.push((l.ifindex, id, target, cands, veth));
                 }
             }
         }
+        pending.retain(|(ifindex, _, target, cands, veth)| {
+            let back = Far::Other {
+                ns: i,
+                ifindex: *ifindex,
+            };
+            let m = cands
+                .iter()
+                .find(|&&m| sure.contains(&(m, *target)) && far.get(&(m, *target)) == Some(&back));
+            let Some(&m) = m.filter(|_| *veth) else {
+                return true;
+            };
+            let end = Far::Other {
+                ns: m,
+                ifindex: *target,
+            };
+            far.insert((i, *ifindex), end);
+            sure.insert((i, *ifindex));
+            false
+        });
         if pending.is_empty() {
             continue;
         }
         let wanted: BTreeSet<usize> = pending.iter().flat_map(|p| p.3.iter().copied()).collect();
-        let by_nsid = ask_nsids(spaces, i, &wanted, open);
-        for (ifindex, id, target, cands) in pending {
-            far.insert((i, ifindex), settle(by_nsid.as_ref(), id, target, &cands));
+        let known: HashMap<i32, usize> = wanted
+            .iter()
+            .filter_map(|&m| Some((spaces[m].nsid?, m)))
+            .collect();
+        let by_nsid = if Some(i) == own && pending.iter().all(|p| known.contains_key(&p.1)) {
+            Some(known)
+        } else {
+            ask_nsids(spaces, i, &wanted, open)
+        };
+        for (ifindex, id, target, cands, _) in pending {
+            let end = settle(by_nsid.as_ref(), id, target, &cands);
+            if by_nsid.is_some() && matches!(end, Far::Other { .. }) {
+                sure.insert((i, ifindex));
+            }
+            far.insert((i, ifindex), end);
         }
     }
     w.far = far;

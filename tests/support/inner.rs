@@ -7,6 +7,10 @@
 #![allow(dead_code)]
 
 use super::sandbox;
+#[path = "rng.rs"]
+mod rng;
+#[allow(unused_imports)] // not every includer draws random numbers
+pub use rng::Rng;
 use std::ffi::OsStr;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -21,7 +25,12 @@ pub fn sandboxed(name: &str, body: impl FnOnce()) {
     if is_inner(name) {
         body();
     } else if let Some(out) = run_in_sandbox(name) {
-        print!("{out}");
+        // What the test printed, without the inner harness's summary: a
+        // harness = false target does not capture this output, and
+        // tests/host_guard.rs counts the suite's `test result:` lines.
+        out.lines()
+            .filter(|l| !l.starts_with("test result:"))
+            .for_each(|l| println!("{l}"));
     }
 }
 
@@ -35,28 +44,11 @@ pub fn long_mode() -> bool {
     std::env::var_os("HARDENING_LONG").is_some_and(|v| v == "1")
 }
 
-/// Outer half: runs test `name` of this binary inside a fresh sandbox and
-/// returns its stdout; panics with the inner stderr when it fails. Returns
-/// `None` (after saying "skipped") when sandboxes cannot be built and we
-/// are not under CI.
+/// Outer half: runs test `name` of this binary inside a fresh sandbox
+/// (`sandbox::run_checked`) and returns its stdout; panics with the inner
+/// output when it fails. `None` where `run_checked` skips; a test listed
+/// through `skip::privileged` is reported as ignored before that.
 pub fn run_in_sandbox(name: &str) -> Option<String> {
-    if let Some(why) = sandbox::unavailable() {
-        if sandbox::in_ci() {
-            panic!("cannot build the sandbox under CI=true: {why}");
-        }
-        // cargo's standard harness cannot mark a test ignored at run time:
-        // say it on the real stderr, which the harness does not capture.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIP: {}: needs root or user namespaces ({why})",
-            std::thread::current().name().unwrap_or("?")
-        );
-        return None;
-    }
-    let scratch = sandbox::scratch_root().join(format!("hardening-{name}"));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).unwrap();
     let exe = std::env::current_exe().unwrap();
     let body = format!(
         "export HARDENING_INNER={name} RNETNS={rnetns} PATH=/usr/sbin:/usr/bin:/sbin:/bin\n\
@@ -64,18 +56,11 @@ pub fn run_in_sandbox(name: &str) -> Option<String> {
         rnetns = sandbox::shell_quote(env!("CARGO_BIN_EXE_rnetns")),
         exe = sandbox::shell_quote(&exe.to_string_lossy()),
     );
-    let out = sandbox::run_script(&scratch, &body).expect("run sandbox");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success(),
-        "inner test {name} failed ({:?}):\n{stdout}\n{stderr}",
-        out.status
-    );
+    let stdout = sandbox::run_checked(&format!("hardening-{name}"), &body)?;
     // libtest prints "running 0 tests" when the filter matched nothing.
     assert!(
         stdout.contains("1 passed"),
-        "inner test {name} did not run:\n{stdout}\n{stderr}"
+        "inner test {name} did not run:\n{stdout}"
     );
     Some(stdout)
 }
@@ -279,7 +264,7 @@ pub fn show(b: &[u8]) -> String {
 pub fn with_run_dir_lock<T>(f: impl FnOnce() -> T) -> Option<T> {
     let dir = std::fs::File::open("/run/netns").ok()?;
     // No lock file: no rnetns writer has run (an iproute2-only storm).
-    let own = std::fs::File::open(rnetns::mounts::OWN_LOCK)
+    let own = std::fs::File::open(rnetns::store::lock::OWN_LOCK)
         .ok()
         .and_then(|f| nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).ok());
     let lock = nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusive).ok()?;
@@ -344,25 +329,6 @@ fn walk(p: &Path, s: &mut String) {
         for k in kids {
             walk(&k, s);
         }
-    }
-}
-
-/// A small deterministic PRNG (xorshift64*), so failures can be replayed
-/// with the same seed.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.max(1))
-    }
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
     }
 }
 

@@ -4,10 +4,13 @@
 //!
 //! The sandbox checks that it took effect (its own netns, our tmpfs on /run)
 //! before it runs anything. Without the privilege to build it, a test fails
-//! under `CI=true` and is reported as ignored ("skipped: needs root")
-//! otherwise; it never passes silently.
+//! under `CI=true` and is reported as ignored ("SKIP: needs root ...")
+//! otherwise, through tests/support/skip.rs. Files still on cargo's
+//! standard harness get a SKIP line on stderr from `run_checked` instead.
+//! The long scripts the tests run are in tests/scripts/.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -47,9 +50,12 @@ pub fn unavailable() -> Option<String> {
         .clone()
 }
 
-/// Runs `body` in a fresh sandbox with scratch directory `name` and
-/// returns its stdout, failing the test if the script fails. `None` (after
-/// saying "skipped") where no sandbox can be built; under CI that fails.
+/// Runs `body` in a fresh sandbox with a fresh (emptied) scratch directory
+/// `name` and returns its stdout, failing the test (with stdout and
+/// stderr) if the script fails. The one way tests run a sandboxed script
+/// and check it. `None` (after a SKIP line on stderr) where no sandbox
+/// can be built, which a test inside `skip::privileged` never sees (it
+/// expects `skip::IN_PRIVILEGED`); under CI that fails.
 pub fn run_checked(name: &str, body: &str) -> Option<String> {
     if let Some(why) = unavailable() {
         if in_ci() {
@@ -66,7 +72,8 @@ pub fn run_checked(name: &str, body: &str) -> Option<String> {
         return None;
     }
     let dir = scratch_root().join(name);
-    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
     let out = run_script(&dir, body).expect("run sandbox");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
@@ -178,6 +185,51 @@ pub fn run_script(scratch: &Path, body: &str) -> std::io::Result<std::process::O
         ])
         .stdin(Stdio::null())
         .output()
+}
+
+/// What a scenario script prints for its test to judge: `FACT KEY VALUE`
+/// lines, and under each `=== NAME` line the text up to the next one.
+pub struct Report {
+    pub facts: HashMap<String, String>,
+    pub sections: HashMap<String, String>,
+}
+
+impl Report {
+    pub fn parse(text: &str) -> Report {
+        let mut facts = HashMap::new();
+        let mut sections = HashMap::new();
+        let mut current: Option<String> = None;
+        for line in text.split_inclusive('\n') {
+            if let Some(f) = line.strip_prefix("FACT ") {
+                let (k, v) = f.trim_end().split_once(' ').unwrap();
+                facts.insert(k.to_string(), v.to_string());
+            } else if let Some(name) = line.strip_prefix("=== ") {
+                current = Some(name.trim_end().to_string());
+            } else if let Some(c) = &current {
+                sections
+                    .entry(c.clone())
+                    .or_insert_with(String::new)
+                    .push_str(line);
+            }
+        }
+        Report { facts, sections }
+    }
+}
+
+/// The one snapshot of a sandbox's run dir and mounts, the bash function
+/// `state` (tests/scripts/state.sh), for a script to define first.
+pub const STATE_FN: &str = include_str!("../scripts/state.sh");
+
+/// `body` (a script under tests/scripts/, by `include_str!`) after one
+/// shell assignment per `(NAME, value)`, each value quoted: how a test
+/// passes its parameters to a script instead of formatting them into it.
+pub fn with_vars(vars: &[(&str, &str)], body: &str) -> String {
+    let mut s: String = vars
+        .iter()
+        .map(|(k, v)| format!("{k}={}\n", shell_quote(v)))
+        .collect();
+    s.push_str(body);
+    s
 }
 
 pub fn shell_quote(s: &str) -> String {

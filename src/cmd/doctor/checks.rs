@@ -5,9 +5,10 @@
 use super::holders::{self, Ident, Ns};
 use super::placeholder::{self, Kind};
 use super::{Finding, Repair, Severity};
+use crate::bytes::cat;
 use crate::mountinfo::{self, Mount};
 use crate::output::escape::escape;
-use crate::store::{self, cat, RUN_DIR};
+use crate::store::{self, RUN_DIR};
 use std::collections::HashSet;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -23,6 +24,9 @@ const DAEMON_DIRS: &[&str] = &[
 pub struct World {
     pub ours: Vec<Mount>,
     pub others: Vec<Ns>,
+    /// The other namespaces' scan did not answer within the deadline:
+    /// `others` is empty and says nothing.
+    pub late: bool,
 }
 
 /// The directories whose mounts doctor looks for in other namespaces.
@@ -36,9 +40,11 @@ fn watched() -> Vec<&'static [u8]> {
 impl World {
     pub fn read() -> World {
         let ours = mountinfo::read("self").unwrap_or_default();
+        let others = holders::scan(&watched());
         World {
             ours,
-            others: holders::scan(&watched()),
+            late: others.is_none(),
+            others: others.unwrap_or_default(),
         }
     }
 
@@ -112,7 +118,34 @@ impl World {
 
     /// Whether every other namespace's mounts were read in full.
     fn complete(&self) -> bool {
-        self.others.iter().all(|ns| !ns.incomplete)
+        !self.late && self.others.iter().all(|ns| !ns.incomplete)
+    }
+}
+
+/// Other views where a directory doctor watches holds a filesystem it does
+/// not enter (README "Bounded reads"): said once per mount namespace.
+fn not_entered(world: &World, out: &mut Vec<Finding>) {
+    for ns in &world.others {
+        let Some((dir, line)) = watched()
+            .into_iter()
+            .find_map(|d| ns.not_entered_at(d).map(|l| (d, l)))
+        else {
+            continue;
+        };
+        out.push(finding(
+            "view-not-entered",
+            Severity::Info,
+            dir,
+            format!(
+                "{} has a filesystem of type {} at {} in its own mount namespace; doctor did not look inside it",
+                holder_text(ns.actor(), true),
+                lossy(&line.mount.fstype),
+                lossy(&line.mount.mount_point),
+            ),
+            "a lookup there could wait forever on a server a user runs; what is mounted on top of it is still read from mountinfo",
+            String::new(),
+            Repair::None,
+        ));
     }
 }
 
@@ -212,6 +245,21 @@ fn run_in(world: &World) -> Vec<Finding> {
             orphans(world, &names, &mut out);
         }
     }
+    if world.late {
+        out.push(finding(
+            "other-namespaces-skipped",
+            Severity::Info,
+            b"/proc",
+            format!(
+                "other mount namespaces did not answer within {}s; skipped",
+                super::bounded::DEADLINE.as_secs_f32()
+            ),
+            "reading them waited on a filesystem that does not answer (a FUSE server a user stopped, for example); what they hold is unknown, so no entry is removed as stale and none is adopted this run",
+            String::new(),
+            Repair::None,
+        ));
+    }
+    not_entered(world, &mut out);
     daemons(world, &mut out);
     super::owners::docker(&mut out);
     super::owners::podman(&mut out);
@@ -676,6 +724,7 @@ pub fn summary() -> String {
     let world = World {
         ours: mountinfo::read("self").unwrap_or_default(),
         others: Vec::new(),
+        late: false,
     };
     let n = names.len();
     let plural = if n == 1 { "entry" } else { "entries" };

@@ -56,6 +56,7 @@ const LOCAL: &[&[u8]] = &[
 const ROOT_MADE: &[&[u8]] = &[b"overlay", b"virtiofs", b"9p"];
 
 /// One mount namespace other than ours.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Ns {
     /// The first process seen in it.
     pub pid: u32,
@@ -64,7 +65,7 @@ pub struct Ns {
     /// Whether our user namespace owns the mount namespace, so only root
     /// can have mounted anything in it.
     pub owned_by_us: bool,
-    pub root_propagation: &'static str,
+    pub root_propagation: String,
     pub lines: Vec<Line>,
     /// Some lines were dropped (cap) or the mountinfo could not be read.
     pub incomplete: bool,
@@ -147,8 +148,14 @@ fn mnt_ns_owned_by(pid: u32, ours: Option<(u64, u64)>) -> bool {
     ours.is_some() && crate::sys::ns_owner(f.as_fd()) == ours
 }
 
-/// Every mount namespace but ours, with the mounts at and under `watched`.
-pub fn scan(watched: &[&[u8]]) -> Vec<Ns> {
+/// Every mount namespace but ours, with the mounts at and under `watched`,
+/// read in a forked child ([`super::bounded`]); `None` if it did not
+/// answer within the deadline.
+pub fn scan(watched: &[&[u8]]) -> Option<Vec<Ns>> {
+    super::bounded::within(super::bounded::DEADLINE, || scan_here(watched))
+}
+
+fn scan_here(watched: &[&[u8]]) -> Vec<Ns> {
     let own = std::fs::metadata("/proc/self/ns/mnt").map(|m| m.ino()).ok();
     let ours = user_ns_id("self");
     let mut index: HashMap<u64, usize> = HashMap::new();
@@ -185,7 +192,7 @@ pub fn scan(watched: &[&[u8]]) -> Vec<Ns> {
             pid,
             root_pid: runs_as_our_root(pid, ours).then_some(pid),
             owned_by_us: mnt_ns_owned_by(pid, ours),
-            root_propagation: kept.root_propagation.unwrap_or("unknown"),
+            root_propagation: kept.root_propagation.unwrap_or("unknown").into(),
             incomplete: kept.capped || !readable,
             lines: kept.lines,
         });
@@ -286,6 +293,16 @@ impl Ns {
                 })
     }
 
+    /// A mount at or under `dir` in this view on a filesystem doctor does
+    /// not enter (FUSE, a network filesystem, a user's overlay), if any.
+    pub fn not_entered_at(&self, dir: &[u8]) -> Option<&Line> {
+        self.lines.iter().find(|l| {
+            let t = l.mount.fstype.as_slice();
+            is_ancestor_or_self(dir, &l.mount.mount_point)
+                && !(LOCAL.contains(&t) || (self.owned_by_us && ROOT_MADE.contains(&t)))
+        })
+    }
+
     /// The pid to act through: a root one if there is one.
     pub fn actor(&self) -> u32 {
         self.root_pid.unwrap_or(self.pid)
@@ -323,7 +340,21 @@ pub fn who(pid: u32) -> Who {
 /// as local, never follows a symlink, never opens anything but nsfs (a
 /// FIFO, socket or device there is seen on an O_PATH fd and left), and
 /// refuses a namespace our user namespace does not own.
+///
+/// The lookup runs in a forked child with a deadline
+/// ([`super::bounded::open_within`]): if a filesystem on the way stalls
+/// anyway, doctor goes on without this namespace.
 pub fn open_netns(ns: &Ns, path: &[u8]) -> Result<File, String> {
+    let deadline = super::bounded::DEADLINE;
+    super::bounded::open_within(deadline, || open_netns_here(ns, path)).unwrap_or_else(|| {
+        Err(format!(
+            "its view did not answer within {}s; skipped",
+            deadline.as_secs_f32()
+        ))
+    })
+}
+
+fn open_netns_here(ns: &Ns, path: &[u8]) -> Result<File, String> {
     use nix::fcntl::{open, OFlag};
     use nix::sys::stat::Mode;
     if !ns.walk_is_safe(path) {
@@ -354,7 +385,7 @@ pub fn open_netns(ns: &Ns, path: &[u8]) -> Result<File, String> {
     .map_err(|e| {
         format!(
             "it cannot be opened ({})",
-            crate::sys::strerror(crate::store::errno_of(e) as i32)
+            crate::sys::strerror(crate::error::errno_of(e) as i32)
         )
     })?;
     if crate::sys::ns_type(file.as_fd()) != Some(libc::CLONE_NEWNET) {
@@ -412,7 +443,7 @@ mod tests {
             pid: 1,
             root_pid: None,
             owned_by_us,
-            root_propagation: "private",
+            root_propagation: "private".into(),
             lines,
             incomplete: false,
         }

@@ -10,6 +10,7 @@
 //! is alive or named elsewhere, nor anything an add did not make; each
 //! repair is reported as done or not.
 
+mod bounded;
 mod checks;
 mod fix;
 mod holders;
@@ -156,8 +157,8 @@ fn render_fix_json(ctx: &mut Ctx, actions: &[fix::Action], findings: &[Finding])
 /// run-dir setup to create a placeholder. Held for one finding at a time,
 /// so iproute2 waits at most that long.
 pub(crate) fn exclusive<T>(f: impl FnOnce(Option<&Flock<File>>) -> T) -> T {
-    let own = crate::mounts::lock_run_dir(true).ok().flatten();
-    let run_dir = crate::mounts::flock_run_dir();
+    let own = crate::store::lock::lock_run_dir(true).ok().flatten();
+    let run_dir = crate::store::lock::flock_run_dir();
     let r = f(own.as_ref());
     drop(run_dir);
     drop(own);

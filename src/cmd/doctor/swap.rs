@@ -32,7 +32,6 @@
 //! with `None` and the caller falls back to the old rebuild.
 
 use crate::mountinfo::{self, Mount};
-use crate::mounts;
 use crate::store::{self, RUN_DIR};
 use crate::sys;
 use std::collections::HashMap;
@@ -164,7 +163,7 @@ fn visible(mounts: &[Mount], layer: u64) -> HashMap<Vec<u8>, Vec<u8>> {
 
 fn ns_id(f: &File) -> Option<NsId> {
     let m = f.metadata().ok()?;
-    mounts::is_nsfs(f).then(|| (m.dev(), m.ino()))
+    crate::nsident::is_nsfs(f).then(|| (m.dev(), m.ino()))
 }
 
 /// The namespace at `path`, if one is mounted there.
@@ -292,7 +291,6 @@ fn replace() -> Option<String> {
         Err(nix::Error::ENOSYS | nix::Error::EPERM) => return None,
         Err(e) => return Some(left_alone("could not copy", e)),
     };
-    test_pause("built");
     // A run dir shared with a peer group of its own keeps it: the copy is
     // a peer of the old mount already (clones of a shared mount are), so
     // mount namespaces that receive the run dir's mounts keep receiving
@@ -307,25 +305,22 @@ fn replace() -> Option<String> {
             return Some(left_alone("could not share the copy of", e));
         }
     }
-    test_pause("shared");
     // Most of step 4 before the locks: what was added since the copy.
     let (_, known) = copy.carry_over(None);
     // Steps 5-6 under rnetns's own lock; the run dir's flock (which 6.1
     // waits on) only from the last carry-over to the unmount.
-    let own = mounts::lock_run_dir(true).ok().flatten();
+    let own = store::lock::lock_run_dir(true).ok().flatten();
     let placed = (|| {
-        let old = File::open(RUN_DIR).map_err(store::errno_of)?;
+        let old = File::open(RUN_DIR).map_err(crate::error::errno_of)?;
         if !keep_group {
             // The kernel refuses to slide a mount under one that is in its
             // parent's peer group (it would propagate on top of it).
             sys::set_propagation(old.as_fd(), sys::MS_PRIVATE, false)?;
         }
-        test_pause("private");
         // Step 5: the old top still serves every lookup, and `add`s still
         // bind on it (onto the copy too, when they are peers).
         sys::move_mount(copy.fd.as_fd(), None, Path::new(RUN_DIR), true)?;
-        test_pause("beneath");
-        let flock = mounts::flock_run_dir();
+        let flock = store::lock::flock_run_dir();
         wait_for_inflight(&known);
         // Only what changed since the pass above: the flock is held
         // briefly, however many entries there are.
@@ -335,7 +330,6 @@ fn replace() -> Option<String> {
         if keep_group {
             sys::set_propagation(old.as_fd(), sys::MS_PRIVATE, false)?;
         }
-        test_pause("leaving");
         let gone = nix::mount::umount2(&in_tree_root(&old), nix::mount::MntFlags::MNT_DETACH);
         drop(flock);
         Ok((known.len() + late, gone))
@@ -377,7 +371,7 @@ fn in_tree_root(f: &File) -> PathBuf {
 fn collapse() -> String {
     let done = super::exclusive(|_| {
         wait_for_inflight(&Listing::new());
-        let old = File::open(RUN_DIR).map_err(store::errno_of)?;
+        let old = File::open(RUN_DIR).map_err(crate::error::errno_of)?;
         // Re-check under the locks: nothing bound on the top meanwhile.
         if !matches!(layout(), Layout::TopOverComplete) {
             return Err(nix::Error::EAGAIN);
@@ -432,13 +426,5 @@ fn wait_for_inflight(known: &Listing) {
             return;
         }
         std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-/// Test hook: with `RNETNS_TEST_PAUSE=STEP`, stops this process with
-/// SIGSTOP at that step, so a test can SIGKILL it exactly there.
-fn test_pause(step: &str) {
-    if std::env::var_os("RNETNS_TEST_PAUSE").is_some_and(|v| v == step) {
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
     }
 }

@@ -2,6 +2,9 @@
 //! path Debian compiles in; spec 1). Entries are read in raw readdir order,
 //! never sorted (spec 4.1). Syscalls: getdents via read_dir, open, fstat.
 
+pub mod lock;
+
+use crate::error::errno_of;
 use nix::errno::Errno;
 use std::ffi::OsString;
 use std::fs::File;
@@ -102,7 +105,7 @@ pub fn open_entry(name: &[u8]) -> Result<File, Errno> {
 /// so an entry would open as its bare placeholder (the first-add race
 /// test fails 55 rounds in 300 that way).
 pub fn open_entry_locked(name: &[u8]) -> Result<File, Errno> {
-    let lock = crate::mounts::lock_run_dir(false)?;
+    let lock = lock::lock_run_dir(false)?;
     let opened = open_entry(name);
     drop(lock);
     opened
@@ -135,16 +138,6 @@ impl EntryDir {
     }
 }
 
-/// The errno inside an io::Error (EIO when there is none).
-pub fn errno_of(e: std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
-}
-
-/// Concatenates byte strings (messages mixing text and raw names).
-pub fn cat(parts: &[&[u8]]) -> Vec<u8> {
-    parts.concat()
-}
-
 /// (st_dev, st_ino) of what each entry refers to, following symlinks as
 /// stat(2) does, resolved relative to one open run-dir fd (no path walk per
 /// entry). `None` where stat fails.
@@ -159,7 +152,7 @@ impl Stater {
         }
     }
 
-    pub fn dev_ino(&self, name: &[u8]) -> Option<(u64, u64)> {
+    pub fn dev_ino(&self, name: &[u8]) -> Option<crate::nsident::Key> {
         let dir = self.dir.as_ref()?;
         let st = nix::sys::stat::fstatat(
             dir,

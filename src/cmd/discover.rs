@@ -13,16 +13,15 @@
 //! Syscalls: those of the scan, open of one path per namespace, RTM_GETNSID.
 
 use super::{Ctx, Status};
+use crate::bytes::cat;
 use crate::error::{eprint_bytes, Error};
 use crate::nsid;
 use crate::output::escape::escape;
 use crate::output::json::{render, Node};
 use crate::runtimes::{self, state, Container, Key, Namespace};
-use crate::store::cat;
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
 
 /// The flag that selects these forms.
 pub const FLAG: &[u8] = b"--all-runtimes";
@@ -50,7 +49,7 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
         }
         None => b"self",
     };
-    let path = PathBuf::from(crate::cli::os(&cat(&[b"/proc/", pid, b"/ns/net"])));
+    let path = crate::nsident::proc_netns(pid);
     let key = match state::netns_at(&path) {
         Ok(Some(k)) => k,
         Ok(None) => {
@@ -96,7 +95,7 @@ fn print(ctx: &mut Ctx, spaces: &[Namespace], notes: &[String]) {
     if ctx.globals.quiet || notes.is_empty() {
         return;
     }
-    let prog = crate::cli::prog();
+    let prog = crate::prog::prog();
     for n in notes {
         // Notes quote paths and names a user can write: escaped.
         let n = escape(n.as_bytes());
@@ -114,6 +113,17 @@ fn print(ctx: &mut Ctx, spaces: &[Namespace], notes: &[String]) {
 /// processes; in chunks, so a host with thousands of namespaces never holds
 /// more than [`NSID_CHUNK`] more files open at once.
 pub(super) fn fill_nsids(spaces: &mut [Namespace], held: &mut HashMap<Key, File>) {
+    fill_nsids_keeping(spaces, held, 0);
+}
+
+/// [`fill_nsids`], keeping the first `keep` files it used (by index into
+/// `spaces`) for a caller that enters the namespaces next.
+pub(super) fn fill_nsids_keeping(
+    spaces: &mut [Namespace],
+    held: &mut HashMap<Key, File>,
+    keep: usize,
+) -> HashMap<usize, File> {
+    let mut kept = HashMap::new();
     for start in (0..spaces.len()).step_by(NSID_CHUNK) {
         let end = spaces.len().min(start + NSID_CHUNK);
         let files: Vec<(usize, File)> = (start..end)
@@ -129,7 +139,13 @@ pub(super) fn fill_nsids(spaces: &mut [Namespace], held: &mut HashMap<Key, File>
                 spaces[*i].nsid = a.ok().flatten();
             }
         }
+        for (i, f) in files {
+            if kept.len() < keep {
+                kept.insert(i, f);
+            }
+        }
     }
+    kept
 }
 
 /// Files opened per NSID batch by [`fill_nsids`].

@@ -1,0 +1,42 @@
+//! A network namespace's identity, in one shape for the whole crate: the
+//! (st_dev, st_ino) of its nsfs file ([`Key`]), how a file is known to be
+//! a namespace (by filesystem type, [`is_nsfs`]; as a network namespace,
+//! by ioctl, [`netns_of`]), and the `/proc/PID/ns/net` path of a process's
+//! namespace. Syscalls: fstatfs, fstat, ioctl(NS_GET_NSTYPE).
+
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+/// A namespace's identity: (st_dev, st_ino) of its nsfs file.
+pub type Key = (u64, u64);
+
+/// nsfs's filesystem magic (statfs f_type, and mountinfo's `nsfs`).
+pub const NSFS_MAGIC: i64 = 0x6e73_6673;
+
+/// The identity of what `f` is (any file: not checked to be a namespace).
+pub fn key_of(f: &File) -> Option<Key> {
+    let m = f.metadata().ok()?;
+    Some((m.dev(), m.ino()))
+}
+
+/// Whether `file` is a namespace file (nsfs), checked by filesystem type.
+pub fn is_nsfs(file: &File) -> bool {
+    nix::sys::statfs::fstatfs(file).is_ok_and(|s| s.filesystem_type().0 == NSFS_MAGIC)
+}
+
+/// The identity of `f` if it is a network namespace file, else `None`.
+pub fn netns_of(f: &File) -> Option<Key> {
+    if crate::sys::ns_type(f.as_fd()) != Some(libc::CLONE_NEWNET) {
+        return None;
+    }
+    key_of(f)
+}
+
+/// `/proc/PID/ns/net`, PID as the bytes given (a decimal PID, or `self`).
+pub fn proc_netns(pid: &[u8]) -> PathBuf {
+    PathBuf::from(crate::bytes::os(&crate::bytes::cat(&[
+        b"/proc/", pid, b"/ns/net",
+    ])))
+}

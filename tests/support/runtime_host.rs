@@ -1,0 +1,234 @@
+//! The scaffolding every real-runtime test shares (runtimes_cri,
+//! runtimes_lxc_nspawn, runtimes_rootless; runtimes_docker_root for the
+//! skip rule): the skip rule of `skip.rs` for what a host lacks (root, a
+//! package), commands run with a time limit, `rnetns` itself, the checks
+//! a listing must pass against `/proc`, `rnetns doctor`, and the host
+//! state that must be the same before and after. Shared through `#[path]`
+//! next to `sandbox.rs` and `skip.rs` (the test file declares those two
+//! as `mod sandbox; mod skip;`).
+//!
+//! The host check covers what rnetns itself could leave: nsfs mounts,
+//! `/run/netns` entries, and rnetns's own lock (`/run/rnetns.lock`,
+//! ARCHITECTURE.md "Locks"). The lock is never removed here: a test that
+//! sees it appear fails and says so, since nothing these tests run is
+//! meant to create it.
+#![allow(dead_code)]
+
+#[path = "doctor_ok.rs"]
+mod doctor_ok;
+
+use libtest_mimic::{Failed, Trial};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+pub const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
+const OWN_LOCK: &str = "/run/rnetns.lock";
+
+/// What this host lacks for a real-runtime test: root, or one of `bins`
+/// (on PATH, or podman's helpers in /usr/libexec/podman), or one of
+/// `files`.
+pub fn missing(bins: &[&str], files: &[&str]) -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("needs root".into());
+    }
+    for bin in bins {
+        let found = Command::new("sh")
+            .args([
+                "-c",
+                &format!("command -v {bin} || test -x /usr/libexec/podman/{bin}"),
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            return Some(format!("{bin} is not installed (.ci/run installs it)"));
+        }
+    }
+    for f in files {
+        if !Path::new(f).exists() {
+            return Some(format!("{f} is missing (.ci/run installs it)"));
+        }
+    }
+    None
+}
+
+/// A real-runtime test: run when nothing is `missing`, else ignored with
+/// `SKIP: why` (a failure under `CI=true`): `skip.rs`'s rule.
+pub fn trial(name: &str, missing: Option<String>, body: fn() -> Result<(), Failed>) -> Trial {
+    super::skip::requires(name, missing, body)
+}
+
+/// Runs `argv` with a 120 s limit and no stdin.
+pub fn cmd(argv: &[&str]) -> Output {
+    Command::new("timeout")
+        .arg("120")
+        .args(argv)
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn")
+}
+
+/// `cmd`'s stdout, or an error with its status and output.
+pub fn ok(argv: &[&str]) -> Result<String, Failed> {
+    let o = cmd(argv);
+    if !o.status.success() {
+        return Err(format!(
+            "{argv:?} failed ({:?}): {}{}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+        .into());
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// `cmd`, for cleanup: its result does not matter.
+pub fn quiet(argv: &[&str]) {
+    let _ = cmd(argv);
+}
+
+/// `rnetns ARGS`' stdout, which must succeed.
+pub fn rnetns(args: &[&str]) -> Result<String, Failed> {
+    let argv: Vec<&str> = std::iter::once(RNETNS)
+        .chain(args.iter().copied())
+        .collect();
+    ok(&argv)
+}
+
+pub fn netns_ino(pid: u64) -> Option<u64> {
+    std::fs::metadata(format!("/proc/{pid}/ns/net"))
+        .ok()
+        .map(|m| m.ino())
+}
+
+/// Every PID in namespace `ino`, as `/proc` has them, sorted.
+pub fn pids_in(ino: u64) -> Vec<u64> {
+    let mut v: Vec<u64> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|p| netns_ino(*p) == Some(ino))
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// `rnetns list --all-runtimes` (printed) and its `-j` form, parsed.
+pub fn list_all(label: &str) -> Result<Vec<Value>, Failed> {
+    let plain = rnetns(&["list", "--all-runtimes"])?;
+    let json = rnetns(&["-j", "list", "--all-runtimes"])?;
+    println!("--- rnetns list --all-runtimes ({label})\n{plain}--- rnetns -j list --all-runtimes\n{json}");
+    let spaces: Value = serde_json::from_str(&json)?;
+    match spaces {
+        Value::Array(v) => Ok(v),
+        _ => Err("not an array".into()),
+    }
+}
+
+/// The listed namespace of inode `ino`.
+pub fn listed<'a>(spaces: &'a [Value], ino: u64, what: &str) -> Result<&'a Value, Failed> {
+    spaces
+        .iter()
+        .find(|n| n["inode"].as_u64() == Some(ino))
+        .ok_or_else(|| format!("{what}: netns {ino} not listed").into())
+}
+
+/// Whether `ns` lists a container of `runtime` with this id and name (and
+/// pod, when `pod` is given).
+pub fn has(ns: &Value, runtime: &str, id: &str, name: &str, pod: Option<&str>) -> bool {
+    ns["containers"].as_array().into_iter().flatten().any(|x| {
+        x["id"].as_str() == Some(id)
+            && x["name"].as_str() == Some(name)
+            && x["runtime"].as_str() == Some(runtime)
+            && pod.is_none_or(|p| x["pod"].as_str() == Some(p))
+    })
+}
+
+/// The listed PIDs of `ns` are exactly `/proc`'s for its inode, and
+/// include each of `want`.
+pub fn pids_match(ns: &Value, ino: u64, want: &[u64], what: &str) -> Result<Vec<u64>, Failed> {
+    let got: Vec<u64> = ns["pids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect();
+    let proc = pids_in(ino);
+    if got != proc || !want.iter().all(|p| got.contains(p)) {
+        return Err(format!("{what}: pids {got:?}, /proc says {proc:?} (want {want:?})").into());
+    }
+    Ok(got)
+}
+
+/// `rnetns exec REFERENCE` enters the namespace of `pid`.
+pub fn enters(reference: &str, pid: u64) -> Result<(), Failed> {
+    let link = std::fs::read_link(format!("/proc/{pid}/ns/net"))?;
+    let got = rnetns(&["exec", reference, "readlink", "/proc/self/ns/net"])?;
+    if got.trim() != link.display().to_string() {
+        return Err(format!("exec {reference}: {}, want {}", got.trim(), link.display()).into());
+    }
+    Ok(())
+}
+
+/// `rnetns doctor` finds nothing wrong (or only what `doctor_ok.rs`
+/// explains); then the runtimes stay up for `RNETNS_TEST_HOLD_SECS`.
+pub fn doctor() -> Result<(), Failed> {
+    doctor_ok::check(RNETNS)?;
+    doctor_ok::hold();
+    Ok(())
+}
+
+fn dir(p: &str) -> BTreeSet<String> {
+    std::fs::read_dir(p)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// What rnetns or a runtime could leave on the host: nsfs mounts,
+/// `/run/netns` entries, rnetns's own lock.
+#[derive(Debug, PartialEq)]
+pub struct Host {
+    pub nsfs: BTreeSet<String>,
+    pub run_netns: Option<BTreeSet<String>>,
+    pub own_lock: bool,
+}
+
+pub fn host() -> Host {
+    let nsfs = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(" - nsfs "))
+        .map(|l| l.split(' ').skip(3).take(2).collect::<Vec<_>>().join(" "))
+        // dockerd mounts its `default` sandbox lazily, on its own.
+        .filter(|m| !m.ends_with(" /run/docker/netns/default"))
+        .collect();
+    Host {
+        nsfs,
+        run_netns: Path::new("/run/netns").exists().then(|| dir("/run/netns")),
+        own_lock: Path::new(OWN_LOCK).exists(),
+    }
+}
+
+/// The host is as `before` (after the test's own cleanup). Nothing is
+/// removed here: what is left is reported.
+pub fn unchanged(before: &Host) -> Result<(), Failed> {
+    let after = host();
+    if after.own_lock && !before.own_lock {
+        return Err(format!(
+            "{OWN_LOCK} appeared during the test (rnetns made it; not removed here)"
+        )
+        .into());
+    }
+    if after != *before {
+        return Err(format!("left behind: host before {before:?}, after {after:?}").into());
+    }
+    Ok(())
+}
