@@ -1,7 +1,8 @@
 //! Side-by-side benchmark: iproute2's `ip netns` against rnetns (targets and results: benches/RESULTS.md).
 //!
 //! `cargo bench --bench sidebyside -- [--n N] [--reps R] [--quick] [--docker]`
-//! `[--wiring W] [--wiring-scale W1,W2,...] [--only-wiring]`
+//! `[--wiring W] [--wiring-scale W1,W2,...] [--only-wiring] [--only SECTION,...]`
+//! `[--doctor-n N] [--mixed C] [--bounded]`
 //!
 //! The wiring rows (README "See the wiring") build W namespaces, each with a veth to one
 //! host bridge and an address, and time `list --all-runtimes --links` and
@@ -22,13 +23,33 @@
 //! Each scenario runs both tools alternately (the order flips every
 //! repetition) after one unmeasured warm-up, and reports medians of the
 //! wall time from spawn to wait4, and of ru_maxrss from wait4's rusage.
+//!
+//! Most rows are a [`Scenario`]: a name, rnetns's command line, the base's
+//! (iproute2's, a shell pipeline's, or a bare rnetns's), a target ratio and
+//! an optional kernel-floor command; the files under `sidebyside/` hold
+//! the tables, one file per job:
+//!
+//! - `verbs.rs`: the `ip netns` verbs against iproute2, and the scaling table;
+//! - `doctor.rs`: `ip netns add` latency while `doctor` scans (spec 4.4's lock);
+//! - `runtimes.rs`: `--all-runtimes` against the docker CLI (`--docker`, real
+//!   daemon, on the host) and on a mixed host of runtime fixtures;
+//! - `wiring.rs`: `--links` and `identify --iface` (README "See the wiring");
+//! - `bounded.rs`: `--bounded`, hostile rootless inputs (README "Bounded reads").
 
 #[path = "sidebyside/bounded.rs"]
 mod bounded;
 #[path = "../tests/support/dockerd.rs"]
 mod dockerd;
+#[path = "sidebyside/doctor.rs"]
+mod doctor;
 #[path = "../tests/support/fuse.rs"]
 mod fuse;
+#[path = "sidebyside/runtimes.rs"]
+mod runtimes;
+#[path = "sidebyside/verbs.rs"]
+mod verbs;
+#[path = "sidebyside/wiring.rs"]
+mod wiring;
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -62,6 +83,10 @@ struct Opts {
     procs: usize,
     scale: Vec<usize>,
     containers: usize,
+    /// Entries in the run dir while `doctor` scans and `ip netns add` is timed.
+    doctor_n: usize,
+    /// Containers of the mixed-host fixture (`--all-runtimes` per container).
+    mixed: usize,
     docker: bool,
     quick: bool,
     /// Only the bounded-reads scenarios (README "Bounded reads").
@@ -69,8 +94,13 @@ struct Opts {
     rnetns: Option<PathBuf>,
     wiring: usize,
     wiring_scale: Vec<usize>,
-    only_wiring: bool,
+    /// The sections to run (`--only`; `--only-wiring` is `--only wiring`);
+    /// `None`: all of them.
+    only: Option<Vec<String>>,
 }
+
+/// The sections `--only` picks from, in the order they run.
+const SECTIONS: &[&str] = &["verbs", "docker", "doctor", "runtimes", "wiring", "scaling"];
 
 impl Opts {
     fn parse(args: &[String]) -> Result<Opts, String> {
@@ -83,13 +113,15 @@ impl Opts {
             procs: 300,
             scale: vec![100, 1000, 10000],
             containers: 50,
+            doctor_n: 3000,
+            mixed: 200,
             docker: false,
             quick: false,
             bounded: false,
             rnetns: None,
             wiring: 200,
             wiring_scale: vec![20, 200, 2000],
-            only_wiring: false,
+            only: None,
         };
         let (mut n, mut reps, mut scale) = (None, None, None);
         let mut it = args.iter();
@@ -105,7 +137,19 @@ impl Opts {
                 "--quick" => o.quick = true,
                 "--bounded" => o.bounded = true,
                 "--docker" => o.docker = true,
-                "--only-wiring" => o.only_wiring = true,
+                "--only-wiring" => o.only = Some(vec!["wiring".into()]),
+                "--only" => {
+                    let v = value("a list like verbs,doctor")?;
+                    let list: Vec<String> = v
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                    if let Some(bad) = list.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+                        return Err(format!("unknown section {bad:?} (one of {SECTIONS:?})"));
+                    }
+                    o.only = Some(list);
+                }
                 "--wiring" => o.wiring = num(value("a count")?)?.max(1),
                 "--wiring-scale" => {
                     let v = value("a list like 20,200")?;
@@ -119,6 +163,8 @@ impl Opts {
                 "--n" => n = Some(num(value("a count")?)?),
                 "--reps" => reps = Some(num(value("a count")?)?),
                 "--containers" => o.containers = num(value("a count")?)?,
+                "--doctor-n" => o.doctor_n = num(value("a count")?)?.max(1),
+                "--mixed" => o.mixed = num(value("a count")?)?.max(4),
                 "--rnetns" => o.rnetns = Some(PathBuf::from(value("a path")?)),
                 "--scale" => {
                     let v = value("a list like 100,1000")?;
@@ -137,6 +183,8 @@ impl Opts {
             (o.n, o.reps, o.heavy_reps, o.adds, o.batch, o.procs) = (50, 3, 1, 10, 20, 20);
             o.scale = vec![10, 50];
             o.containers = o.containers.min(5);
+            o.doctor_n = o.doctor_n.min(300);
+            o.mixed = o.mixed.min(20);
             o.wiring = o.wiring.min(20);
             o.wiring_scale = vec![10, 20];
         }
@@ -152,11 +200,18 @@ impl Opts {
         }
         Ok(o)
     }
+
+    fn want(&self, section: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|l| l.iter().any(|s| s == section))
+    }
 }
 
 const USAGE: &str = "usage: cargo bench --bench sidebyside -- [--n N] [--reps R] [--quick] \
 [--docker] [--containers C] [--scale N1,N2,...] [--rnetns PATH] \
-[--wiring W] [--wiring-scale W1,W2,...] [--only-wiring] [--bounded]";
+[--wiring W] [--wiring-scale W1,W2,...] [--only-wiring] [--bounded] \
+[--only verbs,docker,doctor,runtimes,wiring,scaling] [--doctor-n N] [--mixed C]";
 
 // ---------------------------------------------------------------- measuring
 
@@ -295,6 +350,7 @@ enum Unit {
     Rss,
 }
 
+#[derive(Clone)]
 struct Row {
     name: String,
     base: Option<Stats>,
@@ -390,28 +446,196 @@ fn render(rows: &[Row]) -> String {
     out
 }
 
+/// Rows cross from the host side (docker) into the sandbox through the
+/// environment: one row a line, fields tab-separated.
+fn encode_rows(rows: &[Row]) -> String {
+    let st = |s: Option<Stats>| {
+        s.map_or("-".into(), |s| {
+            format!("{},{},{},{},{}", s.secs, s.cpu, s.rss_kb, s.n, s.failures)
+        })
+    };
+    let num = |x: Option<f64>| x.map_or("-".into(), |x| x.to_string());
+    let mut out = String::new();
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            r.name.replace(['\t', '\n'], " "),
+            st(r.base),
+            st(r.rn),
+            num(r.target),
+            num(r.limit),
+            num(r.floor),
+            matches!(r.unit, Unit::Rss),
+            r.skipped
+                .as_deref()
+                .unwrap_or("")
+                .replace(['\t', '\n'], " "),
+        );
+    }
+    out
+}
+
+fn decode_rows(text: &str) -> Vec<Row> {
+    let st = |f: &str| -> Option<Stats> {
+        let v: Vec<&str> = f.split(',').collect();
+        Some(Stats {
+            secs: v.first()?.parse().ok()?,
+            cpu: v.get(1)?.parse().ok()?,
+            rss_kb: v.get(2)?.parse().ok()?,
+            n: v.get(3)?.parse().ok()?,
+            failures: v.get(4)?.parse().ok()?,
+        })
+    };
+    let num = |f: &str| f.parse::<f64>().ok();
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f.len() == 8).then(|| Row {
+                name: f[0].into(),
+                base: st(f[1]),
+                rn: st(f[2]),
+                target: num(f[3]),
+                limit: num(f[4]),
+                floor: num(f[5]),
+                unit: if f[6] == "true" {
+                    Unit::Rss
+                } else {
+                    Unit::Time
+                },
+                skipped: (!f[7].is_empty()).then(|| f[7].into()),
+            })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- scenarios
+
+/// One side-by-side row of a table: rnetns's command line against a base
+/// command line (iproute2's, a shell pipeline's, or another rnetns run),
+/// measured alternately, with the largest acceptable rnetns/base ratio.
+struct Scenario {
+    name: String,
+    base: Vec<OsString>,
+    rn: Vec<OsString>,
+    target: Option<f64>,
+    /// A bare command whose median time is the row's kernel floor.
+    floor: Option<Vec<OsString>>,
+    /// Warn when the two print different bytes (rows against iproute2).
+    same_output: bool,
+}
+
+impl Scenario {
+    fn new(name: impl Into<String>, base: Vec<OsString>, rn: Vec<OsString>) -> Scenario {
+        Scenario {
+            name: name.into(),
+            base,
+            rn,
+            target: None,
+            floor: None,
+            same_output: false,
+        }
+    }
+
+    fn target(mut self, t: f64) -> Scenario {
+        self.target = Some(t);
+        self
+    }
+
+    fn floor(mut self, argv: Vec<OsString>) -> Scenario {
+        self.floor = Some(argv);
+        self
+    }
+
+    fn same_output(mut self) -> Scenario {
+        self.same_output = true;
+        self
+    }
+
+    /// Runs the scenario: the output check, the floor, then REPS
+    /// alternating pairs after one warm-up each.
+    fn run(&self, reps: usize) -> Row {
+        if self.same_output {
+            let (a, b) = (run_capture(&self.base), run_capture(&self.rn));
+            if a != b {
+                note(&format!(
+                    "warning: {}: outputs differ (iproute2 {} bytes status {}, rnetns {} bytes status {})",
+                    self.name,
+                    a.1.len(),
+                    a.0,
+                    b.1.len(),
+                    b.0
+                ));
+            }
+        }
+        let floor = self.floor.as_ref().map(|f| floor(reps, f));
+        let (base, rn) = versus(reps, &self.base, &self.rn);
+        note(&format!(
+            "{}: base {} rnetns {}",
+            self.name,
+            fmt_ms(base.secs),
+            fmt_ms(rn.secs)
+        ));
+        Row {
+            name: self.name.clone(),
+            base: Some(base),
+            rn: Some(rn),
+            target: self.target,
+            limit: None,
+            floor,
+            unit: Unit::Time,
+            skipped: None,
+        }
+    }
+}
+
+fn note(msg: &str) {
+    println!("  {msg}");
+    let _ = std::io::stdout().flush();
+}
+
+/// Median time of a single command (a kernel floor), after a warm-up.
+fn floor(reps: usize, argv: &[OsString]) -> f64 {
+    measure(argv);
+    let v: Vec<Sample> = (0..reps).map(|_| measure(argv)).collect();
+    stats(&v).secs
+}
+
+/// Times RN against BASE, alternating (the order flips every repetition),
+/// after one unmeasured warm-up of each.
+fn versus(reps: usize, base: &[OsString], rn: &[OsString]) -> (Stats, Stats) {
+    measure(base);
+    measure(rn);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for r in 0..reps {
+        if r % 2 == 0 {
+            a.push(measure(base));
+            b.push(measure(rn));
+        } else {
+            b.push(measure(rn));
+            a.push(measure(base));
+        }
+    }
+    (stats(&a), stats(&b))
+}
+
 // ---------------------------------------------------------------- host side
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some(FLOOR_NETNS) {
-        let threads = args.get(2).and_then(|t| t.parse().ok()).unwrap_or(1);
-        floor_netns(
-            args.get(1).and_then(|k| k.parse().ok()).unwrap_or(1),
-            threads,
-        );
-    }
-    if args.first().map(String::as_str) == Some(FLOOR_EXEC) {
-        floor_exec(args.get(1).map_or("", String::as_str));
-    }
-    if args.first().map(String::as_str) == Some(FLOOR_PROCS) {
-        floor_procs();
-    }
-    if args.first().map(String::as_str) == Some(FLOOR_DOCKER) {
-        floor_docker();
-    }
-    if args.first().map(String::as_str) == Some(FLOOR_WIRING) {
-        floor_wiring();
+    match args.first().map(String::as_str) {
+        Some(verbs::FLOOR_NETNS) => {
+            let threads = args.get(2).and_then(|t| t.parse().ok()).unwrap_or(1);
+            verbs::floor_netns(
+                args.get(1).and_then(|k| k.parse().ok()).unwrap_or(1),
+                threads,
+            );
+        }
+        Some(verbs::FLOOR_EXEC) => verbs::floor_exec(args.get(1).map_or("", String::as_str)),
+        Some(verbs::FLOOR_PROCS) => verbs::floor_procs(),
+        Some(runtimes::FLOOR_DOCKER) => runtimes::floor_docker(),
+        Some(wiring::FLOOR_WIRING) => wiring::floor_wiring(),
+        _ => {}
     }
     let opts = match Opts::parse(&args) {
         Ok(o) => o,
@@ -428,124 +652,6 @@ fn main() {
     } else {
         outside(opts, args);
     }
-}
-
-/// Hidden mode, run only inside the sandbox: the kernel floor of `add`
-/// in one process, K times unshare(CLONE_NEWNET) keeping each new netns
-/// alive by an open fd (no placeholder, no mount), then back home.
-const FLOOR_NETNS: &str = "--floor-netns";
-
-fn floor_netns(k: usize, threads: usize) -> ! {
-    if std::env::var_os(ENV_SANDBOX).is_none() {
-        die("--floor-netns runs only inside the sandbox");
-    }
-    let make = move |k: usize| -> Vec<fs::File> {
-        let home =
-            fs::File::open("/proc/thread-self/ns/net").unwrap_or_else(|e| die(&e.to_string()));
-        let mut keep = Vec::with_capacity(k);
-        for _ in 0..k {
-            // SAFETY: unshare has no memory-safety preconditions.
-            if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-                die(&format!("unshare: {}", std::io::Error::last_os_error()));
-            }
-            keep.push(
-                fs::File::open("/proc/thread-self/ns/net").unwrap_or_else(|e| die(&e.to_string())),
-            );
-        }
-        use std::os::fd::AsRawFd;
-        // SAFETY: HOME is an open netns fd.
-        if unsafe { libc::setns(home.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            die("setns back failed");
-        }
-        keep
-    };
-    // THREADS > 1: the same K split over that many threads (rnetns's batch
-    // `add` makes namespaces on two workers, src/pool.rs).
-    let threads = threads.max(1);
-    let handles: Vec<_> = (0..threads)
-        .map(|t| std::thread::spawn(move || make(k / threads + usize::from(t < k % threads))))
-        .collect();
-    let kept: Vec<Vec<fs::File>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    drop(kept);
-    std::process::exit(0);
-}
-
-/// Hidden mode, run only inside the sandbox: the kernel floor of `exec
-/// NAME true`, the syscalls both tools make and nothing else: setns into
-/// the entry, a new mount namespace made a slave of ours (a copy of every
-/// mount, N nsfs mounts included), a fresh sysfs over a detached /sys, and
-/// exec of /bin/true.
-const FLOOR_EXEC: &str = "--floor-exec";
-
-fn floor_exec(name: &str) -> ! {
-    use nix::mount::{mount, umount2, MntFlags, MsFlags};
-    use nix::sched::{setns, unshare, CloneFlags};
-    if std::env::var_os(ENV_SANDBOX).is_none() {
-        die("--floor-exec runs only inside the sandbox");
-    }
-    let none: Option<&str> = None;
-    let f = fs::File::open(format!("{RUN_DIR}/{name}")).unwrap_or_else(|e| die(&e.to_string()));
-    setns(&f, CloneFlags::CLONE_NEWNET).unwrap_or_else(|e| die(&e.to_string()));
-    unshare(CloneFlags::CLONE_NEWNS).unwrap_or_else(|e| die(&e.to_string()));
-    mount(none, "/", none, MsFlags::MS_SLAVE | MsFlags::MS_REC, none)
-        .unwrap_or_else(|e| die(&e.to_string()));
-    let _ = umount2("/sys", MntFlags::MNT_DETACH);
-    mount(Some(name), "/sys", Some("sysfs"), MsFlags::empty(), none)
-        .unwrap_or_else(|e| die(&e.to_string()));
-    let e = std::os::unix::process::CommandExt::exec(&mut Command::new("/bin/true"));
-    die(&e.to_string())
-}
-
-/// Hidden mode (read-only, so it also runs on the host): the kernel floor
-/// of `pids NAME` and of `list --all-runtimes`'s /proc pass, what any tool
-/// matching every process's network namespace must do: read /proc and
-/// readlink each `/proc/PID/ns/net`.
-const FLOOR_PROCS: &str = "--floor-procs";
-
-/// Hidden mode: the /proc pass, plus what any tool naming docker's
-/// namespaces without its API must read: each container's
-/// `config.v2.json` (open, fstat, read, close) and each sandbox file's
-/// identity (open, fstat).
-const FLOOR_DOCKER: &str = "--floor-docker";
-
-fn floor_docker() -> ! {
-    let each = |dir: &str, f: &dyn Fn(&Path) -> bool| -> usize {
-        let entries = fs::read_dir(dir).unwrap_or_else(|e| die(&format!("{dir}: {e}")));
-        entries.flatten().filter(|e| f(&e.path())).count()
-    };
-    let configs = each("/var/lib/docker/containers", &|p| {
-        let Ok(mut f) = fs::File::open(p.join("config.v2.json")) else {
-            return false;
-        };
-        let len = f.metadata().map_or(0, |m| m.len());
-        let mut buf = Vec::with_capacity(len as usize + 1);
-        std::io::Read::read_to_end(&mut f, &mut buf).is_ok()
-    });
-    let sandboxes = each("/run/docker/netns", &|p| {
-        fs::File::open(p).and_then(|f| f.metadata()).is_ok()
-    });
-    if configs == 0 || sandboxes == 0 {
-        die("no docker state to read");
-    }
-    floor_procs()
-}
-
-fn floor_procs() -> ! {
-    use nix::fcntl::{readlinkat, OFlag};
-    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-    let mut dir = nix::dir::Dir::open("/proc", flags, nix::sys::stat::Mode::empty())
-        .unwrap_or_else(|e| die(&e.to_string()));
-    let pids: Vec<String> = dir
-        .iter()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().ok().map(str::to_string))
-        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        .collect();
-    let links = pids
-        .iter()
-        .filter(|p| readlinkat(&dir, format!("{p}/ns/net").as_str()).is_ok())
-        .count();
-    std::process::exit(i32::from(links == 0))
 }
 
 /// The rnetns binary to measure: --rnetns, else the one cargo built for
@@ -588,7 +694,11 @@ fn outside(opts: Opts, args: Vec<String>) {
             .trim()
     );
     let _ = std::io::stdout().flush();
-    let docker = docker::scenario(&opts, &rn);
+    let docker = if opts.want("docker") {
+        runtimes::docker::scenario(&opts, &rn)
+    } else {
+        Vec::new()
+    };
     let me = std::env::current_exe().unwrap_or_else(|e| die(&format!("current_exe: {e}")));
     let status = Command::new("unshare")
         .args([
@@ -605,7 +715,7 @@ fn outside(opts: Opts, args: Vec<String>) {
         .args(&args)
         .env(ENV_SANDBOX, netns_ino().to_string())
         .env(ENV_BIN, &rn)
-        .env(ENV_DOCKER, docker.encode())
+        .env(ENV_DOCKER, encode_rows(&docker))
         .status()
         .unwrap_or_else(|e| die(&format!("cannot run unshare: {e}")));
     std::process::exit(status.code().unwrap_or(1));
@@ -691,7 +801,7 @@ fn inside(opts: Opts, _args: Vec<String>) {
         print!("{}", bounded::run(&rn));
         return;
     }
-    let docker = docker::Result::decode(&std::env::var(ENV_DOCKER).unwrap_or_default());
+    let docker = decode_rows(&std::env::var(ENV_DOCKER).unwrap_or_default());
     let mut b = Bench {
         opts,
         rn,
@@ -701,17 +811,29 @@ fn inside(opts: Opts, _args: Vec<String>) {
         file_no: 0,
     };
     let t0 = Instant::now();
-    if !b.opts.only_wiring {
+    if b.opts.want("verbs") {
         b.run_all();
-        b.rows.push(docker.row());
     }
-    let wiring_scale = b.wiring();
+    if b.opts.want("docker") {
+        b.rows.extend(docker);
+    }
+    if b.opts.want("doctor") {
+        b.doctor_rows();
+    }
+    if b.opts.want("runtimes") {
+        b.mixed_host();
+    }
+    let wiring_scale = if b.opts.want("wiring") {
+        b.wiring()
+    } else {
+        String::new()
+    };
     println!();
     print!("{}", render(&b.rows));
-    let scale = if b.opts.only_wiring {
-        String::new()
-    } else {
+    let scale = if b.opts.want("scaling") {
         b.scaling()
+    } else {
+        String::new()
     };
     println!();
     print!("{scale}");
@@ -752,8 +874,22 @@ impl Bench {
     }
 
     fn note(&self, msg: &str) {
-        println!("  {msg}");
-        let _ = std::io::stdout().flush();
+        note(msg);
+    }
+
+    /// rnetns's command line with WORDS.
+    fn rn_argv(&self, words: &[&str]) -> Vec<OsString> {
+        let mut v = vec![self.rn.clone().into_os_string()];
+        v.extend(words.iter().map(OsString::from));
+        v
+    }
+
+    /// Runs each scenario of TABLE (REPS pairs) and adds its row.
+    fn table(&mut self, reps: usize, table: Vec<Scenario>) {
+        for s in table {
+            let row = s.run(reps);
+            self.rows.push(row);
+        }
     }
 
     /// Writes LINES to a fresh scratch batch file.
@@ -861,47 +997,6 @@ impl Bench {
         });
     }
 
-    /// `ip netns add` latency alone (iproute2 column) and while `rnetns
-    /// doctor` scans the N entries (rnetns column): doctor scans without
-    /// the run dir's flock, so the add must not wait for the scan (issue
-    /// 22; before, it waited 2.0 s with 3,000 entries). Bound: 50 ms.
-    fn add_during_doctor(&mut self, reps: usize, n: usize) {
-        let add = self.argv(Tool::Ip, &[], &["add", "latprobe"]);
-        let del = self.argv(Tool::Ip, &[], &["delete", "latprobe"]);
-        let (mut quiet, mut busy) = (Vec::new(), Vec::new());
-        for _ in 0..reps {
-            quiet.push(measure(&add));
-            run_capture(&del);
-            let mut doctor = std::process::Command::new(&self.rn)
-                .arg("doctor")
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| die(&format!("doctor: {e}")));
-            // Well into the scan (it takes hundreds of ms at N=3,000).
-            std::thread::sleep(Duration::from_millis(50));
-            busy.push(measure(&add));
-            run_capture(&del);
-            let _ = doctor.wait();
-        }
-        let (ip, rn) = (stats(&quiet), stats(&busy));
-        self.note(&format!(
-            "ip netns add alone {}, while rnetns doctor scans N={n}: {}",
-            fmt_ms(ip.secs),
-            fmt_ms(rn.secs)
-        ));
-        self.rows.push(Row {
-            name: format!("ip netns add latency while doctor scans N={n} (iproute2 = alone)"),
-            base: Some(ip),
-            rn: Some(rn),
-            target: None,
-            limit: Some(0.050),
-            floor: None,
-            unit: Unit::Time,
-            skipped: None,
-        });
-    }
-
     /// A row with only a kernel floor in it.
     fn info(&mut self, name: &str, floor: f64) {
         self.note(&format!("{name}: {}", fmt_ms(floor)));
@@ -919,25 +1014,7 @@ impl Bench {
 
     /// Median time of a single command (a kernel floor).
     fn floor(&self, reps: usize, argv: &[OsString]) -> f64 {
-        measure(argv);
-        let v: Vec<Sample> = (0..reps).map(|_| measure(argv)).collect();
-        stats(&v).secs
-    }
-
-    /// Checks that both tools print the same bytes (a benchmark of wrong
-    /// output would be worthless).
-    fn same_output(&self, what: &str, globals: &[&str], words: &[&str]) {
-        let a = run_capture(&self.argv(Tool::Ip, globals, words));
-        let b = run_capture(&self.argv(Tool::Rn, globals, words));
-        if a != b {
-            self.note(&format!(
-                "warning: {what}: outputs differ (iproute2 {} bytes status {}, rnetns {} bytes status {})",
-                a.1.len(),
-                a.0,
-                b.1.len(),
-                b.0
-            ));
-        }
+        floor(reps, argv)
     }
 
     fn sleeper(&mut self, netns: Option<&str>) -> u32 {
@@ -981,277 +1058,6 @@ impl Bench {
         // SAFETY: waitpid with a null status pointer is always valid.
         while unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
     }
-
-    fn run_all(&mut self) {
-        let o = self.opts.clone();
-        let cheap = o.reps;
-
-        // Start-up: three-way, three times the repetitions (sub-millisecond).
-        let mut v = [Vec::new(), Vec::new(), Vec::new()];
-        let cmds = [
-            os(&[IP, "-V"]),
-            vec![self.rn.clone().into(), "-V".into()],
-            os(&["/bin/true"]),
-        ];
-        for c in &cmds {
-            measure(c);
-        }
-        for r in 0..cheap * 3 {
-            for i in 0..3 {
-                let i = (i + r) % 3;
-                v[i].push(measure(&cmds[i]));
-            }
-        }
-        let [ipv, rnv, tru] = v.map(|s| stats(&s));
-        self.row("start-up: -V", (ipv, rnv), None, None);
-        self.row(
-            "start-up: rnetns -V vs /bin/true (base = true)",
-            (tru, rnv),
-            Some(1.2),
-            None,
-        );
-        self.note(&format!("ip -V / true = {:.2}", ipv.secs / tru.secs));
-
-        // exec with no other namespace present.
-        self.build("solo", 1);
-        let nsenter_floor = |b: &Bench, name: &str| {
-            b.floor(
-                cheap,
-                &os(&["nsenter", &format!("--net={RUN_DIR}/{name}"), "true"]),
-            )
-        };
-        let f0 = nsenter_floor(self, "solo0");
-        let r = self.pair(cheap, None, &|b, t| {
-            b.argv(t, &[], &["exec", "solo0", "true"])
-        });
-        self.row("exec NAME true, 0 others", r, Some(0.8), Some(f0));
-        self.clear();
-
-        // The N fixture.
-        let n = o.n;
-        let took = self.build("ns", n);
-        self.note(&format!(
-            "built {n} namespaces with NSIDs in {:.1} s ({} entries)",
-            took.as_secs_f64(),
-            self.entries()
-        ));
-        let mid = format!("ns{}", n / 2);
-        let victim = self.sleeper(Some(&mid)).to_string();
-        for _ in 0..o.procs {
-            self.sleeper(None);
-        }
-        std::thread::sleep(Duration::from_millis(200)); // let the sleepers exec
-
-        self.same_output("list", &[], &["list"]);
-        let r = self.pair(cheap, None, &|b, t| b.argv(t, &[], &["list"]));
-        self.row(&format!("list, N={n}"), r, Some(0.35), None);
-        self.rows.push(Row {
-            name: format!("list peak RSS, N={n}"),
-            base: Some(r.0),
-            rn: Some(r.1),
-            target: Some(1.0),
-            floor: None,
-            limit: None,
-            unit: Unit::Rss,
-            skipped: None,
-        });
-        self.same_output("-j list", &["-j"], &["list"]);
-        let r = self.pair(cheap, None, &|b, t| b.argv(t, &["-j"], &["list"]));
-        self.row(&format!("-j list, N={n}"), r, Some(0.35), None);
-        self.same_output("list-id", &[], &["list-id"]);
-        let r = self.pair(cheap, None, &|b, t| b.argv(t, &[], &["list-id"]));
-        self.row(&format!("list-id, N={n}"), r, Some(0.5), None);
-        self.add_during_doctor(cheap, n);
-        self.same_output("identify", &[], &["identify", &victim]);
-        let r = self.pair(cheap, None, &|b, t| b.argv(t, &[], &["identify", &victim]));
-        self.row(&format!("identify PID, N={n}"), r, Some(0.6), None);
-        self.same_output("pids", &[], &["pids", &mid]);
-        let r = self.pair(cheap, None, &|b, t| b.argv(t, &[], &["pids", &mid]));
-        let me = std::env::current_exe().unwrap_or_else(|e| die(&e.to_string()));
-        let walk = self.floor(cheap, &[me.into_os_string(), FLOOR_PROCS.into()]);
-        self.row(
-            &format!("pids NAME, N={n}, {} procs", o.procs),
-            r,
-            Some(0.6),
-            Some(walk),
-        );
-        let fl = nsenter_floor(self, &mid);
-        let r = self.pair(cheap, None, &|b, t| b.argv(t, &[], &["exec", &mid, "true"]));
-        self.row(&format!("exec NAME true, N={n}"), r, Some(0.8), Some(fl));
-        let me = std::env::current_exe().unwrap_or_else(|e| die(&e.to_string()));
-        let argv = [me.into_os_string(), FLOOR_EXEC.into(), mid.clone().into()];
-        let mnt = self.floor(cheap, &argv);
-        self.info(
-            &format!(
-                "  floor of exec (setns, unshare(CLONE_NEWNS), rslave, new sysfs, exec), N={n}"
-            ),
-            mnt,
-        );
-
-        self.kill_victim();
-
-        // add, one process per namespace, alternating; cleaned up after.
-        let unshare_floor = self.floor(cheap, &os(&["unshare", "-n", "true"]));
-        let (mut a, mut c) = (Vec::new(), Vec::new());
-        for i in 0..o.adds {
-            let ip = self.argv(Tool::Ip, &[], &["add", &format!("pa{i}")]);
-            let rn = self.argv(Tool::Rn, &[], &["add", &format!("pr{i}")]);
-            if i % 2 == 0 {
-                a.push(measure(&ip));
-                c.push(measure(&rn));
-            } else {
-                c.push(measure(&rn));
-                a.push(measure(&ip));
-            }
-        }
-        let dels = (0..o.adds)
-            .flat_map(|i| [format!("netns delete pa{i}"), format!("netns delete pr{i}")]);
-        self.rn_batch(dels);
-        settle(2 * o.adds);
-        self.row(
-            &format!("add NAME (per process, {} each), N={n}", o.adds),
-            (stats(&a), stats(&c)),
-            Some(0.8),
-            Some(unshare_floor),
-        );
-
-        // Batch add: the same file for both, cleaned up before each run.
-        let k = o.batch;
-        let file = self.batch_file((0..k).map(|i| format!("netns add b{i}")));
-        let file = file.to_string_lossy().into_owned();
-        let mut setup = |b: &mut Bench, _t: Tool| {
-            if fs::metadata(format!("{RUN_DIR}/b0")).is_ok() {
-                b.rn_batch((0..k).map(|i| format!("netns delete b{i}")));
-                settle(k);
-            }
-        };
-        let r = self.pair(o.heavy_reps, Some(&mut setup), &|b, t| match t {
-            Tool::Ip => os(&[IP, "-b", &file]),
-            Tool::Rn => vec![b.rn.clone().into(), "-b".into(), file.clone().into()],
-        });
-        setup(self, Tool::Rn);
-        let me = std::env::current_exe().unwrap_or_else(|e| die(&e.to_string()));
-        let mut fl = vec![
-            me.into_os_string(),
-            FLOOR_NETNS.into(),
-            k.to_string().into(),
-        ];
-        let batch_floor: Vec<Sample> = (0..o.heavy_reps)
-            .map(|_| {
-                let s = measure(&fl);
-                settle(k);
-                s
-            })
-            .collect();
-        fl.push("2".into());
-        let batch_floor2: Vec<Sample> = (0..o.heavy_reps)
-            .map(|_| {
-                let s = measure(&fl);
-                settle(k);
-                s
-            })
-            .collect();
-        fl.clear();
-        self.row(
-            &format!("batch add ({k} lines, -b), N={n}"),
-            r,
-            Some(0.6),
-            Some(stats(&batch_floor).secs),
-        );
-        self.info(
-            &format!("  floor of batch add on 2 threads (rnetns's pool: {k} unshare split over 2)"),
-            stats(&batch_floor2).secs,
-        );
-
-        // -all delete: the fixture is rebuilt before every run, and the
-        // kernel's teardown of the last one (and the rebuild) left to
-        // settle, so neither tool pays for the other's namespaces.
-        let mut setup = |b: &mut Bench, _t: Tool| {
-            if b.entries() == 0 {
-                settle(n);
-                b.build("ns", n);
-                settle(n);
-            }
-        };
-        let reps = if o.quick {
-            o.heavy_reps
-        } else {
-            o.heavy_reps.max(5)
-        };
-        let r = self.pair(reps, Some(&mut setup), &|b, t| {
-            b.argv(t, &["-all"], &["delete"])
-        });
-        self.row(&format!("-all delete, N={n}"), r, Some(1.0), None);
-        settle(n);
-    }
-
-    /// list, identify and pids at several N: total, per namespace, and the
-    /// marginal cost per namespace added since the previous N (the fixed
-    /// start-up cost cancels out of the last one).
-    fn scaling(&mut self) -> String {
-        let o = self.opts.clone();
-        let mut out = String::from(
-            "| N | scenario | iproute2 | rnetns | ratio | iproute2 per ns | rnetns per ns | iproute2 marginal per ns | rnetns marginal per ns |\n\
-             |---:|---|---:|---:|---:|---:|---:|---:|---:|\n",
-        );
-        let mut prev: [Option<(usize, Stats, Stats)>; 3] = [None; 3];
-        for &n in &o.scale {
-            self.kill_victim();
-            self.clear();
-            let took = self.build("s", n);
-            let built = self.entries();
-            self.note(&format!(
-                "scale: built {built} namespaces in {:.1} s",
-                took.as_secs_f64()
-            ));
-            if built < n {
-                let _ = writeln!(
-                    out,
-                    "| {n} | only {built} entries could be created | | | | | | | |"
-                );
-                continue;
-            }
-            let mid = format!("s{}", n / 2);
-            let victim = self.sleeper(Some(&mid)).to_string();
-            std::thread::sleep(Duration::from_millis(100));
-            let reps = (o.reps * 1000 / n.max(1)).clamp(3.min(o.reps), o.reps);
-            let cases: [(&str, Vec<&str>); 3] = [
-                ("list", vec!["list"]),
-                ("identify PID", vec!["identify", &victim]),
-                ("pids NAME", vec!["pids", &mid]),
-            ];
-            for (i, (label, words)) in cases.into_iter().enumerate() {
-                let (ip, rn) = self.pair(reps, None, &|b, t| b.argv(t, &[], &words));
-                self.note(&format!(
-                    "scale N={n} {label}: iproute2 {} rnetns {}",
-                    fmt_ms(ip.secs),
-                    fmt_ms(rn.secs)
-                ));
-                let per = |s: Stats| format!("{:.2} µs", s.secs * 1e6 / n as f64);
-                let marginal = |now: Stats, before: Option<(usize, Stats)>| match before {
-                    Some((m, b)) if n > m => {
-                        format!("{:.2} µs", (now.secs - b.secs) * 1e6 / (n - m) as f64)
-                    }
-                    _ => "-".into(),
-                };
-                let _ = writeln!(
-                    out,
-                    "| {n} | {label} | {} | {} | {:.2} | {} | {} | {} | {} |",
-                    fmt_ms(ip.secs),
-                    fmt_ms(rn.secs),
-                    rn.secs / ip.secs,
-                    per(ip),
-                    per(rn),
-                    marginal(ip, prev[i].map(|(m, a, _)| (m, a))),
-                    marginal(rn, prev[i].map(|(m, _, b)| (m, b))),
-                );
-                prev[i] = Some((n, ip, rn));
-            }
-        }
-        self.kill_victim();
-        self.clear();
-        out
-    }
 }
 
 /// Waits for the kernel's asynchronous teardown of DELETED namespaces
@@ -1275,414 +1081,4 @@ fn settle(deleted: usize) {
     }
     let ms = 100 + deleted as u64 / 2;
     std::thread::sleep(Duration::from_millis(ms.min(5000)));
-}
-
-// ---------------------------------------------------------------- docker
-
-/// `list --all-runtimes` against the docker CLI pipeline, on the host:
-/// the containers live in the host's namespaces, so this is the one
-/// scenario outside the sandbox. It only creates containers labelled
-/// `rnetns-bench=1` and removes exactly those.
-mod docker {
-    use super::*;
-
-    pub enum Result {
-        Skipped(String),
-        /// The pipeline, rnetns, and the /proc pass's kernel floor.
-        Ran(Stats, Stats, f64),
-    }
-
-    const PIPELINE: &str =
-        "docker ps -q | xargs docker inspect -f '{{.Name}} {{.NetworkSettings.SandboxKey}}'";
-
-    impl Result {
-        pub fn encode(&self) -> String {
-            match self {
-                Result::Skipped(why) => format!("skip\t{why}"),
-                Result::Ran(a, b, floor) => format!(
-                    "ran\t{}\t{}\t{}\t{}\t{}\t{}\t{floor}",
-                    a.secs, a.rss_kb, a.n, b.secs, b.rss_kb, b.n
-                ),
-            }
-        }
-
-        pub fn decode(s: &str) -> Result {
-            let f: Vec<&str> = s.split('\t').collect();
-            let st = |i: usize| -> Option<Stats> {
-                Some(Stats {
-                    secs: f.get(i)?.parse().ok()?,
-                    cpu: 0.0,
-                    rss_kb: f.get(i + 1)?.parse().ok()?,
-                    n: f.get(i + 2)?.parse().ok()?,
-                    failures: 0,
-                })
-            };
-            let floor = f.get(7).and_then(|s| s.parse().ok());
-            match (f.first(), st(1), st(4), floor) {
-                (Some(&"ran"), Some(a), Some(b), Some(floor)) => Result::Ran(a, b, floor),
-                (Some(&"skip"), _, _, _) => Result::Skipped(f.get(1).unwrap_or(&"").to_string()),
-                _ => Result::Skipped("no result".into()),
-            }
-        }
-
-        pub fn row(&self) -> Row {
-            let mut row = Row {
-                name: "list --all-runtimes vs docker ps + inspect pipeline (base = pipeline)"
-                    .into(),
-                base: None,
-                rn: None,
-                target: Some(0.05),
-                floor: None,
-                limit: None,
-                unit: Unit::Time,
-                skipped: None,
-            };
-            match self {
-                Result::Skipped(why) => row.skipped = Some(why.clone()),
-                Result::Ran(a, b, floor) => {
-                    (row.base, row.rn, row.floor) = (Some(*a), Some(*b), Some(*floor));
-                }
-            }
-            row
-        }
-    }
-
-    pub fn scenario(opts: &Opts, rn: &Path) -> Result {
-        if !opts.docker {
-            return Result::Skipped("pass --docker to run it".into());
-        }
-        // A running daemon is used as is; otherwise one is started for
-        // this scenario and stopped (by PID) when it is done.
-        let state = std::env::temp_dir().join("rnetns-bench-dockerd");
-        let _ = fs::create_dir_all(&state);
-        let daemon = match super::dockerd::Dockerd::ensure(&state) {
-            Ok(d) => d,
-            Err(e) => return Result::Skipped(e),
-        };
-        let mut probe = vec![rn.as_os_str().to_owned()];
-        probe.extend(os(&["-j", "list", "--all-runtimes"]));
-        let (code, out) = run_capture(&probe);
-        if code != 0 || !out.windows(9).any(|w| w == b"\"runtime\"") {
-            return Result::Skipped("this rnetns has no `list --all-runtimes`".into());
-        }
-        let mut imported = false;
-        let result = match setup(opts, &mut imported) {
-            Ok(()) => run(opts, rn),
-            Err(e) => Result::Skipped(e),
-        };
-        teardown(imported);
-        drop(daemon);
-        result
-    }
-
-    fn setup(opts: &Opts, imported: &mut bool) -> std::result::Result<(), String> {
-        if sh(&format!("docker image inspect {IMAGE} >/dev/null 2>&1")).0 != 0 {
-            if !Path::new("/bin/busybox").exists() {
-                return Err("no /bin/busybox to build the image from".into());
-            }
-            let dir = std::env::temp_dir().join(format!("rnetns-bench-{}", std::process::id()));
-            let d = dir.display();
-            let script = format!(
-                "set -e; mkdir -p {d}/r/bin {d}/r/proc {d}/r/sys {d}/r/dev {d}/r/etc {d}/r/tmp; \
-                 cp /bin/busybox {d}/r/bin/; for a in sh sleep; do ln -s busybox {d}/r/bin/$a; done; \
-                 tar -C {d}/r -cf {d}/rootfs.tar .; \
-                 docker import -c 'CMD [\"/bin/sleep\",\"100000\"]' {d}/rootfs.tar {IMAGE} >/dev/null"
-            );
-            let ok = sh(&script).0 == 0;
-            let _ = fs::remove_dir_all(&dir);
-            if !ok {
-                return Err("cannot import the busybox image".into());
-            }
-            *imported = true;
-        }
-        let t0 = Instant::now();
-        for i in 0..opts.containers {
-            let cmd = format!(
-                "docker run -d --init --label {LABEL} --name rnetns-bench-{i} {IMAGE} >/dev/null"
-            );
-            if sh(&cmd).0 != 0 {
-                return Err(format!("docker run failed for container {i}"));
-            }
-        }
-        println!(
-            "  docker: started {} containers in {:.1} s",
-            opts.containers,
-            t0.elapsed().as_secs_f64()
-        );
-        Ok(())
-    }
-
-    fn run(opts: &Opts, rn: &Path) -> Result {
-        let mut argv = vec![rn.as_os_str().to_owned()];
-        argv.extend(os(&["list", "--all-runtimes"]));
-        let pipe = os(&["sh", "-c", PIPELINE]);
-        let (_, listed) = run_capture(&argv);
-        let seen = String::from_utf8_lossy(&listed)
-            .matches("rnetns-bench-")
-            .count();
-        if seen < opts.containers {
-            println!(
-                "  docker: warning: rnetns list --all-runtimes names {seen} of our {} containers",
-                opts.containers
-            );
-        }
-        let me =
-            std::env::current_exe().map_or_else(|e| die(&e.to_string()), |p| p.into_os_string());
-        let floor_argv = vec![me.clone(), FLOOR_PROCS.into()];
-        let floor_docker_argv = vec![me, FLOOR_DOCKER.into()];
-        measure(&pipe);
-        measure(&argv);
-        let reps = opts.reps.max(3);
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        for r in 0..reps {
-            if r % 2 == 0 {
-                a.push(measure(&pipe));
-                b.push(measure(&argv));
-            } else {
-                b.push(measure(&argv));
-                a.push(measure(&pipe));
-            }
-        }
-        let (mut floor, mut floor_docker) = (Vec::new(), Vec::new());
-        for _ in 0..reps {
-            floor.push(measure(&floor_argv));
-            floor_docker.push(measure(&floor_docker_argv));
-        }
-        let (a, b) = (stats(&a), stats(&b));
-        let (floor, floor_docker) = (stats(&floor).secs, stats(&floor_docker).secs);
-        println!(
-            "  docker: pipeline {} rnetns list --all-runtimes {} floor of its /proc pass {} \
-             and with docker's state read {}",
-            fmt_ms(a.secs),
-            fmt_ms(b.secs),
-            fmt_ms(floor),
-            fmt_ms(floor_docker)
-        );
-        Result::Ran(a, b, floor_docker)
-    }
-
-    /// Removes exactly the containers this benchmark labelled, and the
-    /// image if this run imported it.
-    fn teardown(imported: bool) {
-        let _ = sh(&format!(
-            "docker ps -aq --filter label={LABEL} | xargs -r docker rm -f >/dev/null 2>&1"
-        ));
-        if imported {
-            let _ = sh(&format!("docker rmi {IMAGE} >/dev/null 2>&1"));
-        }
-    }
-}
-
-// ---------------------------------------------------------------- wiring
-
-/// Deletes the wiring fixture's bridges.
-fn del_bridges() {
-    let (_, out) = run_capture(&os(&[IP, "-o", "link", "show", "type", "bridge"]));
-    for line in String::from_utf8_lossy(&out).lines() {
-        if let Some(name) = line.split(": ").nth(1).filter(|n| n.starts_with("wbr")) {
-            let (_, _) = run_capture(&os(&[IP, "link", "del", name]));
-        }
-    }
-}
-
-/// The pipeline a user writes today to see every namespace's interfaces.
-const WIRING_PIPELINE: &str =
-    "for n in $(ip netns | cut -d' ' -f1); do ip -n $n -j -d link; ip -n $n -j addr; done";
-
-impl Bench {
-    /// W namespaces w0.. each with `eth0`, a veth to a host bridge
-    /// (host end `wv<i>`), up, with an address (fixture work, not timed).
-    /// A bridge takes at most 1,024 ports: veth i is on bridge `wbr<i/1000>`.
-    fn build_wired(&mut self, w: usize) {
-        self.clear();
-        del_bridges();
-        self.rn_batch((0..w).map(|i| format!("netns add w{i}")));
-        let mut host = Vec::new();
-        for b in 0..w.div_ceil(1000) {
-            host.push(format!("link add wbr{b} type bridge"));
-            host.push(format!("link set wbr{b} up"));
-        }
-        for i in 0..w {
-            host.push(format!(
-                "link add wv{i} type veth peer name eth0 netns w{i}"
-            ));
-            host.push(format!("link set wv{i} master wbr{} up", i / 1000));
-        }
-        let f = self.batch_file(host.into_iter());
-        let (code, _) = run_capture(&[IP.into(), "-force".into(), "-b".into(), f.into()]);
-        if code != 0 {
-            self.note(&format!("warning: wiring host batch exited {code}"));
-        }
-        let script = format!(
-            "for i in $(seq 0 {}); do ip -n w$i link set eth0 up && \
-             ip -n w$i addr add 10.$((100 + i / 65536)).$((i / 256 % 256)).$((i % 256))/8 dev eth0; done",
-            w.saturating_sub(1)
-        );
-        if sh(&script).0 != 0 {
-            self.note("warning: wiring addresses failed");
-        }
-    }
-
-    /// Times rnetns ARGV against base BASE, alternating, after a warm-up.
-    fn versus(&self, reps: usize, base: &[OsString], rn: &[OsString]) -> (Stats, Stats) {
-        measure(base);
-        measure(rn);
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        for r in 0..reps {
-            if r % 2 == 0 {
-                a.push(measure(base));
-                b.push(measure(rn));
-            } else {
-                b.push(measure(rn));
-                a.push(measure(base));
-            }
-        }
-        (stats(&a), stats(&b))
-    }
-
-    /// The wiring rows at W namespaces, then the scale table it returns.
-    fn wiring(&mut self) -> String {
-        let o = self.opts.clone();
-        let w = o.wiring;
-        let t0 = Instant::now();
-        self.build_wired(w);
-        self.note(&format!(
-            "wiring: built {w} namespaces with a veth each in {:.1} s",
-            t0.elapsed().as_secs_f64()
-        ));
-        let bin = self.rn.clone().into_os_string();
-        let rn = |words: &[&str]| -> Vec<OsString> {
-            let mut v = vec![bin.clone()];
-            v.extend(words.iter().map(OsString::from));
-            v
-        };
-        let links = rn(&["list", "--all-runtimes", "--links"]);
-        let (_, out) = run_capture(&links);
-        let peers = String::from_utf8_lossy(&out).matches("<-> wv").count();
-        if peers < w {
-            self.note(&format!(
-                "warning: --links resolved {peers} of {w} container ends"
-            ));
-        }
-        let pipe = os(&["sh", "-c", WIRING_PIPELINE]);
-        let reps = o.reps.clamp(3, 10);
-        let r = self.versus(reps, &pipe, &links);
-        self.row(
-            &format!("list --all-runtimes --links vs ip pipeline (base = pipeline), W={w}"),
-            r,
-            Some(0.05),
-            None,
-        );
-        let bare = rn(&["list", "--all-runtimes"]);
-        let r = self.versus(reps, &bare, &links);
-        let me = std::env::current_exe().unwrap_or_else(|e| die(&e.to_string()));
-        let floor = self.floor(reps, &[me.into_os_string(), FLOOR_WIRING.into()]);
-        self.row(
-            &format!("list --all-runtimes --links vs list --all-runtimes (base = bare), W={w}"),
-            r,
-            Some(2.0),
-            Some(floor),
-        );
-        let iface = format!("wv{}", w / 2);
-        let ident = rn(&["identify", "--iface", &iface]);
-        let r = self.versus(reps, &pipe, &ident);
-        self.row(
-            &format!("identify --iface HOSTVETH vs ip pipeline (base = pipeline), W={w}"),
-            r,
-            Some(0.1),
-            None,
-        );
-        let mut out = String::from(
-            "| W | list --all-runtimes --links | CPU | per ns | marginal per ns | CPU marginal per ns | peak RSS | ip pipeline |\n\
-             |---:|---:|---:|---:|---:|---:|---:|---:|\n",
-        );
-        let mut prev: Option<(usize, Stats)> = None;
-        for &n in &o.wiring_scale {
-            self.build_wired(n);
-            let reps = (o.reps * 200 / n.max(1)).clamp(3, o.reps.max(3));
-            // The pipeline is context only: past a few hundred namespaces
-            // it takes minutes (each `ip -n` copies every mount).
-            let p = (n <= 200).then(|| self.versus(1, &pipe, &links).0);
-            measure(&links);
-            let s = stats(&(0..reps).map(|_| measure(&links)).collect::<Vec<_>>());
-            self.note(&format!(
-                "wiring scale W={n}: rnetns {} (CPU {}) pipeline {}",
-                fmt_ms(s.secs),
-                fmt_ms(s.cpu),
-                p.map_or("-".into(), |p| fmt_ms(p.secs))
-            ));
-            let marginal = |f: fn(&Stats) -> f64| match prev {
-                Some((m, b)) if n > m => {
-                    format!("{:.1} µs", (f(&s) - f(&b)) * 1e6 / (n - m) as f64)
-                }
-                _ => "-".into(),
-            };
-            let _ = writeln!(
-                out,
-                "| {n} | {} | {} | {:.1} µs | {} | {} | {} KiB | {} |",
-                fmt_ms(s.secs),
-                fmt_ms(s.cpu),
-                s.secs * 1e6 / n as f64,
-                marginal(|s| s.secs),
-                marginal(|s| s.cpu),
-                s.rss_kb,
-                p.map_or("-".into(), |p| fmt_ms(p.secs))
-            );
-            prev = Some((n, s));
-        }
-        self.clear();
-        del_bridges();
-        out
-    }
-}
-
-/// Hidden mode: the kernel floor of `--links`: for every run-dir entry,
-/// open it, setns, and read an RTM_GETLINK and an RTM_GETADDR dump to the
-/// end on a fresh NETLINK_ROUTE socket, parsing nothing.
-const FLOOR_WIRING: &str = "--floor-wiring";
-
-fn floor_wiring() -> ! {
-    let mut buf = vec![0u8; 65536];
-    let dump = |fd: i32, kind: u16, buf: &mut [u8]| {
-        // nlmsghdr (16) + ifinfomsg/rtgenmsg padded to 16.
-        let mut req = [0u8; 32];
-        req[..4].copy_from_slice(&32u32.to_ne_bytes());
-        req[4..6].copy_from_slice(&kind.to_ne_bytes());
-        req[6..8].copy_from_slice(&(0x301u16).to_ne_bytes()); // REQUEST|DUMP
-                                                              // SAFETY: req is a valid buffer of its length.
-        unsafe { libc::send(fd, req.as_ptr().cast(), req.len(), 0) };
-        loop {
-            // SAFETY: buf is a valid writable buffer of its length.
-            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n <= 0 {
-                return;
-            }
-            let mut off = 0usize;
-            while off + 16 <= n as usize {
-                let len = u32::from_ne_bytes(buf[off..off + 4].try_into().unwrap()) as usize;
-                let t = u16::from_ne_bytes([buf[off + 4], buf[off + 5]]);
-                if t == 3 || t == 2 || len < 16 {
-                    return;
-                }
-                off += (len + 3) & !3;
-            }
-        }
-    };
-    let mut paths = vec![PathBuf::from("/proc/self/ns/net")];
-    if let Ok(d) = fs::read_dir(RUN_DIR) {
-        paths.extend(d.flatten().map(|e| e.path()));
-    }
-    for p in paths {
-        let Ok(f) = fs::File::open(&p) else { continue };
-        use std::os::fd::AsRawFd;
-        // SAFETY: plain syscalls on fds we own.
-        unsafe {
-            libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET);
-            let s = libc::socket(libc::AF_NETLINK, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-            dump(s, 18, &mut buf); // RTM_GETLINK
-            dump(s, 22, &mut buf); // RTM_GETADDR
-            libc::close(s);
-        }
-    }
-    std::process::exit(0)
 }
