@@ -50,12 +50,14 @@ pub enum Error {
     InvalidName(Vec<u8>),
     /// No subcommand matched (spec 3.5).
     UnknownCommand(Vec<u8>),
-    /// A fixed sentence with a handler's return code (1 or 2).
-    Plain(&'static str, i32),
+    /// A fixed sentence, exit 1.
+    Plain(&'static str),
     /// `WHAT: strerror(errno)`, exit 1.
     Sys(Vec<u8>, Errno),
-    /// `WHAT` alone with a status (already formatted, e.g. `Invalid PID: x`).
-    Text(Vec<u8>, i32),
+    /// `WHAT` alone (already formatted, e.g. `Invalid PID: x`), exit 1.
+    Text(Vec<u8>),
+    /// `doctor: unknown argument "WORD" (expected --fix)`, exit 255.
+    DoctorArgument(Vec<u8>),
     /// `Error: argument "ARG" is wrong: WHY`, exit 255.
     BadArgument(Vec<u8>, String),
     /// `Error: duplicate "KEY": "KEY" is the second value.`, exit 255.
@@ -155,8 +157,9 @@ impl Error {
             | Error::UnknownOption(_)
             | Error::InvalidRcvbuf(_)
             | Error::Setup(_)
-            | Error::SetupSys(..) => 255,
-            Error::Plain(_, c) | Error::Text(_, c) => *c,
+            | Error::SetupSys(..)
+            | Error::DoctorArgument(_) => 255,
+            Error::Plain(_) | Error::Text(_) => 1,
             Error::Unresolved(_) | Error::Ambiguous(_) => 1,
             Error::Sys(..) | Error::SetId | Error::UnterminatedQuote | Error::BatchLine(..) => 1,
             Error::MissingContinuation => 0,
@@ -198,9 +201,15 @@ impl Error {
                 why.as_bytes(),
             ]
             .concat(),
-            Error::Plain(s, _) => s.as_bytes().to_vec(),
+            Error::Plain(s) => s.as_bytes().to_vec(),
             Error::Sys(what, e) | Error::SetupSys(what, e) => sys_text(what, *e),
-            Error::Text(s, _) | Error::Setup(s) => s.clone(),
+            Error::Text(s) | Error::Setup(s) => s.clone(),
+            Error::DoctorArgument(w) => [
+                &b"doctor: unknown argument \""[..],
+                w,
+                b"\" (expected --fix)",
+            ]
+            .concat(),
             Error::Unresolved(s) | Error::Ambiguous(s) => s.clone(),
             Error::Duplicate(k) => {
                 format!("Error: duplicate \"{k}\": \"{k}\" is the second value.").into_bytes()

@@ -59,10 +59,7 @@ fn stdin_from(data: &[u8]) -> std::io::Result<std::fs::File> {
 /// (255, iproute2's exit(), ends the batch as it would in-process).
 pub fn run_line(options: &[OsString], words: &[Vec<u8>]) -> Result<i32, Error> {
     let Some(ip) = real_ip() else {
-        return Err(Error::Text(
-            b"rnetns: cannot find iproute2's ip".to_vec(),
-            1,
-        ));
+        return Err(Error::Text(b"rnetns: cannot find iproute2's ip".to_vec()));
     };
     let status = std::process::Command::new(ip)
         .arg0("ip")

@@ -162,3 +162,18 @@ fn bash_completion_offers_the_help_forms_as_rnetns_only() {
     let got = bash_complete("_rnetns_ip", "ip netns add -");
     assert!(got.is_empty(), "{got:?}");
 }
+
+#[test]
+fn version_exits_0_when_stdout_is_full_or_closed() {
+    // ip -V >/dev/full and ip -V >&- exit 0; rnetns -V aborted (134) on
+    // the full one, from println!'s panic.
+    for redirect in [">/dev/full", ">&-"] {
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(format!("\"$0\" -V {redirect}; echo \"rc=$?\" >&2"))
+            .arg(env!("CARGO_BIN_EXE_rnetns"))
+            .output()
+            .expect("sh");
+        assert_eq!(text(&o.stderr), "rc=0\n", "rnetns -V {redirect}");
+    }
+}

@@ -11,9 +11,6 @@ use crate::{ns, sys};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
-/// The iproute2 release whose `ip netns` rnetns reproduces.
-const IPROUTE2_VERSION: &str = "6.1.0";
-
 /// The whole program: argv in, exit status out (never returns when a
 /// command is exec'd or handed to the real `ip`).
 pub fn main_with(argv: Vec<OsString>) -> i32 {
@@ -33,13 +30,7 @@ pub fn main_with(argv: Vec<OsString>) -> i32 {
 fn run(inv: Invocation, argv: &[OsString]) -> i32 {
     match &inv.action {
         Action::Handoff => return crate::handoff::exec_ip(argv),
-        Action::Version => {
-            println!(
-                "rnetns utility, rnetns-{}, compatible with iproute2-{IPROUTE2_VERSION}",
-                env!("CARGO_PKG_VERSION")
-            );
-            return 0;
-        }
+        Action::Version => return cli::help::print_version(),
         Action::Help => return cli::help::print_help(),
         Action::Usage => return report(&Error::Usage),
         Action::Fail(e) => return report(e),

@@ -475,6 +475,22 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// `rnetns -V`: the version line on stdout, exit 0 even when it cannot be
+/// written (a closed or full stdout), as `ip -V` does.
+pub fn print_version() -> i32 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let line = format!(
+        "rnetns utility, rnetns-{}, compatible with iproute2-{IPROUTE2_VERSION}\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());
+    0
+}
+
+/// The iproute2 release whose `ip netns` rnetns reproduces.
+const IPROUTE2_VERSION: &str = "6.1.0";
+
 /// `rnetns -help` / `--help`: the help text on stdout, exit 0 (the GNU
 /// convention; `ip -help` is handed to the real ip in ip mode).
 pub fn print_help() -> i32 {

@@ -61,7 +61,7 @@ fn bind_labelled(src: &str, label: &[u8], name: &[u8]) -> Result<(), Error> {
 pub fn add(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let name = args
         .first()
-        .ok_or(Error::Plain("No netns name specified", 1))?;
+        .ok_or(Error::Plain("No netns name specified"))?;
     // Taken before any lock (ARCHITECTURE.md "Locks"): the wait for a helper is bounded,
     // and a stopped or dead helper means this line makes its own.
     let made = ctx.in_batch.then(|| ctx.ahead.take()).flatten();
@@ -118,7 +118,7 @@ fn unshare_newnet(retry: bool) -> nix::Result<()> {
 
 pub fn attach(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let (Some(name), Some(pid_word)) = (args.first(), args.get(1)) else {
-        return Err(Error::Plain("No netns name and PID specified", 1));
+        return Err(Error::Plain("No netns name and PID specified"));
     };
     let pid = match parse_c_int(pid_word) {
         Some(p) if p != 0 => p,
@@ -142,7 +142,7 @@ pub fn attach(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
 fn attach_reference(name: &[u8], word: &[u8]) -> Status {
     let target = match crate::resolve::resolve(word)? {
         Some(t) => t,
-        None => return Err(Error::Text(cat(&[b"Invalid PID: ", word]), 1)),
+        None => return Err(Error::Text(cat(&[b"Invalid PID: ", word]))),
     };
     let _lock = prepare_run_dir()?;
     create_placeholder(name)?;

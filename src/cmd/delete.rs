@@ -58,7 +58,7 @@ pub fn delete(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     }
     let name = args
         .first()
-        .ok_or(Error::Plain("No netns name specified", 1))?;
+        .ok_or(Error::Plain("No netns name specified"))?;
     if let Err(Errno::ENOENT) = lock {
         return Err(unlink_error(
             name,

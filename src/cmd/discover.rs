@@ -37,15 +37,16 @@ pub fn list(ctx: &mut Ctx) -> Status {
 /// `identify --all-runtimes [PID]` (ARGS after the flag).
 pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     if args.len() > 1 {
-        return Err(Error::Plain("extra arguments specified", 1));
+        return Err(Error::Plain("extra arguments specified"));
     }
     let pid: &[u8] = match args.first() {
         Some(p) if !p.is_empty() && p.iter().all(u8::is_ascii_digit) => p,
         Some(p) => {
-            return Err(Error::Text(
-                cat(&[b"Specified string '", p, b"' is not a pid"]),
-                1,
-            ))
+            return Err(Error::Text(cat(&[
+                b"Specified string '",
+                p,
+                b"' is not a pid",
+            ])))
         }
         None => b"self",
     };

@@ -20,10 +20,10 @@ pub fn exec(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     }
     let name = args
         .first()
-        .ok_or(Error::Plain("No netns name specified", 1))?;
+        .ok_or(Error::Plain("No netns name specified"))?;
     let cmd = &args[1..];
     if cmd.is_empty() {
-        return Err(Error::Plain("No command specified", 1));
+        return Err(Error::Plain("No command specified"));
     }
     if ctx.in_batch {
         return exec_all_or_fork(ctx, name, cmd);
@@ -95,7 +95,7 @@ pub fn exec_all_or_fork(ctx: &mut Ctx, name: &[u8], cmd: &[Vec<u8>]) -> Status {
 /// spec 4.9 `-all exec`: a header per entry, statuses ignored, exit 0.
 fn exec_all(ctx: &mut Ctx, cmd: &[Vec<u8>]) -> Status {
     if cmd.is_empty() {
-        return Err(Error::Plain("No command specified", 1));
+        return Err(Error::Plain("No command specified"));
     }
     let names = match store::entries() {
         Ok(n) => n,

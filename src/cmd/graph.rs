@@ -24,7 +24,7 @@ pub fn graph(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let dot = match args {
         [] => false,
         [a] if a == DOT => true,
-        _ => return Err(Error::Plain("usage: graph [--dot]", 1)),
+        _ => return Err(Error::Plain("usage: graph [--dot]")),
     };
     let (spaces, w, notes) = scan_and_wire();
     let bytes = if ctx.globals.json {

@@ -16,7 +16,7 @@ pub(super) fn cannot_open(e: Errno) -> Error {
 
 pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     if args.len() > 1 {
-        return Err(Error::Plain("extra arguments specified", 1));
+        return Err(Error::Plain("extra arguments specified"));
     }
     let pid: &[u8] = match args.first() {
         Some(p) if p.iter().all(u8::is_ascii_digit) => p,
@@ -24,10 +24,11 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
             // A runtime reference instead of a PID: which name has its netns.
             Some(t) => return print_match(ctx, &t.file),
             None => {
-                return Err(Error::Text(
-                    cat(&[b"Specified string '", p, b"' is not a pid"]),
-                    1,
-                ))
+                return Err(Error::Text(cat(&[
+                    b"Specified string '",
+                    p,
+                    b"' is not a pid",
+                ])))
             }
         },
         None => b"self",
@@ -51,7 +52,6 @@ fn print_match(ctx: &mut Ctx, ns_file: &std::fs::File) -> Status {
                     crate::sys::strerror(e as i32)
                 )
                 .into(),
-                1,
             ));
         }
     };

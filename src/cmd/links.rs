@@ -90,10 +90,10 @@ pub fn plain_with_links(spaces: &[Namespace], w: &Wiring, which: &[usize]) -> Ve
 /// at its far end, and every other namespace with a link pointing at it.
 pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let (Some(iface), rest) = (args.first(), args.get(1..).unwrap_or_default()) else {
-        return Err(Error::Plain("No interface specified", 1));
+        return Err(Error::Plain("No interface specified"));
     };
     if rest.len() > 1 {
-        return Err(Error::Plain("extra arguments specified", 1));
+        return Err(Error::Plain("extra arguments specified"));
     }
     let key = match rest.first() {
         Some(r) => key_of_ref(r)?,
@@ -108,21 +108,18 @@ pub fn identify(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let at = spaces
         .iter()
         .position(|n| n.key == Some(key))
-        .ok_or_else(|| Error::Text(b"the namespace was not found by the scan".to_vec(), 1))?;
+        .ok_or_else(|| Error::Text(b"the namespace was not found by the scan".to_vec()))?;
     let links = w.links[at].as_deref().unwrap_or_default();
     let found = links.iter().find(|l| l.ifname == *iface).or_else(|| {
         let idx = std::str::from_utf8(iface).ok()?.parse::<u32>().ok()?;
         links.iter().find(|l| l.ifindex == idx)
     });
     let Some(l) = found else {
-        return Err(Error::Text(
-            cat(&[
-                b"Cannot find device \"",
-                crate::output::escape::escape(iface).as_bytes(),
-                b"\"",
-            ]),
-            1,
-        ));
+        return Err(Error::Text(cat(&[
+            b"Cannot find device \"",
+            crate::output::escape::escape(iface).as_bytes(),
+            b"\"",
+        ])));
     };
     let which = far_ends(&w, at, l.ifindex);
     print(ctx, &spaces, &w, &which, &notes);
@@ -156,15 +153,12 @@ fn far_ends(w: &Wiring, at: usize, ifindex: u32) -> Vec<usize> {
 /// The namespace a name or runtime reference points at.
 fn key_of_ref(word: &[u8]) -> Result<runtimes::Key, Error> {
     let cannot = |e: nix::errno::Errno| {
-        Error::Text(
-            cat(&[
-                b"Cannot open network namespace \"",
-                word,
-                b"\": ",
-                crate::sys::strerror(e as i32).as_bytes(),
-            ]),
-            1,
-        )
+        Error::Text(cat(&[
+            b"Cannot open network namespace \"",
+            word,
+            b"\": ",
+            crate::sys::strerror(e as i32).as_bytes(),
+        ]))
     };
     let file = match crate::resolve::resolve(word)? {
         Some(t) => t.file,

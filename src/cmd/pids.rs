@@ -12,9 +12,9 @@ use std::os::unix::fs::MetadataExt;
 pub fn pids(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let name = args
         .first()
-        .ok_or(Error::Plain("No netns name specified", 1))?;
+        .ok_or(Error::Plain("No netns name specified"))?;
     if args.len() > 1 {
-        return Err(Error::Plain("extra arguments specified", 1));
+        return Err(Error::Plain("extra arguments specified"));
     }
     let file = match crate::resolve::resolve(name)? {
         Some(t) => t.file,

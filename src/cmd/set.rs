@@ -29,8 +29,8 @@ pub fn parse_nsid(word: &[u8]) -> Result<i32, Error> {
 pub fn set(_ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let name = args
         .first()
-        .ok_or(Error::Plain("No netns name specified", 1))?;
-    let word = args.get(1).ok_or(Error::Plain("No nsid specified", 1))?;
+        .ok_or(Error::Plain("No netns name specified"))?;
+    let word = args.get(1).ok_or(Error::Plain("No nsid specified"))?;
     let id = parse_nsid(word)?;
     let file = match crate::resolve::resolve(name)? {
         Some(t) => t.file,

@@ -67,17 +67,7 @@ pub fn doctor(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let fix = match args.first().map(Vec::as_slice) {
         None => false,
         Some(b"--fix") => true,
-        Some(other) => {
-            return Err(Error::Text(
-                [
-                    &b"doctor: unknown argument \""[..],
-                    other,
-                    b"\" (expected --fix)",
-                ]
-                .concat(),
-                255,
-            ))
-        }
+        Some(other) => return Err(Error::DoctorArgument(other.to_vec())),
     };
     // The scan takes no lock (ARCHITECTURE.md "Locks"): with thousands of entries it
     // would hold off every `ip netns add` for seconds. Each repair takes
