@@ -8,7 +8,7 @@
 //! RTM_GETNSID, getrlimit.
 
 use crate::error::{eprint_bytes, NlError};
-use crate::nsid;
+use crate::netlink::nsid;
 use crate::store;
 use nix::errno::Errno;
 use std::collections::HashMap;

@@ -15,7 +15,7 @@
 use super::{Ctx, Status};
 use crate::bytes::cat;
 use crate::error::{eprint_bytes, Error};
-use crate::nsid;
+use crate::netlink::nsid;
 use crate::output::escape::escape;
 use crate::output::json::{render, Node};
 use crate::runtimes::{self, state, Container, Key, Namespace};

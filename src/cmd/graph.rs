@@ -9,10 +9,10 @@
 use super::links::scan_and_wire;
 use super::{Ctx, Status};
 use crate::error::{eprint_bytes, Error};
+use crate::netlink::dump::{operstate_name, Link};
 use crate::output::escape::escape;
 use crate::output::json::{render as render_json, Node};
 use crate::runtimes::Namespace;
-use crate::wiring::dump::{operstate_name, Link};
 use crate::wiring::render::{far_text, kind, label};
 use crate::wiring::{Far, Wiring};
 

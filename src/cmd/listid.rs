@@ -5,7 +5,7 @@ use super::{Ctx, Status};
 use crate::cli::grammar::parse_c_int;
 use crate::error::{eprint_bytes, Error};
 use crate::listing::{cache, report_errors, scan};
-use crate::nsid::{self, NsidReply};
+use crate::netlink::nsid::{self, NsidReply};
 use crate::output::json::{self, Value};
 use crate::store;
 use std::collections::HashMap;

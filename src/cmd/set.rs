@@ -5,7 +5,7 @@ use super::{Ctx, Status};
 use crate::bytes::cat;
 use crate::cli::grammar::parse_c_int;
 use crate::error::Error;
-use crate::nsid;
+use crate::netlink::nsid;
 use std::os::fd::AsRawFd;
 
 /// `auto` (-1: the kernel picks) or a non-negative C int.

@@ -21,14 +21,13 @@
 //! and a partial answer. Syscalls: open, setns, socket, sendto, recvfrom,
 //! clone (workers).
 
-pub mod dump;
 pub mod render;
 pub mod taps;
 
 use crate::error::NlError;
+use crate::netlink::dump::{self, Link};
 use crate::ns::NetnsGuard;
 use crate::runtimes::Namespace;
-use dump::Link;
 use netlink_sys::Socket;
 use nix::sched::{setns, CloneFlags};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -505,7 +504,9 @@ fn ask_nsids(
         })
         .collect();
     let fds: Vec<i32> = asked.iter().map(|a| a.1).collect();
-    let answers = crate::nsid::FdQuery::with_socket(sock).query(&fds).ok()?;
+    let answers = crate::netlink::nsid::FdQuery::with_socket(sock)
+        .query(&fds)
+        .ok()?;
     let mut map = HashMap::new();
     for ((m, _), a) in asked.iter().zip(answers) {
         if let Ok(Some(id)) = a {

@@ -5,8 +5,8 @@
 //! `peer` for a far end in another namespace. Plain lines escape every
 //! name ([`crate::output::escape::escape`]) and wrap at 80 columns.
 
-use super::dump::{link_type_name, mac_text, operstate_name, Link};
 use super::{Far, Wiring};
+use crate::netlink::dump::{link_type_name, mac_text, operstate_name, Link};
 use crate::output::escape::escape;
 use crate::output::json::Node;
 use crate::runtimes::Namespace;
