@@ -422,6 +422,9 @@ fn entry(world: &World, name: &[u8], out: &mut Vec<Finding>) {
 /// namespace, a stale placeholder, one in flight, or something an add did
 /// not make (rnetns(8) DOCTOR).
 fn unmounted(world: &World, name: &[u8], hidden_here: bool, out: &mut Vec<Finding>) {
+    if bound_since(name) {
+        return;
+    }
     let path = store::entry_display(name);
     let shown = lossy(name);
     let elsewhere: Vec<_> = world
@@ -473,7 +476,7 @@ fn unmounted(world: &World, name: &[u8], hidden_here: bool, out: &mut Vec<Findin
     let Ok(run) = std::fs::metadata(RUN_DIR) else {
         return;
     };
-    let Ok(st) = nix::sys::stat::lstat(&store::entry_path(name)) else {
+    let Some(st) = entry_stat(name) else {
         return;
     };
     let grace = placeholder::grace();
@@ -532,6 +535,41 @@ fn unmounted(world: &World, name: &[u8], hidden_here: bool, out: &mut Vec<Findin
             Repair::None,
         )),
     }
+}
+
+/// Whether a namespace is mounted on entry `name` now, where the mount
+/// table read at the start of the scan had nothing: an add in flight (the
+/// placeholder within its grace period) that bound its namespace since.
+/// Not a finding: the entry is what an add makes, and the next scan sees
+/// it mounted. Looked up with O_PATH and without following a symlink.
+fn bound_since(name: &[u8]) -> bool {
+    open_entry(name).is_some_and(|fd| is_nsfs(&fd))
+}
+
+fn open_entry(name: &[u8]) -> Option<std::os::fd::OwnedFd> {
+    use nix::fcntl::{open, OFlag};
+    let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    open(
+        &store::entry_path(name),
+        flags,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ok()
+}
+
+fn is_nsfs(fd: &std::os::fd::OwnedFd) -> bool {
+    nix::sys::statfs::fstatfs(fd)
+        .is_ok_and(|s| s.filesystem_type().0 as u64 == crate::mountinfo::NSFS.1)
+}
+
+/// The entry's lstat, or `None` if it is gone or a namespace is mounted
+/// on it by now ([`bound_since`], checked on the same fd).
+fn entry_stat(name: &[u8]) -> Option<nix::sys::stat::FileStat> {
+    let fd = open_entry(name)?;
+    if is_nsfs(&fd) {
+        return None;
+    }
+    nix::sys::stat::fstat(&fd).ok()
 }
 
 /// A name whose namespace is mounted on it only in other mount namespaces.
@@ -644,12 +682,29 @@ fn orphans(world: &World, names: &[Vec<u8>], out: &mut Vec<Finding>) {
     let Some(top) = world.stack_at(RUN_DIR.as_bytes()).first().map(|m| m.id) else {
         return;
     };
+    // The mount table is read before the listing: a `delete` (unmount,
+    // then unlink) in between leaves a mount the table has and the
+    // listing lacks. Reported only if a second read of both still says so.
+    type Now = (HashSet<(u64, Vec<u8>)>, HashSet<Vec<u8>>);
+    let mut now: Option<Now> = None;
     for m in world
         .ours
         .iter()
         .filter(|m| m.is_nsfs() && m.parent == top && m.mount_point.starts_with(&prefix))
     {
-        if !known.contains(&m.mount_point) {
+        if known.contains(&m.mount_point) {
+            continue;
+        }
+        let (mounted, listed) = now.get_or_insert_with(|| {
+            let ids = mountinfo::read("self").unwrap_or_default();
+            let names = store::entries().unwrap_or_default();
+            (
+                ids.into_iter().map(|m| (m.id, m.mount_point)).collect(),
+                names.iter().map(|n| store::entry_display(n)).collect(),
+            )
+        });
+        let still = mounted.contains(&(m.id, m.mount_point.clone()));
+        if still && !listed.contains(&m.mount_point) {
             out.push(finding(
                 "mount-without-entry",
                 Severity::Problem,
