@@ -2,21 +2,26 @@
 //! iproute2 `ip netns add` running beside `rnetns doctor --fix`:
 //! - a kill of `doctor --fix` at every mount-changing syscall of a
 //!   rebuild (`open_tree`, `move_mount`, `mount_setattr`, `umount2`,
-//!   `mount`), and of the repair that follows a kill left a doubled layer:
+//!   `mount`), and of the repair that follows a kill left a doubled layer
+//!   (and, apart, of the child it forks to carry `ip`'s late adds down):
 //!   strace delivers SIGKILL on entry to the Nth call of each
 //!   (`-e inject=CALL:signal=SIGKILL:when=N`, N = 1, 2, ... until a run
 //!   ends without reaching it), so no test hook is built into rnetns; plus
 //!   kills at random moments. After each kill every earlier name resolves
 //!   to the same namespace, every name `ip` reported as added resolves to
 //!   a namespace, and a second `doctor --fix` leaves a clean run dir;
-//! - 1,000 rebuilds back to back (or as many as fit in 120 s: 848 on a
-//!   2-core machine at load 12) against an `ip netns add` loop that starts
-//!   one add as each rebuild starts: 0 names lost.
+//! - 1,000 rebuilds back to back (41 s on a 2-core machine at load 3;
+//!   848 fitted the former 120 s budget at load 12, so it is 240 s)
+//!   against an `ip netns add` loop that starts one add as each rebuild
+//!   starts: 0 names lost, and the adder's deletes that a rebuild
+//!   refused (EBUSY) leave their names resolving.
 
 #[path = "support/inner.rs"]
 mod inner;
 #[path = "support/sandbox.rs"]
 mod sandbox;
+#[path = "support/skip.rs"]
+mod skip;
 
 use inner::{report, run, Rng};
 use std::collections::HashMap;
@@ -73,6 +78,9 @@ struct Adder {
     added: Arc<AtomicUsize>,
     /// Names added and not yet deleted.
     alive: Arc<Mutex<Vec<String>>>,
+    /// Names whose `ip netns delete` failed (EBUSY: a rebuild's copy
+    /// held the entry; see [`rebuilds_against_an_add_loop`]).
+    refused: Arc<Mutex<Vec<String>>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -90,12 +98,14 @@ impl Adder {
         let lost = Arc::new(Mutex::new(Vec::new()));
         let added = Arc::new(AtomicUsize::new(0));
         let alive = Arc::new(Mutex::new(Vec::new()));
-        let (s, l, a, al, g) = (
+        let refused = Arc::new(Mutex::new(Vec::new()));
+        let (s, l, a, al, g, rf) = (
             stop.clone(),
             lost.clone(),
             added.clone(),
             alive.clone(),
             tickets,
+            refused.clone(),
         );
         let prefix = prefix.to_string();
         let thread = std::thread::spawn(move || {
@@ -121,7 +131,9 @@ impl Adder {
                     if ns_of(&old).is_none() {
                         l.lock().unwrap().push(old.clone());
                     }
-                    ip(&["netns", "delete", &old]);
+                    if ip(&["netns", "delete", &old]) != 0 {
+                        rf.lock().unwrap().push(old);
+                    }
                 }
             }
         });
@@ -130,6 +142,7 @@ impl Adder {
             lost,
             added,
             alive,
+            refused,
             thread: Some(thread),
         }
     }
@@ -292,7 +305,11 @@ fn doctor_fix_traced(
     if trace == Trace::Follow {
         args.push("-f".into());
     }
-    args.extend(["-e".into(), format!("trace={}", MOUNT_CALLS.join(","))]);
+    // execve too: with -f the first line is `doctor --fix` starting.
+    args.extend([
+        "-e".into(),
+        format!("trace=execve,{}", MOUNT_CALLS.join(",")),
+    ]);
     if let Some((call, when)) = inject {
         args.push("-e".into());
         args.push(format!("inject={call}:signal=SIGKILL:when={when}"));
@@ -303,9 +320,9 @@ fn doctor_fix_traced(
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let killed_main = r.rc == 128 + 9;
     // strace ends as its tracee did: killed by SIGKILL, or exit 0 or 1
-    // (1: its closing scan saw an `ip netns add` half done, or a forked
-    // child was killed and the repair left the run dir as it was; the
-    // checks after the round run with the adder stopped).
+    // (1: a forked child was killed and the repair left the run dir as it
+    // was, or a scan saw what the adder was doing; the checks after the
+    // round run with the adder stopped).
     if !killed_main {
         assert!(
             r.rc == 0 || r.rc == 1,
@@ -314,7 +331,10 @@ fn doctor_fix_traced(
             r.err_text()
         );
     }
-    let main = text.lines().find_map(pid_of);
+    let main = text
+        .lines()
+        .find(|l| l.contains(" execve("))
+        .and_then(pid_of);
     let victim = if killed_main {
         main
     } else {
@@ -454,11 +474,12 @@ fn kill_sweep(
 fn random_kills(label: &str, prepare: &dyn Fn(), n: usize, rng: &mut Rng) {
     let span = {
         prepare();
+        let before = snapshot();
         let adder = Adder::start(&format!("{label}sx"), 4);
         let t = Instant::now();
         doctor_fix();
         let span = t.elapsed().as_micros() as u64;
-        check_after_kill(&format!("{label}: a run not killed"), &snapshot(), adder);
+        check_after_kill(&format!("{label}: a run not killed"), &before, adder);
         span
     };
     for i in 0..n {
@@ -496,7 +517,6 @@ fn kill_at_every_step() {
     ));
 }
 
-#[test]
 fn doctor_fix_killed_at_every_step_of_a_rebuild_loses_no_name() {
     inner::sandboxed(
         "doctor_fix_killed_at_every_step_of_a_rebuild_loses_no_name",
@@ -507,16 +527,26 @@ fn doctor_fix_killed_at_every_step_of_a_rebuild_loses_no_name() {
 /// `ip netns add`s started as each rebuild starts.
 const ADDS_PER_REBUILD: usize = 1;
 
+/// How long the rebuild loop may take: 1,000 rebuilds take 41 s on 2
+/// cores at load 3, about 140 s at load 12; the sandbox allows 300 s.
+const LOOP_BUDGET: Duration = Duration::from_secs(240);
+
+/// 1,000 rebuilds against `ip netns add`s (and the adder's deletes). A
+/// delete that races a rebuild can fail with EBUSY (a known difference,
+/// ARCHITECTURE.md "Locks"): the copy's binds propagate back onto the old
+/// top (a peer of it), so the entry has two mounts there until the old
+/// top goes, and 6.1's delete unmounts one and cannot unlink. Such a name
+/// is not lost nor left half-deleted: it still resolves to its namespace,
+/// and deleting it again succeeds.
 fn rebuilds_against_an_add_loop() {
     // Few entries, so that a rebuild (three doctor scans) is quick and
     // 1,000 fit in the budget; the adder keeps 4 of its own alive.
     setup(4);
-    let budget = Duration::from_secs(120);
     let tickets = Arc::new(AtomicUsize::new(0));
     let adder = Adder::gated("a", 4, tickets.clone());
     let t = Instant::now();
     let mut rebuilds = 0;
-    while rebuilds < 1000 && t.elapsed() < budget {
+    while rebuilds < 1000 && t.elapsed() < LOOP_BUDGET {
         stack_an_entry();
         tickets.store(ADDS_PER_REBUILD, Ordering::Relaxed);
         let out = doctor_fix();
@@ -524,16 +554,36 @@ fn rebuilds_against_an_add_loop() {
         rebuilds += 1;
     }
     let secs = t.elapsed().as_secs_f64();
+    let refused = adder.refused.clone();
     let (lost, added, _) = adder.finish();
+    let refused = refused.lock().unwrap().clone();
+    let bare: Vec<&String> = refused.iter().filter(|n| ns_of(n).is_none()).collect();
+    for n in &refused {
+        assert_eq!(ip(&["netns", "delete", n]), 0, "delete {n} again");
+    }
     report(&format!(
-        "repair race: {rebuilds} rebuilds in {secs:.1} s against {added} `ip netns add`s: {} lost",
-        lost.len()
+        "repair race: {rebuilds} rebuilds in {secs:.1} s against {added} `ip netns add`s: {} lost; \
+         {} racing deletes refused (EBUSY), each name still resolving",
+        lost.len(),
+        refused.len()
     ));
     assert!(lost.is_empty(), "lost: {lost:?}");
+    assert!(
+        bare.is_empty(),
+        "a refused delete left its name bare: {bare:?}"
+    );
+    // Short of 1,000 only when the machine is too loaded for the budget.
+    let cut_short = rebuilds < 1000;
+    if cut_short {
+        report(&format!(
+            "repair race: cut short by the {} s budget",
+            LOOP_BUDGET.as_secs()
+        ));
+    }
+    assert!(rebuilds == 1000 || cut_short);
     assert!(rebuilds >= 400, "only {rebuilds} rebuilds");
 }
 
-#[test]
 fn rebuilds_against_an_ip_add_loop_lose_nothing() {
     inner::sandboxed(
         "rebuilds_against_an_ip_add_loop_lose_nothing",
@@ -586,10 +636,35 @@ fn kill_the_collapse() {
 /// group of its own, so its binds no longer reach the copy under it. The
 /// collapse carries them down before the top goes, with no window: every
 /// kill of it keeps every name.
-#[test]
 fn doctor_fix_killed_while_collapsing_a_doubled_layer_loses_no_name() {
     inner::sandboxed(
         "doctor_fix_killed_while_collapsing_a_doubled_layer_loses_no_name",
         kill_the_collapse,
     );
+}
+
+/// Each test is reported as ignored where no sandbox can be built, and
+/// the kill sweeps also where strace is missing (failures under
+/// `CI=true`): tests/support/skip.rs.
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let strace = Command::new("sh")
+        .args(["-c", "command -v strace"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let with_strace = named![
+        doctor_fix_killed_at_every_step_of_a_rebuild_loses_no_name,
+        doctor_fix_killed_while_collapsing_a_doubled_layer_loses_no_name,
+    ];
+    let mut trials: Vec<_> = with_strace
+        .iter()
+        .map(|&(name, f)| match strace {
+            true => skip::privileged_fn(name, f),
+            false => skip::requires(name, Some("strace is not installed".into()), || Ok(())),
+        })
+        .collect();
+    trials.extend(skip::privileged_all(&named![
+        rebuilds_against_an_ip_add_loop_lose_nothing
+    ]));
+    libtest_mimic::run(&args, trials).exit()
 }
