@@ -4,7 +4,8 @@
 //! pid namespaces, tmpfs over /run): what is in the run dir before and
 //! after, byte for byte; a real stale placeholder still removed once it
 //! is older than the grace period; real `ip netns add` racing a
-//! `doctor --fix` loop; a namespace a real unprivileged user (setpriv +
+//! `doctor --fix` loop, and scans racing an `ip netns add`/`delete`
+//! loop that report no problem; a namespace a real unprivileged user (setpriv +
 //! unshare -Urm) binds onto a stale entry, reported and not adopted, next
 //! to a root-held one that is; a FIFO in a holder's view; a holder whose
 //! name has control bytes.
@@ -161,6 +162,35 @@ fn doctor_fix_beside_an_ip_add_delete_loop_finds_nothing_and_rebuilds_nothing() 
     );
 }
 
+fn a_scan_racing_real_ip_adds_and_deletes_reports_no_problem() {
+    // rnetns(8) DOCTOR: an add in flight is never a finding to act on. The
+    // scan reads the mount table, then the listing, then each entry: an
+    // `ip netns add` that binds in between (an entry the table saw bare
+    // and lstat sees on nsfs) or an `ip netns delete` that unmounts and
+    // unlinks in between (a mount the listing lacks) is not a problem,
+    // in `doctor`, nor in the closing scan of a `doctor --fix` rebuild.
+    let out = sbx(
+        "scan-race",
+        r#"ip netns add p0; ip netns add p1
+         ( k=0; while :; do ip netns add a$k; ip netns delete a$((k-4)) 2>/dev/null; k=$((k+1)); done ) & loop=$!
+         sleep 0.2
+         bad=0
+         for i in $(seq 1 40); do
+           $R doctor >/tmp/out 2>&1 || { bad=$((bad+1)); grep -A1 '^problem' /tmp/out >>/tmp/found; }
+           mount --bind /run/netns/p0 /run/netns/p1
+           $R doctor --fix >/tmp/out 2>&1 || { bad=$((bad+1)); grep -A1 '^problem' /tmp/out >>/tmp/found; }
+           grep -q '^fixed: rebuilt' /tmp/out || echo "no rebuild: $(cat /tmp/out)"
+         done
+         kill $loop; wait $loop 2>/dev/null
+         echo "bad=$bad"
+         head -6 /tmp/found 2>/dev/null"#,
+    );
+    assert_eq!(
+        out, "bad=0\n",
+        "a scan reported a problem for an add or delete in flight"
+    );
+}
+
 fn a_user_held_namespace_is_reported_not_adopted_and_a_root_held_one_is_adopted() {
     // README "Bounded reads": uid 1000 binds a network namespace of their own
     // onto a stale entry in their own user and mount namespace. Root's own
@@ -282,6 +312,7 @@ fn main() {
         a_repair_that_cannot_be_done_says_could_not_fix_and_json_lists_it,
         real_ip_netns_add_racing_a_doctor_fix_loop_loses_nothing,
         doctor_fix_beside_an_ip_add_delete_loop_finds_nothing_and_rebuilds_nothing,
+        a_scan_racing_real_ip_adds_and_deletes_reports_no_problem,
         a_user_held_namespace_is_reported_not_adopted_and_a_root_held_one_is_adopted,
         a_fifo_in_a_holders_view_does_not_hang_doctor,
         a_holders_name_with_control_bytes_is_escaped,

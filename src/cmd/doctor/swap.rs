@@ -3,7 +3,8 @@
 //! old one taken away. At every instant each name resolves to the
 //! namespace it resolved to before, and a kill at any point leaves either
 //! the old tree, or the new tree under the old one, which the next run
-//! collapses by unmounting the old top (see [`collapse`]).
+//! collapses by unmounting the old top (see [`collapse`]), after carrying
+//! down what was bound on the old top alone meanwhile.
 //!
 //! Steps of [`replace`], each a syscall that changes nothing visible until
 //! the last two:
@@ -58,6 +59,11 @@ enum Layout {
     /// top one does (a replace killed between its last two steps): the top
     /// can simply go.
     TopOverComplete,
+    /// The same two mounts, where the top names namespaces the lower one
+    /// does not (a kill left the top private and an `ip netns add`
+    /// re-shared it, so its binds no longer reach the lower one): they are
+    /// carried down ([`complete_lower`]), then the top goes.
+    TopOverCopy,
     /// Anything else: the legacy rebuild.
     Other,
 }
@@ -68,7 +74,7 @@ enum Layout {
 pub fn rebuild() -> Option<String> {
     match layout() {
         Layout::Single => replace(),
-        Layout::TopOverComplete => Some(collapse()),
+        Layout::TopOverComplete | Layout::TopOverCopy => Some(collapse()),
         Layout::Other => None,
     }
 }
@@ -109,10 +115,10 @@ fn layout() -> Layout {
         .iter()
         .filter(|m| descends_from(&mounts, m, lower.id) && !descends_from(&mounts, m, top.id))
         .all(|m| m.parent == lower.id || m.id == top.id);
-    if only_lower && own_group && complete && single {
-        Layout::TopOverComplete
-    } else {
-        Layout::Other
+    match (only_lower && own_group && single, complete) {
+        (true, true) => Layout::TopOverComplete,
+        (true, false) => Layout::TopOverCopy,
+        (false, _) => Layout::Other,
     }
 }
 
@@ -367,14 +373,25 @@ fn in_tree_root(f: &File) -> PathBuf {
 }
 
 /// Collapses a stack left by a replace killed between its last two steps:
-/// the lower mount names everything the top one does, so the top goes.
+/// what the top names and the lower mount does not is carried down
+/// ([`complete_lower`]), then the top goes. Most of the carrying is done
+/// before the locks; under them only what was bound on the top since.
 fn collapse() -> String {
+    let early = complete_lower();
     let done = super::exclusive(|_| {
         wait_for_inflight(&Listing::new());
         let old = File::open(RUN_DIR).map_err(crate::error::errno_of)?;
-        // Re-check under the locks: nothing bound on the top meanwhile.
-        if !matches!(layout(), Layout::TopOverComplete) {
-            return Err(nix::Error::EAGAIN);
+        // Re-check under the locks: what was bound on the top meanwhile is
+        // carried down too, and the lower mount must then name it all.
+        match layout() {
+            Layout::TopOverComplete => {}
+            Layout::TopOverCopy => {
+                complete_lower()?;
+                if !matches!(layout(), Layout::TopOverComplete) {
+                    return Err(nix::Error::EAGAIN);
+                }
+            }
+            Layout::Single | Layout::Other => return Err(nix::Error::EAGAIN),
         }
         let mounts = mountinfo::read("self").unwrap_or_default();
         let n = by_id(&mounts, sys::mount_id(Path::new(RUN_DIR)).unwrap_or(0))
@@ -385,10 +402,107 @@ fn collapse() -> String {
         nix::mount::umount2(&in_tree_root(&old), nix::mount::MntFlags::MNT_DETACH).map(|()| n)
     });
     // The mount left names every namespace the top did, once each.
-    match done {
-        Ok(n) => format!("rebuilt {RUN_DIR}: a shared mount with its own peer group, {n} namespace(s) mounted once each"),
-        Err(e) => left_alone("could not collapse", e),
+    match (done, early) {
+        (Ok(n), _) => format!("rebuilt {RUN_DIR}: a shared mount with its own peer group, {n} namespace(s) mounted once each"),
+        (Err(nix::Error::EAGAIN), Err(e)) | (Err(e), _) => left_alone("could not collapse", e),
     }
+}
+
+/// Mounts onto the lower of two run-dir mounts each namespace that the
+/// top one names and the lower one does not (or names differently), once
+/// each. The lower mount is hidden here, so a forked child
+/// ([`super::bounded::within`], with its deadline) unshares its mount
+/// namespace, takes its own copy of the top away and binds there, on its
+/// copy of the lower mount. Its copy of the top is made private first, so
+/// that unmount reaches nothing here (the kernel would not take away the
+/// top here anyway: it has entries mounted on it). Its copy of the lower
+/// mount is a peer of the lower mount (clones of a shared mount are, in
+/// the same user namespace), so each bind propagates onto the lower mount
+/// here, as an `add` on it would (and to that mount's other peers and
+/// slaves), and not onto the top, which is private or in a peer group of
+/// its own. Nothing a lookup here reaches changes until the top goes. An
+/// entry the lower mount has another namespace on is unmounted there
+/// first, the same way. When the child exits, its mount namespace goes
+/// with nothing propagated. A child killed mid-way has carried part:
+/// the layout is still [`Layout::TopOverCopy`] and the next pass carries
+/// the rest. Returns how many were bound; `Ok(0)`: nothing to carry;
+/// `ETIMEDOUT`: the child did not answer (or died).
+fn complete_lower() -> nix::Result<usize> {
+    let mounts = mountinfo::read("self").unwrap_or_default();
+    let Some(top) = sys::mount_id(Path::new(RUN_DIR)).and_then(|id| by_id(&mounts, id)) else {
+        return Err(nix::Error::EAGAIN);
+    };
+    let Some(lower) = by_id(&mounts, top.parent).filter(|l| l.mount_point == top.mount_point)
+    else {
+        return Err(nix::Error::EAGAIN);
+    };
+    let Some(group) = lower.shared else {
+        return Err(nix::Error::EAGAIN);
+    };
+    let below = visible(&mounts, lower.id);
+    let prefix = format!("{RUN_DIR}/");
+    let held: Vec<(Vec<u8>, File)> = visible(&mounts, top.id)
+        .into_iter()
+        .filter(|(path, root)| below.get(path) != Some(root))
+        .filter_map(|(path, _)| {
+            let name = path.strip_prefix(prefix.as_bytes())?.to_vec();
+            open_ns(&store::entry_path(&name)).map(|(f, _)| (name, f))
+        })
+        .collect();
+    if held.is_empty() {
+        return Ok(0);
+    }
+    let parent = std::process::id();
+    let bound = super::bounded::within(super::bounded::DEADLINE, || {
+        // Never in this process: `within` runs it here when it cannot fork.
+        if std::process::id() == parent {
+            return Err(nix::Error::EAGAIN as i32);
+        }
+        bind_on_lower(group, &held).map_err(|e| e as i32)
+    });
+    match bound {
+        Some(Ok(n)) => Ok(n),
+        Some(Err(e)) => Err(nix::Error::from_raw(e)),
+        None => Err(nix::Error::ETIMEDOUT),
+    }
+}
+
+/// [`complete_lower`]'s child: in a mount namespace of its own, the top
+/// run-dir mount goes, and `held` is bound on the one below, if that is in
+/// peer group `group`.
+fn bind_on_lower(group: u64, held: &[(Vec<u8>, File)]) -> nix::Result<usize> {
+    use nix::mount::{mount, umount2, MntFlags, MsFlags};
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
+    let top = File::open(RUN_DIR).map_err(crate::error::errno_of)?;
+    sys::set_propagation(top.as_fd(), sys::MS_PRIVATE, false)?;
+    umount2(&in_tree_root(&top), MntFlags::MNT_DETACH)?;
+    let mounts = mountinfo::read("self").unwrap_or_default();
+    let now = sys::mount_id(Path::new(RUN_DIR)).and_then(|id| by_id(&mounts, id));
+    if !now.is_some_and(|m| m.mount_point == RUN_DIR.as_bytes() && m.shared == Some(group)) {
+        return Err(nix::Error::EAGAIN);
+    }
+    let mut n = 0;
+    for (name, f) in held {
+        let path = store::entry_path(name);
+        for _ in 0..16 {
+            if umount2(&path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW).is_err() {
+                break;
+            }
+        }
+        let src = format!("/proc/self/fd/{}", f.as_raw_fd());
+        if mount(
+            Some(src.as_str()),
+            &path,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .is_ok()
+        {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 fn left_alone(what: &str, e: nix::Error) -> String {
