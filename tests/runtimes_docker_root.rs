@@ -1,26 +1,56 @@
 //! A rootful docker with a non-default `data-root`/`exec-root` (README
 //! "Every network namespace on the host", Docker row): found from the
 //! running dockerd's arguments, else its daemon.json, never by assuming
-//! `/var/lib/docker` and `/run/docker`. No daemon runs: in a sandbox
+//! `/var/lib/docker` and `/run/docker`.
+//!
+//! The argument forms, with a fake dockerd: in a sandbox
 //! (tests/support/sandbox.rs, tmpfs over `/srv` and `/var/lib`, `/etc`
-//! an overlay), a fake dockerd (a copy of bash named `dockerd`, so its
-//! comm is `dockerd`, with the flags in its command line) stands for the
-//! daemon, and the script builds docker's state under `/srv/docker` and
-//! `/srv/docker-run` with the container's namespace bind-mounted as its
-//! sandbox file. Each step changes only how the daemon is configured.
-//! The script runs once; both tests read its output. rnetns's own lock
-//! must not appear in the sandbox's /run (nothing here changes a run dir).
-//! Without a sandbox both are ignored with "SKIP: ..."
-//! (tests/support/skip.rs); under `CI=true` that is a failure.
+//! an overlay), a copy of bash named `dockerd` (so its comm is `dockerd`,
+//! with the flags in its command line) stands for the daemon, and the
+//! script builds docker's state under `/srv/docker` and `/srv/docker-run`
+//! with the container's namespace bind-mounted as its sandbox file. Each
+//! step changes only how the daemon is configured. The script runs once;
+//! three tests read its output. rnetns's own lock must not appear in the
+//! sandbox's /run (nothing here changes a run dir). Without a sandbox they
+//! are ignored with "SKIP: ..." (tests/support/skip.rs); under `CI=true`
+//! that is a failure.
+//!
+//! The config file, with a real dockerd
+//! (`a_real_dockerd_with_roots_from_its_config_file`, in the host mount
+//! namespace: run it under `flock /tmp/rnetns-host.lock`): a daemon.json
+//! in the test's state dir names new roots,
+//! `/var/lib/rnetns-test-docker-TAG` and `/run/rnetns-test-docker-TAG`,
+//! and the test starts `dockerd --config-file` it, with no root on its
+//! command line (tests/support/dockerd.rs), imports a busybox image built
+//! here (no registry) and runs a labelled container on the default
+//! bridge. `list --all-runtimes` must list the container's namespace as
+//! docker's, with its name, id and sandbox file under the configured exec
+//! root; `exec docker:NAME` must enter it; a name no container has must
+//! be reported against the configured data root; `doctor` must find
+//! nothing wrong. A guard removes the container (by label), stops the
+//! daemon (by PID), unmounts what is left under the roots and removes
+//! them; then the host must be as before (nsfs mounts, /run/netns, links,
+//! `/run/docker.pid`, and no `/var/lib/docker` where there was none). It
+//! runs only where no dockerd answers `docker info`; without root,
+//! docker.io or busybox, or beside a running dockerd, it is ignored with
+//! "SKIP: ..." (a failure under `CI=true`); inside host_guard's sandbox
+//! (`RNETNS_IN_HOST_GUARD`) it is ignored too.
 
+#[path = "support/dockerd.rs"]
+mod dockerd;
+#[path = "support/runtime_host.rs"]
+mod runtime_host;
 #[path = "support/sandbox.rs"]
 mod sandbox;
 #[path = "support/skip.rs"]
 mod skip;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use std::collections::HashMap;
+use runtime_host::{cmd, enters, has, list_all, listed, netns_ino, ok, pids_match, quiet};
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::Instant;
 
 const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
 const ID: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
@@ -202,6 +232,7 @@ fn main() {
             configured_roots_keep_the_trust_rule,
         ),
         skip::privileged("no_own_lock_left", no_own_lock_left),
+        real_trial(),
     ];
     libtest_mimic::run(&args, trials).exit();
 }
@@ -256,4 +287,297 @@ fn configured_roots_keep_the_trust_rule() {
         "{exec}"
     );
     assert!(exec.ends_with("rc=255\n"), "{exec}");
+}
+
+// A real dockerd whose roots come from its --config-file.
+
+const LABEL: &str = "rnetns-test-docker-root=1";
+const IMG: &str = "rnetns-busybox:latest";
+const NAME: &str = "rnt-root-web";
+
+/// The real-daemon test, which host_guard's sandbox does not run: it
+/// starts a daemon on the host (host_guard leaves out whole targets that
+/// do; this one's other tests run there).
+fn real_trial() -> Trial {
+    let name = "a_real_dockerd_with_roots_from_its_config_file";
+    if std::env::var_os("RNETNS_IN_HOST_GUARD").is_some() {
+        return skip::ignored(name, "starts a real dockerd on the host: not in host_guard");
+    }
+    runtime_host::trial(
+        name,
+        real_missing(),
+        a_real_dockerd_with_roots_from_its_config_file,
+    )
+}
+
+/// What this host lacks for the real daemon: root and the packages, and
+/// no dockerd of anyone else's (this test starts its own).
+fn real_missing() -> Option<String> {
+    runtime_host::missing(&["docker", "dockerd", "busybox"], &[]).or_else(|| {
+        cmd(&["docker", "info"]).status.success().then(|| {
+            "a dockerd already answers `docker info` (this test starts its own, with roots from its config file)".into()
+        })
+    })
+}
+
+fn state_dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rnetns-docker-root");
+    let _ = std::fs::create_dir_all(&d);
+    d
+}
+
+/// The daemon's roots: new, unique paths beside docker's defaults.
+struct Roots {
+    data: PathBuf,
+    exec: PathBuf,
+}
+
+impl Roots {
+    fn new() -> Roots {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let tag = format!("{:x}{:05x}", std::process::id(), nanos & 0xfffff);
+        Roots {
+            data: PathBuf::from(format!("/var/lib/rnetns-test-docker-{tag}")),
+            exec: PathBuf::from(format!("/run/rnetns-test-docker-{tag}")),
+        }
+    }
+}
+
+/// Undoes what the test made, in Drop, so a failed check still cleans
+/// up: its container (by label), the dockerd it started (by PID; see
+/// tests/support/dockerd.rs), mounts left under its roots, the roots.
+struct Guard {
+    dockerd: Option<dockerd::Dockerd>,
+    roots: Roots,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.dockerd.is_some() {
+            let ids = cmd(&["docker", "ps", "-aq", "--filter", &format!("label={LABEL}")]);
+            for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
+                quiet(&["docker", "rm", "-f", id]);
+            }
+        }
+        drop(self.dockerd.take());
+        for root in [&self.roots.data, &self.roots.exec] {
+            for _ in 0..8 {
+                let mounts = mounts_under(root);
+                if mounts.is_empty() {
+                    break;
+                }
+                // Deepest first.
+                for m in mounts.iter().rev() {
+                    let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
+                }
+            }
+            // Never recurse into a mount: what cannot be unmounted stays,
+            // and the test reports it.
+            if mounts_under(root).is_empty() {
+                let _ = std::fs::remove_dir_all(root);
+            }
+        }
+    }
+}
+
+/// Mount points at or below `root`, sorted (a parent before its children).
+fn mounts_under(root: &Path) -> BTreeSet<String> {
+    let root = root.display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| *m == root || m.starts_with(&format!("{root}/")))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The host's network interfaces, by name.
+fn host_links() -> BTreeSet<String> {
+    std::fs::read_dir("/sys/class/net")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn a_real_dockerd_with_roots_from_its_config_file() -> Result<(), Failed> {
+    let t0 = Instant::now();
+    let before = runtime_host::host();
+    let links_before = host_links();
+    let pidfile_before = Path::new("/run/docker.pid").exists();
+    let default_root_before = Path::new("/var/lib/docker").exists();
+    let roots = Roots::new();
+    for r in [&roots.data, &roots.exec] {
+        if r.exists() {
+            return Err(format!("{} exists already (not ours)", r.display()).into());
+        }
+    }
+    let mut guard = Guard {
+        dockerd: None,
+        roots,
+    };
+    let result = setup(&mut guard).and_then(|()| check(&guard));
+    let (data, exec) = (guard.roots.data.clone(), guard.roots.exec.clone());
+    drop(guard);
+    result?;
+    runtime_host::unchanged(&before)?;
+    let mut left = Vec::new();
+    for r in [&data, &exec] {
+        if r.exists() {
+            left.push(format!("{} ({:?})", r.display(), mounts_under(r)));
+        }
+    }
+    if Path::new("/run/docker.pid").exists() != pidfile_before {
+        left.push("/run/docker.pid".into());
+    }
+    // The daemon, configured elsewhere, never made docker's default root.
+    if Path::new("/var/lib/docker").exists() != default_root_before {
+        left.push("/var/lib/docker (made by this run)".into());
+    }
+    let links = host_links();
+    if links != links_before {
+        left.push(format!("links {:?}", links.difference(&links_before)));
+    }
+    if !left.is_empty() {
+        return Err(format!("left behind: {left:?}").into());
+    }
+    println!("real dockerd with configured roots: {:?}", t0.elapsed());
+    Ok(())
+}
+
+/// The daemon, from a daemon.json naming its roots; the busybox image,
+/// built here (no registry); one labelled container on the default
+/// bridge.
+fn setup(guard: &mut Guard) -> Result<(), Failed> {
+    let state = state_dir();
+    let config = state.join("daemon.json");
+    let body = serde_json::json!({
+        "data-root": guard.roots.data,
+        "exec-root": guard.roots.exec,
+    });
+    std::fs::write(&config, body.to_string())?;
+    let config = config.display().to_string();
+    guard.dockerd = Some(dockerd::Dockerd::start(
+        &state,
+        &["--config-file", &config],
+        &guard.roots.exec,
+    )?);
+
+    let root = state.join("rootfs");
+    let _ = std::fs::remove_dir_all(&root);
+    for d in ["bin", "proc", "sys", "dev", "etc", "tmp", "run"] {
+        std::fs::create_dir_all(root.join(d))?;
+    }
+    let busybox = ok(&["sh", "-c", "command -v busybox"])?;
+    std::fs::copy(busybox.trim(), root.join("bin/busybox"))?;
+    for a in ["sh", "sleep", "readlink"] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(a))?;
+    }
+    let tar = state.join("rootfs.tar");
+    let (r, t) = (root.display().to_string(), tar.display().to_string());
+    ok(&["tar", "-C", &r, "-cf", &t, "."])?;
+    ok(&[
+        "docker",
+        "import",
+        "-c",
+        "CMD [\"/bin/sleep\",\"100000\"]",
+        &t,
+        IMG,
+    ])?;
+    ok(&[
+        "docker", "run", "-d", "--label", LABEL, "--name", NAME, "--net", "bridge", IMG,
+    ])?;
+    Ok(())
+}
+
+fn check(guard: &Guard) -> Result<(), Failed> {
+    let (data, exec) = (&guard.roots.data, &guard.roots.exec);
+    // The roots come from the file alone: none is on the command line.
+    let dpid = guard
+        .dockerd
+        .as_ref()
+        .and_then(|d| d.pid())
+        .ok_or("no dockerd of ours")?;
+    let argv = std::fs::read(format!("/proc/{dpid}/cmdline"))?;
+    let argv: Vec<String> = argv
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    if argv.iter().any(|a| {
+        a.starts_with("--data-root")
+            || a.starts_with("--exec-root")
+            || a.starts_with("--graph")
+            || a == "-g"
+    }) {
+        return Err(format!("dockerd's argv names a root: {argv:?}").into());
+    }
+    let pidfile = std::fs::read_to_string("/run/docker.pid")?;
+    if pidfile.trim() != dpid.to_string() {
+        return Err(format!("/run/docker.pid says {pidfile:?}, our dockerd is {dpid}").into());
+    }
+
+    let inspect: serde_json::Value = serde_json::from_str(&ok(&["docker", "inspect", NAME])?)?;
+    let c = &inspect[0];
+    let pid = c["State"]["Pid"].as_u64().ok_or("no pid")?;
+    let id = c["Id"].as_str().ok_or("no id")?;
+    let key = c["NetworkSettings"]["SandboxKey"]
+        .as_str()
+        .ok_or("no SandboxKey")?;
+    // docker's own word that it uses the configured roots.
+    if !Path::new(key).starts_with(exec.join("netns")) || !data.join("containers").join(id).is_dir()
+    {
+        return Err(format!(
+            "docker ignored its config: SandboxKey {key}, data root {}",
+            data.display()
+        )
+        .into());
+    }
+    let ino = netns_ino(pid).ok_or("container pid vanished")?;
+
+    let spaces = list_all("dockerd with roots from its config file")?;
+    let ns = listed(&spaces, ino, NAME)?;
+    // Its name comes only from DATA-ROOT/containers/ID/config.v2.json:
+    // read with docker's default roots instead, the namespace is still
+    // listed (its mount, its cgroup) but nameless.
+    if ns["runtime"] != "docker" || !has(ns, "docker", id, NAME, None) {
+        return Err(format!("{NAME}: not listed as docker's container {id}: {ns}").into());
+    }
+    // The sandbox file under the configured exec root.
+    if ns["paths"] != serde_json::json!([key]) {
+        return Err(format!("{NAME}: paths {}, want [{key}]", ns["paths"]).into());
+    }
+    pids_match(ns, ino, &[pid], NAME)?;
+    enters(&format!("docker:{NAME}"), pid)?;
+
+    // A name no container has: rnetns says which data root it searched.
+    let miss = cmd(&[
+        runtime_host::RNETNS,
+        "exec",
+        "docker:rnt-root-nothere",
+        "true",
+    ]);
+    let err = String::from_utf8_lossy(&miss.stderr);
+    let want = format!(
+        "rnetns: no docker container named \"rnt-root-nothere\" (1 container in {}; none matches)",
+        data.display()
+    );
+    if miss.status.code() != Some(255) || err.lines().last() != Some(want.as_str()) {
+        return Err(format!(
+            "exec docker:rnt-root-nothere ({:?}): {err}want: {want}",
+            miss.status
+        )
+        .into());
+    }
+    if let Some(note) = err
+        .lines()
+        .find(|l| l.contains("docker") && l.starts_with("rnetns: note:"))
+    {
+        return Err(format!("a note about docker: {note}").into());
+    }
+    runtime_host::doctor()?;
+    Ok(())
 }

@@ -3,9 +3,13 @@
 //! started (plain, then with the vfs driver, then also without iptables and
 //! bridge, for machines where overlayfs or netfilter are unavailable) and,
 //! on drop, stopped by its PID, with what a clean stop leaves behind
-//! (`/run/docker/netns/default`, `docker0`). Shared through `#[path]`.
+//! (`/run/docker/netns/default`, `docker0`). [`Dockerd::start`] starts one
+//! of our own with extra arguments (a `--config-file`) and the exec root
+//! they give it, for runtimes_docker_root. Shared through `#[path]`; each
+//! user takes a part.
+#![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,6 +20,8 @@ use nix::unistd::Pid;
 pub struct Dockerd {
     /// The daemon we started; `None` when it was someone else's.
     started: Option<Pid>,
+    /// Its exec root, where it leaves `netns/default`.
+    exec_root: PathBuf,
 }
 
 fn docker_info_ok() -> bool {
@@ -31,7 +37,20 @@ impl Dockerd {
     /// A daemon that answers `docker info`; its output goes to `state`.
     pub fn ensure(state: &Path) -> Result<Dockerd, String> {
         if docker_info_ok() {
-            return Ok(Dockerd { started: None });
+            return Ok(Dockerd {
+                started: None,
+                exec_root: PathBuf::from("/run/docker"),
+            });
+        }
+        Dockerd::start(state, &[], Path::new("/run/docker"))
+    }
+
+    /// A daemon of our own, started with `extra` before each attempt's
+    /// own options; `exec_root` is the exec root they give it. An error
+    /// when a daemon already answers `docker info` (it is not ours).
+    pub fn start(state: &Path, extra: &[&str], exec_root: &Path) -> Result<Dockerd, String> {
+        if docker_info_ok() {
+            return Err("a dockerd already answers `docker info`".into());
         }
         let file = |n: &str| std::fs::File::create(state.join(n)).map_err(|e| e.to_string());
         for opts in [
@@ -40,6 +59,7 @@ impl Dockerd {
             &["--storage-driver=vfs", "--iptables=false", "--bridge=none"][..],
         ] {
             let child = Command::new("dockerd")
+                .args(extra)
                 .args(opts)
                 .stdin(Stdio::null())
                 .stdout(file("dockerd.log")?)
@@ -48,6 +68,7 @@ impl Dockerd {
                 .map_err(|e| format!("cannot start dockerd: {e}"))?;
             let mut daemon = Dockerd {
                 started: Some(Pid::from_raw(child.id() as i32)),
+                exec_root: exec_root.to_path_buf(),
             };
             let t = Instant::now();
             while t.elapsed() < Duration::from_secs(60) {
@@ -68,6 +89,11 @@ impl Dockerd {
             state.join("dockerd.err").display()
         ))
     }
+
+    /// The PID of the daemon we started (`None`: someone else's).
+    pub fn pid(&self) -> Option<u32> {
+        self.started.map(|p| p.as_raw() as u32)
+    }
 }
 
 impl Drop for Dockerd {
@@ -83,12 +109,15 @@ impl Drop for Dockerd {
         }
         let _ = kill(pid, Signal::SIGKILL);
         let _ = waitpid(pid, None);
-        // dockerd leaves these behind after a clean stop.
-        let _ = nix::mount::umount2(
-            "/run/docker/netns/default",
-            nix::mount::MntFlags::MNT_DETACH,
-        );
-        let _ = std::fs::remove_file("/run/docker/netns/default");
+        // dockerd leaves these behind after a clean stop; its pidfile
+        // too when it was killed (removed only when it names ours).
+        let default = self.exec_root.join("netns/default");
+        let _ = nix::mount::umount2(&default, nix::mount::MntFlags::MNT_DETACH);
+        let _ = std::fs::remove_file(&default);
+        let pidfile = std::fs::read_to_string("/run/docker.pid").unwrap_or_default();
+        if pidfile.trim() == pid.to_string() {
+            let _ = std::fs::remove_file("/run/docker.pid");
+        }
         // Its containerd's shims make /run/containerd/s for their sockets
         // (and leave it, empty): removed only when empty.
         let _ = std::fs::remove_dir("/run/containerd/s");

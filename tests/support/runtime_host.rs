@@ -1,6 +1,6 @@
 //! The scaffolding every real-runtime test shares (runtimes_cri,
-//! runtimes_lxc_nspawn, runtimes_rootless; runtimes_docker_root for the
-//! skip rule): the skip rule of `skip.rs` for what a host lacks (root, a
+//! runtimes_lxc_nspawn, runtimes_rootless, runtimes_docker_root's real
+//! dockerd): the skip rule of `skip.rs` for what a host lacks (root, a
 //! package), commands run with a time limit, `rnetns` itself, the checks
 //! a listing must pass against `/proc`, `rnetns doctor`, and the host
 //! state that must be the same before and after. Shared through `#[path]`
