@@ -6,13 +6,15 @@
 //! itself); processes that vanish or cannot be read (the same permission
 //! check as stat) are skipped silently.
 
+use crate::nsident::Key;
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{fstatat, Mode};
 use std::os::unix::ffi::OsStrExt;
 
-/// PIDs (as their /proc names, readdir order) whose netns is (dev, ino).
-pub fn pids_in(dev: u64, ino: u64) -> Result<Vec<String>, Errno> {
+/// PIDs (as their /proc names, readdir order) whose netns is `key`.
+pub fn pids_in(key: Key) -> Result<Vec<String>, Errno> {
+    let (dev, ino) = key;
     let mut dir = nix::dir::Dir::open(
         "/proc",
         OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,

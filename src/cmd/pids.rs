@@ -23,8 +23,8 @@ pub fn pids(ctx: &mut Ctx, args: &[Vec<u8>]) -> Status {
     let st = file
         .metadata()
         .map_err(|e| Error::sys("Stat of netns failed", errno_of(e)))?;
-    let pids =
-        procscan::pids_in(st.dev(), st.ino()).map_err(|e| Error::sys("Open of /proc failed", e))?;
+    let pids = procscan::pids_in((st.dev(), st.ino()))
+        .map_err(|e| Error::sys("Open of /proc failed", e))?;
     let mut text = Vec::new();
     for p in pids {
         text.extend_from_slice(p.as_bytes());

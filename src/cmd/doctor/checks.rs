@@ -639,7 +639,7 @@ fn leak_candidate(world: &World, name: &[u8], top: &Mount, out: &mut Vec<Finding
     let Ok(st) = std::fs::metadata(store::entry_path(name)) else {
         return;
     };
-    if crate::procscan::pids_in(st.dev(), st.ino()).is_ok_and(|p| !p.is_empty()) {
+    if crate::procscan::pids_in((st.dev(), st.ino())).is_ok_and(|p| !p.is_empty()) {
         return;
     }
     let others = world
