@@ -22,6 +22,8 @@
 
 #[path = "support/dockerd.rs"]
 mod dockerd;
+#[path = "support/hold.rs"]
+mod hold;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
@@ -511,6 +513,9 @@ fn check() -> Result<(), Failed> {
         &attach,
     ])?;
     assert_eq!(out, "web\n1\n", "attach web docker:rnt-d-bridge");
+
+    // Everything is up and checked: held here while hold.rs says so.
+    hold::hold();
 
     // doctor (README "Diagnose and repair") on real state: stop the owner of rnt-d-shared's
     // namespace (--net=container:rnt-d-bridge); the dependant runs on.
