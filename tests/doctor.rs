@@ -21,6 +21,7 @@ fn main() {
         entries_propagate_into_a_container_sharing_the_run_dir,
         non_recursive_bind_of_the_run_dir_is_rebuilt,
         shared_run_doubled_mounts_are_collapsed,
+        names_mounted_before_the_run_dir_self_bind_are_collapsed,
         run_dir_symlinked_to_a_docker_like_directory_is_explained_not_touched,
         daemon_in_a_slave_mount_namespace_is_named,
         docker_stale_sandbox_file_is_reported_as_info,
@@ -220,6 +221,33 @@ fn shared_run_doubled_mounts_are_collapsed() {
          problem: doubled-mounts: /run/netns/a\n\
          fixed: rebuilt /run/netns: a shared mount with its own peer group, 1 namespace(s) mounted once each\n\
          0\n1\nexec-works\n"
+    );
+}
+
+fn names_mounted_before_the_run_dir_self_bind_are_collapsed() {
+    // containerd mounts its pods' namespaces in a plain /run/netns; then
+    // rootful podman (or ip netns add) binds the run dir onto itself,
+    // recursively: each pod's mount now also sits hidden beneath it, and
+    // containerd's teardown unmounts only the visible copy (seen with the
+    // real runtimes, docs/all-runtimes.sh).
+    let out = sbx(
+        "late-self-bind",
+        "mkdir /run/netns; unshare -n sleep 30 & sleep 0.2
+         touch /run/netns/cni-1; mount --bind /proc/$!/ns/net /run/netns/cni-1
+         mount --rbind /run/netns /run/netns; mount --make-shared /run/netns
+         grep -c ' /run/netns/cni-1 ' /proc/self/mountinfo
+         $R doctor | grep '^problem'
+         $R doctor | grep -c 'over names already mounted in it (containerd'
+         $R doctor --fix | head -1; $R doctor --fix | grep -c fixed
+         grep -c ' /run/netns/cni-1 ' /proc/self/mountinfo",
+    );
+    assert_eq!(
+        out,
+        "2\n\
+         problem: doubled-mounts: /run/netns/cni-1\n\
+         1\n\
+         fixed: rebuilt /run/netns: a shared mount with its own peer group, 1 namespace(s) mounted once each\n\
+         0\n1\n"
     );
 }
 

@@ -10,7 +10,8 @@
 //! network, the dockerd it started, that daemon's leftover
 //! `/run/docker/netns/default` mount and `docker0`, and `podman0` when no
 //! other podman container uses it. Anything rnetns binds (`attach`) happens
-//! in a private mount namespace with a tmpfs run dir.
+//! in a private mount namespace with a tmpfs /run (docker's part bound
+//! back), so neither the entry nor rnetns's lock reaches the host.
 //!
 //! It ends by checking that the host's run dir, nsfs mounts, links and
 //! container cgroups are as they were; run it under
@@ -21,6 +22,8 @@
 
 #[path = "support/dockerd.rs"]
 mod dockerd;
+#[path = "support/hold.rs"]
+mod hold;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
@@ -33,6 +36,8 @@ use std::time::Instant;
 const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
 const LABEL: &str = "rnetns-test=1";
 const IMG: &str = "rnetns-busybox:latest";
+/// rnetns's own lock (ARCHITECTURE.md "Locks"): nothing here may leave it.
+const OWN_LOCK: &str = "/run/rnetns.lock";
 
 fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1")
@@ -220,6 +225,7 @@ fn real_daemons() -> Result<(), Failed> {
     let links_before = host_links();
     let cgroups_before = container_cgroups();
     let run_dir_existed = std::path::Path::new("/run/netns").exists();
+    let own_lock_existed = std::path::Path::new(OWN_LOCK).exists();
     let mut guard = Guard { dockerd: None };
     let result = setup(&mut guard).and_then(|()| check());
     drop(guard);
@@ -264,6 +270,9 @@ fn real_daemons() -> Result<(), Failed> {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     result?;
+    if !own_lock_existed && std::path::Path::new(OWN_LOCK).exists() {
+        return Err(format!("{OWN_LOCK} appeared during the test (not removed here)").into());
+    }
     if !leftover.is_empty()
         || !new_entries.is_empty()
         || !new_links.is_empty()
@@ -483,8 +492,14 @@ fn check() -> Result<(), Failed> {
     if !who.contains("rnt-p-inpod (") || !who.contains("pod rnt-pod") || !who.contains(" podman ") {
         return Err(format!("identify --all-runtimes {pid}: {who}").into());
     }
+    // A tmpfs over all of /run, not just the run dir: attach makes
+    // rnetns's own lock, /run/rnetns.lock, which must not reach the host's
+    // /run. docker's exec root and pidfile are bound back from the host's.
+    let old_run = state_dir().join("host-run");
+    std::fs::create_dir_all(&old_run)?;
     let attach = format!(
-        "mount -t tmpfs rnt-run /run/netns && {r} attach web docker:rnt-d-bridge && {r} identify {pid} && grep -c ' /run/netns/web ' /proc/self/mountinfo && test ! -L /run/netns/web",
+        "mount --rbind /run {o} && mount -t tmpfs rnt-run /run && mkdir /run/docker /run/netns && mount --rbind {o}/docker /run/docker && cp {o}/docker.pid /run/ && mount -t tmpfs rnt-run /run/netns && {r} attach web docker:rnt-d-bridge && {r} identify {pid} && grep -c ' /run/netns/web ' /proc/self/mountinfo && test ! -L /run/netns/web",
+        o = old_run.display(),
         r = RNETNS,
         pid = ok(&["docker", "inspect", "-f", "{{.State.Pid}}", "rnt-d-bridge"])?.trim()
     );
@@ -498,6 +513,9 @@ fn check() -> Result<(), Failed> {
         &attach,
     ])?;
     assert_eq!(out, "web\n1\n", "attach web docker:rnt-d-bridge");
+
+    // Everything is up and checked: held here while hold.rs says so.
+    hold::hold();
 
     // doctor (README "Diagnose and repair") on real state: stop the owner of rnt-d-shared's
     // namespace (--net=container:rnt-d-bridge); the dependant runs on.

@@ -20,8 +20,9 @@
 //! only that UID's), deletes the user (`userdel -r`, which also drops its
 //! subordinate ids) and `/run/user/UID`, and puts back `/dev/net/tun`'s
 //! mode (0600 on these machines; slirp4netns needs 0666, as hosts have);
-//! then the test checks nothing runs as that UID and `/etc/subuid` is as
-//! it was.
+//! then the test checks nothing runs as that UID, `/etc/subuid` is as
+//! it was, and root's podman left no `libpod_parent/conmon` cgroup of its
+//! own (the guard removes one that appeared, empty).
 //!
 //! Without root or the packages it is ignored with "SKIP: ..."
 //! (tests/support/skip.rs); under `CI=true` that is a failure.
@@ -36,6 +37,7 @@ mod skip;
 use libtest_mimic::{Arguments, Failed};
 use runtime_host::{cmd, enters, has, list_all, listed, netns_ino, ok, pids_match, RNETNS};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -140,6 +142,22 @@ fn uid_pids(uid: u32) -> Vec<u32> {
         .collect()
 }
 
+/// Rootful podman's conmon cgroups (`libpod_parent/conmon`, cgroupfs
+/// manager), in every hierarchy.
+fn conmon_cgroups() -> BTreeSet<PathBuf> {
+    let base = std::path::Path::new("/sys/fs/cgroup");
+    let hierarchies = std::fs::read_dir(base)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path());
+    std::iter::once(base.to_path_buf())
+        .chain(hierarchies)
+        .map(|h| h.join("libpod_parent/conmon"))
+        .filter(|d| d.is_dir())
+        .collect()
+}
+
 /// Reaps every exited child (we are their subreaper).
 fn reap() {
     use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -158,6 +176,8 @@ struct Guard {
     root_container: bool,
     user_made: bool,
     tun_mode: Option<u32>,
+    /// Root's podman conmon cgroups that were there before.
+    conmon_before: BTreeSet<PathBuf>,
 }
 
 impl Drop for Guard {
@@ -165,6 +185,11 @@ impl Drop for Guard {
         if self.root_container {
             let _ = root_podman(&["rm", "-f", "-t", "0", ROOT_NAME]);
             let _ = root_podman(&["rmi", "-f", ROOT_IMG]);
+            // podman (cgroupfs manager) leaves its conmon cgroups, empty:
+            // only those that appeared go (rmdir takes only an empty one).
+            for d in conmon_cgroups().difference(&self.conmon_before) {
+                let _ = std::fs::remove_dir(d);
+            }
         }
         if self.user_made {
             let _ = as_user(self.uid, "podman pod rm -f -t 0 rnt-rpod");
@@ -289,7 +314,9 @@ fn real_rootless() -> Result<(), Failed> {
         root_container: false,
         user_made: false,
         tun_mode: None,
+        conmon_before: conmon_cgroups(),
     };
+    let guard_conmon = guard.conmon_before.clone();
     let result = setup(&mut guard).and_then(|()| {
         println!("rootless podman up: {:?}", t0.elapsed());
         check(uid)
@@ -304,6 +331,13 @@ fn real_rootless() -> Result<(), Failed> {
             subuid_after != subuid_before
         )
         .into());
+    }
+    let conmon: Vec<_> = conmon_cgroups()
+        .difference(&guard_conmon)
+        .cloned()
+        .collect();
+    if !conmon.is_empty() {
+        return Err(format!("left behind: podman's conmon cgroups {conmon:?}").into());
     }
     runtime_host::unchanged(&before)?;
     println!("real rootless podman test took {:?}", t0.elapsed());

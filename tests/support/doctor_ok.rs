@@ -38,13 +38,3 @@ pub fn check(rnetns: &str) -> Result<(), String> {
         doc.status
     ))
 }
-
-/// For a person measuring or looking at a mixed host: keeps the runtimes
-/// up for `RNETNS_TEST_HOLD_SECS` seconds before teardown (unset: 0).
-pub fn hold() {
-    let secs = std::env::var("RNETNS_TEST_HOLD_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0u64);
-    std::thread::sleep(std::time::Duration::from_secs(secs.min(600)));
-}

@@ -16,6 +16,8 @@
 
 #[path = "doctor_ok.rs"]
 mod doctor_ok;
+#[path = "hold.rs"]
+pub mod hold;
 
 use libtest_mimic::{Failed, Trial};
 use serde_json::Value;
@@ -176,10 +178,10 @@ pub fn enters(reference: &str, pid: u64) -> Result<(), Failed> {
 }
 
 /// `rnetns doctor` finds nothing wrong (or only what `doctor_ok.rs`
-/// explains); then the runtimes stay up for `RNETNS_TEST_HOLD_SECS`.
+/// explains); then the runtimes stay up while `hold.rs` says so.
 pub fn doctor() -> Result<(), Failed> {
     doctor_ok::check(RNETNS)?;
-    doctor_ok::hold();
+    hold::hold();
     Ok(())
 }
 

@@ -409,7 +409,7 @@ fn entry(world: &World, name: &[u8], out: &mut Vec<Finding>) {
             Severity::Problem,
             &path,
             format!("\"{shown}\" is mounted {hidden} more time(s), hidden under the run dir's own mount"),
-            "the run dir shares a peer group with its parent (iproute2 before 7.0 under a shared /run), so every mount is made twice and deleting a name leaves a hidden copy pinning the namespace",
+            "a copy mounted beneath the run dir's own mount stays there when the name is deleted and keeps the namespace alive; it comes from a run dir that shares a peer group with its parent (iproute2 before 7.0 under a shared /run: every mount is made twice) or from one made a mount point over names already mounted in it (containerd mounts in a plain /run/netns; podman or ip netns add bind it onto itself later)",
             "rnetns doctor --fix".into(),
             Repair::Rebuild,
         ));
