@@ -47,7 +47,8 @@ mod skip;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use runtime_host::{cmd, enters, has, list_all, listed, netns_ino, ok, pids_match, quiet};
-use std::collections::{BTreeSet, HashMap};
+use sandbox::Report;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -126,14 +127,9 @@ fact lock "$([ -e /run/rnetns.lock ] && echo left || echo none)"
     )
 }
 
-struct Run {
-    facts: HashMap<String, String>,
-    sections: HashMap<String, String>,
-}
-
 /// The script's output, run once (both tests read it).
-fn run() -> &'static Run {
-    static RUN: OnceLock<Run> = OnceLock::new();
+fn run() -> &'static Report {
+    static RUN: OnceLock<Report> = OnceLock::new();
     RUN.get_or_init(|| {
         let dir = sandbox::scratch_root().join("docker-root");
         let _ = std::fs::create_dir_all(&dir);
@@ -145,26 +141,8 @@ fn run() -> &'static Run {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
-        parse(&text)
+        Report::parse(&text)
     })
-}
-
-fn parse(text: &str) -> Run {
-    let mut facts = HashMap::new();
-    let mut sections = HashMap::new();
-    let mut current: Option<String> = None;
-    for line in text.split_inclusive('\n') {
-        if let Some(f) = line.strip_prefix("FACT ") {
-            let (k, v) = f.trim_end().split_once(' ').unwrap();
-            facts.insert(k.to_string(), v.to_string());
-        } else if let Some(name) = line.strip_prefix("=== ") {
-            current = Some(name.trim_end().to_string());
-            sections.insert(name.trim_end().to_string(), String::new());
-        } else if let Some(c) = &current {
-            sections.get_mut(c).unwrap().push_str(line);
-        }
-    }
-    Run { facts, sections }
 }
 
 /// The row of namespace `ino` in a `-j list --all-runtimes` section.
@@ -180,7 +158,7 @@ fn row(json: &str, ino: &str) -> Option<serde_json::Value> {
 }
 
 /// The step found the container under the configured roots and entered it.
-fn found(r: &Run, step: &str) {
+fn found(r: &Report, step: &str) {
     let f = &r.facts;
     let json = &r.sections[&format!("{step} json")];
     let want = serde_json::json!({
@@ -204,7 +182,7 @@ fn found(r: &Run, step: &str) {
 
 /// The step read docker's default roots (empty here): the container is
 /// not found and its namespace is only a process's.
-fn defaults(r: &Run, step: &str) {
+fn defaults(r: &Report, step: &str) {
     let f = &r.facts;
     let json = &r.sections[&format!("{step} json")];
     let got = row(json, &f["dino"]).expect(json);
