@@ -372,20 +372,10 @@ fn mounts_under(root: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-/// The host's network interfaces, by name.
-fn host_links() -> BTreeSet<String> {
-    std::fs::read_dir("/sys/class/net")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
 fn a_real_dockerd_with_roots_from_its_config_file() -> Result<(), Failed> {
     let t0 = Instant::now();
     let before = runtime_host::host();
-    let links_before = host_links();
+    let links_before = runtime_host::dir("/sys/class/net");
     let pidfile_before = Path::new("/run/docker.pid").exists();
     let default_root_before = Path::new("/var/lib/docker").exists();
     let roots = Roots::new();
@@ -416,7 +406,7 @@ fn a_real_dockerd_with_roots_from_its_config_file() -> Result<(), Failed> {
     if Path::new("/var/lib/docker").exists() != default_root_before {
         left.push("/var/lib/docker (made by this run)".into());
     }
-    let links = host_links();
+    let links = runtime_host::dir("/sys/class/net");
     if links != links_before {
         left.push(format!("links {:?}", links.difference(&links_before)));
     }

@@ -185,7 +185,8 @@ pub fn doctor() -> Result<(), Failed> {
     Ok(())
 }
 
-fn dir(p: &str) -> BTreeSet<String> {
+/// The names in directory `p` (none when it cannot be read).
+pub fn dir(p: &str) -> BTreeSet<String> {
     std::fs::read_dir(p)
         .into_iter()
         .flatten()
