@@ -26,13 +26,15 @@ mod daemons;
 mod dockerd;
 #[path = "support/hold.rs"]
 mod hold;
+#[path = "support/proc_netns.rs"]
+mod proc_netns;
 
 use daemons::{
     cmd, import_busybox, in_ci, ok, podman_conf, state_dir, undo_run_dir, Guard, HostState, IMG,
 };
 use libtest_mimic::{Arguments, Failed, Trial};
+use proc_netns::{netns_ino, pids_in};
 use serde_json::Value;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Instant;
 
@@ -86,25 +88,6 @@ fn setup(guard: &mut Guard) -> Result<(), Failed> {
     ok(&["podman", "pod", "create", l[0], l[1], "--name", "rnt-pod"])?;
     prun("rnt-p-inpod", &["--pod", "rnt-pod"])?;
     Ok(())
-}
-
-fn netns_ino(pid: u64) -> Option<u64> {
-    std::fs::metadata(format!("/proc/{pid}/ns/net"))
-        .ok()
-        .map(|m| m.ino())
-}
-
-/// PIDs in the netns with inode `ino`, from /proc.
-fn pids_in(ino: u64) -> Vec<u64> {
-    let mut v: Vec<u64> = std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .filter(|p| netns_ino(*p) == Some(ino))
-        .collect();
-    v.sort_unstable();
-    v
 }
 
 fn real_daemons() -> Result<(), Failed> {

@@ -18,11 +18,14 @@
 mod doctor_ok;
 #[path = "hold.rs"]
 pub mod hold;
+#[path = "proc_netns.rs"]
+mod proc_netns;
+
+pub use proc_netns::{netns_ino, pids_in};
 
 use libtest_mimic::{Failed, Trial};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -99,25 +102,6 @@ pub fn rnetns(args: &[&str]) -> Result<String, Failed> {
         .chain(args.iter().copied())
         .collect();
     ok(&argv)
-}
-
-pub fn netns_ino(pid: u64) -> Option<u64> {
-    std::fs::metadata(format!("/proc/{pid}/ns/net"))
-        .ok()
-        .map(|m| m.ino())
-}
-
-/// Every PID in namespace `ino`, as `/proc` has them, sorted.
-pub fn pids_in(ino: u64) -> Vec<u64> {
-    let mut v: Vec<u64> = std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .filter(|p| netns_ino(*p) == Some(ino))
-        .collect();
-    v.sort_unstable();
-    v
 }
 
 /// `rnetns list --all-runtimes` (printed) and its `-j` form, parsed.
