@@ -131,16 +131,7 @@ fact lock "$([ -e /run/rnetns.lock ] && echo left || echo none)"
 fn run() -> &'static Report {
     static RUN: OnceLock<Report> = OnceLock::new();
     RUN.get_or_init(|| {
-        let dir = sandbox::scratch_root().join("docker-root");
-        let _ = std::fs::create_dir_all(&dir);
-        let out = sandbox::run_script(&dir, &script()).expect("run sandbox");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "script failed: {:?}\n{text}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = sandbox::run_checked("docker-root", &script()).expect(skip::IN_PRIVILEGED);
         Report::parse(&text)
     })
 }

@@ -147,18 +147,9 @@ echo "=== cut-notes"; cat $SBX/cut.err
 }
 
 fn run() -> Result<Report, Failed> {
-    let dir = sandbox::scratch_root().join("podman-sqlite");
-    let _ = std::fs::create_dir_all(&dir);
-    let out = sandbox::run_script(&dir, &script())?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !out.status.success() {
-        return Err(format!(
-            "script failed: {:?}\n{text}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
+    // `main` only runs this where a sandbox can be built.
+    let text = sandbox::run_checked("podman-sqlite", &script())
+        .ok_or("run_checked found no sandbox, which main had found")?;
     Ok(Report::parse(&text))
 }
 
