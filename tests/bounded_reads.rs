@@ -57,17 +57,9 @@ fn spawn_as_user(prog: &str, args: &[&str]) -> std::process::Child {
 fn spawn_as(uid: u32, prog: &str, args: &[&str]) -> std::process::Child {
     let mut c = Command::new(prog);
     c.args(args).stdin(Stdio::null());
-    // SAFETY: setgroups/setgid/setuid are async-signal-safe.
+    // SAFETY: become_user makes only async-signal-safe calls.
     unsafe {
-        c.pre_exec(move || {
-            if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(uid) != 0
-                || libc::setuid(uid) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        c.pre_exec(move || fuse::become_user(uid));
     }
     c.spawn().expect("spawn as user")
 }

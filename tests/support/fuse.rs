@@ -152,12 +152,7 @@ pub fn spawn_user_server(test: &str, env: &str, uid: u32) -> std::process::Child
     // (unshare(CLONE_NEWUSER) needs that; the test harness is not).
     unsafe {
         c.pre_exec(move || {
-            if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(uid) != 0
-                || libc::setuid(uid) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
+            become_user(uid)?;
             // setuid made us undumpable: /proc/self would be root's.
             libc::prctl(libc::PR_SET_DUMPABLE, 1);
             use nix::sched::{unshare, CloneFlags};
@@ -175,4 +170,19 @@ pub fn spawn_user_server(test: &str, env: &str, uid: u32) -> std::process::Child
         .any(|l| l.trim() == "ready");
     assert!(ready, "the user's FUSE server did not start");
     child
+}
+
+/// Becomes `uid` (group `uid`, no supplementary groups), in a `pre_exec`:
+/// setgroups, setgid and setuid are async-signal-safe.
+pub fn become_user(uid: u32) -> std::io::Result<()> {
+    // SAFETY: plain syscalls on no memory of ours but a null list.
+    let failed = unsafe {
+        libc::setgroups(0, std::ptr::null()) != 0
+            || libc::setgid(uid) != 0
+            || libc::setuid(uid) != 0
+    };
+    if failed {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
