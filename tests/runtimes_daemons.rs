@@ -33,7 +33,7 @@ use daemons::{
     cmd, import_busybox, in_ci, ok, podman_conf, state_dir, undo_run_dir, Guard, HostState, IMG,
 };
 use libtest_mimic::{Arguments, Failed, Trial};
-use proc_netns::{netns_ino, pids_in};
+use proc_netns::{has, listed, netns_ino, pids_in, pids_match};
 use serde_json::Value;
 use std::path::Path;
 use std::time::Instant;
@@ -184,33 +184,16 @@ fn check() -> Result<(), Failed> {
         let pid = c["State"]["Pid"].as_u64().ok_or("no pid")?;
         let id = c["Id"].as_str().ok_or("no id")?;
         let ino = netns_ino(pid).ok_or("container pid vanished")?;
-        let ns = spaces
-            .iter()
-            .find(|n| n["inode"].as_u64() == Some(ino))
-            .ok_or_else(|| format!("{}: netns {ino} not listed", e.name))?;
+        let ns = listed(spaces, ino, e.name)?;
         let owner = ns["runtime"].as_str();
         if owner != Some(e.owner) {
             return Err(format!("{}: owner {owner:?}, want {}", e.name, e.owner).into());
         }
-        let listed = ns["containers"].as_array().into_iter().flatten().any(|x| {
-            x["id"].as_str() == Some(id)
-                && x["name"].as_str() == Some(e.name)
-                && x["runtime"].as_str() == Some(e.tool)
-        });
-        if !listed {
+        if !has(ns, e.tool, id, e.name, None) {
             return Err(format!("{}: not among the containers of {ns}", e.name).into());
         }
         if e.owner != "host" {
-            let got: Vec<u64> = ns["pids"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_u64)
-                .collect();
-            let want = pids_in(ino);
-            if got != want {
-                return Err(format!("{}: pids {got:?}, /proc says {want:?}", e.name).into());
-            }
+            pids_match(ns, ino, &[], e.name)?;
         }
     }
     // The shared modes really share.

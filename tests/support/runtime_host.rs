@@ -21,7 +21,7 @@ pub mod hold;
 #[path = "proc_netns.rs"]
 mod proc_netns;
 
-pub use proc_netns::{netns_ino, pids_in};
+pub use proc_netns::{has, listed, netns_ino, pids_match};
 
 use libtest_mimic::{Failed, Trial};
 use serde_json::Value;
@@ -114,41 +114,6 @@ pub fn list_all(label: &str) -> Result<Vec<Value>, Failed> {
         Value::Array(v) => Ok(v),
         _ => Err("not an array".into()),
     }
-}
-
-/// The listed namespace of inode `ino`.
-pub fn listed<'a>(spaces: &'a [Value], ino: u64, what: &str) -> Result<&'a Value, Failed> {
-    spaces
-        .iter()
-        .find(|n| n["inode"].as_u64() == Some(ino))
-        .ok_or_else(|| format!("{what}: netns {ino} not listed").into())
-}
-
-/// Whether `ns` lists a container of `runtime` with this id and name (and
-/// pod, when `pod` is given).
-pub fn has(ns: &Value, runtime: &str, id: &str, name: &str, pod: Option<&str>) -> bool {
-    ns["containers"].as_array().into_iter().flatten().any(|x| {
-        x["id"].as_str() == Some(id)
-            && x["name"].as_str() == Some(name)
-            && x["runtime"].as_str() == Some(runtime)
-            && pod.is_none_or(|p| x["pod"].as_str() == Some(p))
-    })
-}
-
-/// The listed PIDs of `ns` are exactly `/proc`'s for its inode, and
-/// include each of `want`.
-pub fn pids_match(ns: &Value, ino: u64, want: &[u64], what: &str) -> Result<Vec<u64>, Failed> {
-    let got: Vec<u64> = ns["pids"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_u64)
-        .collect();
-    let proc = pids_in(ino);
-    if got != proc || !want.iter().all(|p| got.contains(p)) {
-        return Err(format!("{what}: pids {got:?}, /proc says {proc:?} (want {want:?})").into());
-    }
-    Ok(got)
 }
 
 /// `rnetns exec REFERENCE` enters the namespace of `pid`.
