@@ -57,17 +57,9 @@ fn spawn_as_user(prog: &str, args: &[&str]) -> std::process::Child {
 fn spawn_as(uid: u32, prog: &str, args: &[&str]) -> std::process::Child {
     let mut c = Command::new(prog);
     c.args(args).stdin(Stdio::null());
-    // SAFETY: setgroups/setgid/setuid are async-signal-safe.
+    // SAFETY: become_user makes only async-signal-safe calls.
     unsafe {
-        c.pre_exec(move || {
-            if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(uid) != 0
-                || libc::setuid(uid) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        c.pre_exec(move || fuse::become_user(uid));
     }
     c.spawn().expect("spawn as user")
 }
@@ -160,45 +152,11 @@ fn fuse_under_an_overlay_in_a_users_view_does_not_stall_list() {
             // The user's pause process: a user and mount namespace of its own,
             // a FUSE filesystem that answers only what mounting needs, and an
             // overlay over it on /run/user/UID.
-            let exe = std::env::current_exe().unwrap();
-            let mut pause = {
-                let mut c = Command::new(&exe);
-                c.args([
-                    "--exact",
-                    "fuse_under_an_overlay_in_a_users_view_does_not_stall_list",
-                    "--nocapture",
-                ])
-                .env("BOUNDED_FUSE", "1")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped());
-                // SAFETY: the forked child is single-threaded here
-                // (unshare(CLONE_NEWUSER) needs that; the test harness is not).
-                unsafe {
-                    c.pre_exec(|| {
-                        if libc::setgroups(0, std::ptr::null()) != 0
-                            || libc::setgid(UID) != 0
-                            || libc::setuid(UID) != 0
-                        {
-                            return Err(std::io::Error::last_os_error());
-                        }
-                        // setuid made us undumpable: /proc/self would be root's.
-                        libc::prctl(libc::PR_SET_DUMPABLE, 1);
-                        use nix::sched::{unshare, CloneFlags};
-                        unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)?;
-                        std::fs::write("/proc/self/setgroups", "deny")?;
-                        std::fs::write("/proc/self/uid_map", format!("0 {UID} 1"))?;
-                        std::fs::write("/proc/self/gid_map", format!("0 {UID} 1"))?;
-                        Ok(())
-                    });
-                }
-                c.spawn().unwrap()
-            };
-            use std::io::BufRead;
-            let ready = std::io::BufReader::new(pause.stdout.take().unwrap())
-                .lines()
-                .map_while(Result::ok)
-                .any(|l| l.trim() == "ready");
-            assert!(ready, "FUSE server did not start");
+            let mut pause = fuse::spawn_user_server(
+                "fuse_under_an_overlay_in_a_users_view_does_not_stall_list",
+                "BOUNDED_FUSE",
+                UID,
+            );
             write_pause_pid(pause.id());
             // Our own view too: a FUSE mount over the user's storage, as
             // `fusermount3 -o allow_other` makes it with user_allow_other.
@@ -579,30 +537,5 @@ fn merging_60k_paths_of_one_namespace_is_linear() {
 /// namespace of its own, it mounts FUSE and an overlay over it on
 /// /run/user/UID, says "ready" and serves until killed.
 fn serve_in_user_ns() {
-    use nix::mount::{mount, MsFlags};
-    use std::io::Write;
-    use std::os::fd::AsRawFd;
-    let none: Option<&str> = None;
-    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none).unwrap();
-    mount(Some("u"), "/tmp", Some("tmpfs"), MsFlags::empty(), none).unwrap();
-    for d in ["/tmp/f", "/tmp/l"] {
-        std::fs::create_dir(d).unwrap();
-    }
-    let fd = fuse::mount_fuse("/tmp/f", 0);
-    let raw = fd.as_raw_fd();
-    std::thread::spawn(move || fuse::serve(raw));
-    let target = format!("/run/user/{UID}");
-    mount(
-        Some("u"),
-        target.as_str(),
-        Some("overlay"),
-        MsFlags::MS_RDONLY,
-        Some("lowerdir=/tmp/f:/tmp/l"),
-    )
-    .expect("overlay over FUSE");
-    println!("ready");
-    std::io::stdout().flush().unwrap();
-    loop {
-        std::thread::park();
-    }
+    fuse::serve_under_overlay(&format!("/run/user/{UID}"));
 }

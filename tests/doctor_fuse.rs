@@ -21,7 +21,6 @@ mod skip;
 
 use inner::{report, rnetns, sh};
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -40,34 +39,7 @@ const BOUND: Duration = Duration::from_secs(3);
 /// the parent's pre_exec), FUSE over /run/netns; says "ready", then
 /// serves (never answering a lookup) until killed.
 fn serve_in_user_ns() {
-    use nix::mount::{mount, MsFlags};
-    use std::io::Write;
-    use std::os::fd::AsRawFd;
-    let none: Option<&str> = None;
-    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none).unwrap();
-    mount(Some("u"), "/tmp", Some("tmpfs"), MsFlags::empty(), none).unwrap();
-    for d in ["/tmp/f", "/tmp/l"] {
-        std::fs::create_dir(d).unwrap();
-    }
-    let fd = fuse::mount_fuse("/tmp/f", 0);
-    let raw = fd.as_raw_fd();
-    std::thread::spawn(move || fuse::serve(raw));
-    // Root's own access to a user's FUSE is refused at once; through an
-    // overlay (which reaches its lower layers with the mounter's
-    // credentials) it waits on the server.
-    mount(
-        Some("u"),
-        "/run/netns",
-        Some("overlay"),
-        MsFlags::MS_RDONLY,
-        Some("lowerdir=/tmp/f:/tmp/l"),
-    )
-    .expect("overlay over FUSE");
-    println!("ready");
-    std::io::stdout().flush().unwrap();
-    loop {
-        std::thread::park();
-    }
+    fuse::serve_under_overlay("/run/netns");
 }
 
 /// rnetns ARGS with its wall time; killed (and failed) after 20 s.
@@ -111,41 +83,7 @@ fn body() {
         "{ip} netns add a && {ip} netns add b",
         ip = ip.display()
     ));
-    let exe = std::env::current_exe().unwrap();
-    let mut user = {
-        let mut c = Command::new(&exe);
-        c.args(["--exact", NAME, "--nocapture"])
-            .env("DOCTOR_FUSE", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped());
-        // SAFETY: the forked child is single-threaded here
-        // (unshare(CLONE_NEWUSER) needs that; the test harness is not).
-        unsafe {
-            c.pre_exec(|| {
-                if libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setgid(UID) != 0
-                    || libc::setuid(UID) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // setuid made us undumpable: /proc/self would be root's.
-                libc::prctl(libc::PR_SET_DUMPABLE, 1);
-                use nix::sched::{unshare, CloneFlags};
-                unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)?;
-                std::fs::write("/proc/self/setgroups", "deny")?;
-                std::fs::write("/proc/self/uid_map", format!("0 {UID} 1"))?;
-                std::fs::write("/proc/self/gid_map", format!("0 {UID} 1"))?;
-                Ok(())
-            });
-        }
-        c.spawn().unwrap()
-    };
-    use std::io::BufRead;
-    let ready = std::io::BufReader::new(user.stdout.take().unwrap())
-        .lines()
-        .map_while(Result::ok)
-        .any(|l| l.trim() == "ready");
-    assert!(ready, "the user's FUSE server did not start");
+    let mut user = fuse::spawn_user_server(NAME, "DOCTOR_FUSE", UID);
     // The FUSE mount really blocks: a lookup in the user's view (in a
     // thread left behind: it sleeps in FUSE until the server dies).
     let probe = format!("/proc/{}/root/run/netns/x", user.id());

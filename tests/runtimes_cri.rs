@@ -42,7 +42,9 @@ mod skip;
 use k8s_cri::v1 as cri;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use libtest_mimic::{Arguments, Failed};
-use runtime_host::{cmd, enters, has, list_all, listed, netns_ino, ok, pids_match, quiet, rnetns};
+use runtime_host::{
+    cmd, dir, enters, has, list_all, listed, netns_ino, ok, pids_match, quiet, rnetns,
+};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -492,11 +494,8 @@ struct Host {
 }
 
 fn host() -> Host {
-    let links = std::fs::read_dir("/sys/class/net")
+    let links = dir("/sys/class/net")
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n == BRIDGE || n.starts_with("veth"))
         .collect();
     Host {
@@ -506,12 +505,7 @@ fn host() -> Host {
 }
 
 fn state_entries() -> BTreeSet<String> {
-    std::fs::read_dir(STATE)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect()
+    dir(STATE)
 }
 
 /// Processes whose command line names our socket (shims, containerd).

@@ -20,55 +20,34 @@
 //! Without root, docker or podman it reports "skipped: ..." as ignored;
 //! under `CI=true` that is a failure, as is a dockerd that will not start.
 
+#[path = "support/daemons.rs"]
+mod daemons;
 #[path = "support/dockerd.rs"]
 mod dockerd;
 #[path = "support/hold.rs"]
 mod hold;
+#[path = "support/proc_netns.rs"]
+mod proc_netns;
 
+use daemons::{
+    cmd, import_busybox, in_ci, ok, podman_conf, state_dir, undo_run_dir, Guard, HostState, IMG,
+};
 use libtest_mimic::{Arguments, Failed, Trial};
+use proc_netns::{has, listed, netns_ino, pids_in, pids_match};
 use serde_json::Value;
-use std::collections::BTreeSet;
-use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
 use std::time::Instant;
 
 const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
 const LABEL: &str = "rnetns-test=1";
-const IMG: &str = "rnetns-busybox:latest";
+/// This test's directory under `CARGO_TARGET_TMPDIR` (daemons.rs).
+const STATE: &str = "rnetns-daemons";
 /// rnetns's own lock (ARCHITECTURE.md "Locks"): nothing here may leave it.
 const OWN_LOCK: &str = "/run/rnetns.lock";
 
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1")
-}
-
-fn state_dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rnetns-daemons");
-    let _ = std::fs::create_dir_all(&d);
-    d
-}
-
-fn missing() -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("needs root".into());
-    }
-    for bin in ["docker", "dockerd", "podman", "busybox"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {bin}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            return Some(format!("{bin} is not installed (.ci/run installs it)"));
-        }
-    }
-    None
-}
-
 fn main() {
     let args = Arguments::from_args();
-    let trial = match missing() {
+    let trial = match daemons::missing(&["docker", "dockerd", "podman", "busybox"]) {
         Some(why) if in_ci() => Trial::test("real_dockerd_and_podman", move || {
             Err(format!("CI=true but {why}").into())
         }),
@@ -81,89 +60,10 @@ fn main() {
     libtest_mimic::run(&args, vec![trial]).exit();
 }
 
-/// Runs a command with podman's config; returns its output.
-fn cmd(argv: &[&str]) -> Output {
-    Command::new("timeout")
-        .arg("120")
-        .args(argv)
-        .env("CONTAINERS_CONF", state_dir().join("containers.conf"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn")
-}
-
-fn ok(argv: &[&str]) -> Result<String, Failed> {
-    let o = cmd(argv);
-    if !o.status.success() {
-        return Err(format!(
-            "{argv:?} failed ({:?}): {}",
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
-        )
-        .into());
-    }
-    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
-}
-
-fn quiet(argv: &[&str]) {
-    let _ = cmd(argv);
-}
-
-/// Undoes everything the test created, in Drop, so a failed assertion
-/// still cleans up.
-struct Guard {
-    dockerd: Option<dockerd::Dockerd>,
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        quiet(&["podman", "pod", "rm", "-f", "-t", "0", "rnt-pod"]);
-        let ids = cmd(&["podman", "ps", "-aq", "--filter", &format!("label={LABEL}")]);
-        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
-            quiet(&["podman", "rm", "-f", "-t", "0", "--depend", id]);
-        }
-        let ids = cmd(&["docker", "ps", "-aq", "--filter", &format!("label={LABEL}")]);
-        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
-            quiet(&["docker", "rm", "-f", id]);
-        }
-        quiet(&["docker", "network", "rm", "rnt-net"]);
-        drop(self.dockerd.take());
-        let others = cmd(&["podman", "ps", "-q"]);
-        if others.status.success() && others.stdout.is_empty() {
-            quiet(&["ip", "link", "del", "podman0"]);
-        }
-    }
-}
-
 fn setup(guard: &mut Guard) -> Result<(), Failed> {
-    let n = ok(&["sh", "-c", "ulimit -Hn"])?;
-    let n = n.trim();
-    std::fs::write(
-        state_dir().join("containers.conf"),
-        format!("[containers]\ndefault_ulimits = [\"nofile={n}:{n}\", \"nproc=4096:4096\"]\n[network]\nnetwork_backend = \"netavark\"\n"),
-    )?;
+    podman_conf()?;
     guard.dockerd = Some(dockerd::Dockerd::ensure(&state_dir())?);
-    let root = state_dir().join("rootfs");
-    let _ = std::fs::remove_dir_all(&root);
-    for d in ["bin", "proc", "sys", "dev", "etc", "tmp", "run"] {
-        std::fs::create_dir_all(root.join(d))?;
-    }
-    let busybox = ok(&["sh", "-c", "command -v busybox"])?;
-    std::fs::copy(busybox.trim(), root.join("bin/busybox"))?;
-    for a in ["sh", "sleep", "ip", "cat"] {
-        std::os::unix::fs::symlink("busybox", root.join("bin").join(a))?;
-    }
-    let tar = state_dir().join("rootfs.tar");
-    let (r, t) = (root.display().to_string(), tar.display().to_string());
-    ok(&["tar", "-C", &r, "-cf", &t, "."])?;
-    let cmd_opt = "CMD [\"/bin/sleep\",\"100000\"]";
-    if !cmd(&["docker", "image", "inspect", IMG]).status.success() {
-        ok(&["docker", "import", "-c", cmd_opt, &t, IMG])?;
-    }
-    let pimg = format!("localhost/{IMG}");
-    if !cmd(&["podman", "image", "exists", &pimg]).status.success() {
-        ok(&["podman", "import", "-c", cmd_opt, &t, &pimg])?;
-    }
+    let pimg = import_busybox(&["sh", "sleep", "ip", "cat"])?;
     let l = ["--label", LABEL];
     ok(&["docker", "network", "create", l[0], l[1], "rnt-net"])?;
     let drun = |name: &str, net: &str| {
@@ -190,175 +90,33 @@ fn setup(guard: &mut Guard) -> Result<(), Failed> {
     Ok(())
 }
 
-fn netns_ino(pid: u64) -> Option<u64> {
-    std::fs::metadata(format!("/proc/{pid}/ns/net"))
-        .ok()
-        .map(|m| m.ino())
-}
-
-/// PIDs in the netns with inode `ino`, from /proc.
-fn pids_in(ino: u64) -> Vec<u64> {
-    let mut v: Vec<u64> = std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .filter(|p| netns_ino(*p) == Some(ino))
-        .collect();
-    v.sort_unstable();
-    v
-}
-
-fn nsfs_mounts() -> BTreeSet<String> {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains(" - nsfs "))
-        .map(|l| l.split(' ').skip(3).take(2).collect::<Vec<_>>().join(" "))
-        .collect()
-}
-
 fn real_daemons() -> Result<(), Failed> {
     let t0 = Instant::now();
-    let mounts_before = nsfs_mounts();
-    let run_dir_before = list_run_dir();
-    let links_before = host_links();
-    let cgroups_before = container_cgroups();
-    let run_dir_existed = std::path::Path::new("/run/netns").exists();
-    let own_lock_existed = std::path::Path::new(OWN_LOCK).exists();
-    let mut guard = Guard { dockerd: None };
+    let before = HostState::now();
+    let run_dir_existed = Path::new("/run/netns").exists();
+    let own_lock_existed = Path::new(OWN_LOCK).exists();
+    let mut guard = Guard {
+        dockerd: None,
+        label: LABEL,
+        pod: "rnt-pod",
+        podman_net: None,
+        docker_net: "rnt-net",
+    };
     let result = setup(&mut guard).and_then(|()| check());
     drop(guard);
     if !run_dir_existed {
         undo_run_dir();
     }
-    // Nothing of ours is left: no new nsfs mount, no new run-dir entry.
-    // dockerd mounts its `default` sandbox itself, lazily: a daemon this
-    // test did not start may do so while it runs (the one it starts is
-    // cleaned up by Guard), and nothing rnetns does creates it.
-    let leftover: Vec<_> = nsfs_mounts()
-        .difference(&mounts_before)
-        .filter(|m| !m.ends_with(" /run/docker/netns/default"))
-        .cloned()
-        .collect();
-    let new_entries: Vec<_> = list_run_dir()
-        .difference(&run_dir_before)
-        .cloned()
-        .collect();
-    // Links (veths, bridges) and container cgroups (systemd removes a
-    // scope shortly after its last process): none of ours is left either
-    // (README "Tests"). Run under `flock /tmp/rnetns-host.lock` so that no one
-    // else's daemon adds its own meanwhile.
-    let mut new_links = Vec::new();
-    let mut new_cgroups = Vec::new();
-    for _ in 0..50 {
-        new_links = host_links().difference(&links_before).cloned().collect();
-        new_cgroups = container_cgroups()
-            .difference(&cgroups_before)
-            .cloned()
-            .collect();
-        if new_links.is_empty() && new_cgroups.is_empty() {
-            break;
-        }
-        // podman with the cgroupfs manager on a v1/hybrid host leaves its
-        // containers' empty `libpod_parent/ID` in the name=systemd and
-        // unified hierarchies. Ours are the new ones; rmdir only removes
-        // a cgroup that has no process and no child.
-        for dir in &new_cgroups {
-            let _ = std::fs::remove_dir(dir);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let left = before.left_behind();
     result?;
-    if !own_lock_existed && std::path::Path::new(OWN_LOCK).exists() {
+    if !own_lock_existed && Path::new(OWN_LOCK).exists() {
         return Err(format!("{OWN_LOCK} appeared during the test (not removed here)").into());
     }
-    if !leftover.is_empty()
-        || !new_entries.is_empty()
-        || !new_links.is_empty()
-        || !new_cgroups.is_empty()
-    {
-        return Err(format!(
-            "left behind: mounts {leftover:?}, /run/netns entries {new_entries:?}, links {new_links:?}, cgroups {new_cgroups:?}"
-        )
-        .into());
+    if !left.is_empty() {
+        return Err(format!("left behind: {left}").into());
     }
     println!("real-daemon test took {:?}", t0.elapsed());
     Ok(())
-}
-
-/// podman makes `/run/netns` (a self-bind mount) for its rootful
-/// containers and leaves it when they are gone. When the test brought it
-/// and it is empty again, it goes: its bind mounts (only mounts whose mount
-/// point is exactly `/run/netns`), then the directory.
-fn undo_run_dir() {
-    if !list_run_dir().is_empty() {
-        return;
-    }
-    let self_bound = || {
-        std::fs::read_to_string("/proc/self/mountinfo")
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l.split(' ').nth(4) == Some("/run/netns"))
-    };
-    for _ in 0..8 {
-        if !self_bound() {
-            break;
-        }
-        let _ = nix::mount::umount2("/run/netns", nix::mount::MntFlags::MNT_DETACH);
-    }
-    if !self_bound() {
-        let _ = std::fs::remove_dir("/run/netns");
-    }
-}
-
-/// The host's network interfaces, by name.
-fn host_links() -> BTreeSet<String> {
-    std::fs::read_dir("/sys/class/net")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
-/// Cgroup directories that docker, podman or their runtimes make for a
-/// container (`docker-ID.scope`, `libpod-ID.scope`, `libpod-conmon-…`,
-/// `/docker/ID`, `/libpod_parent/…`), up to four levels below the root.
-fn container_cgroups() -> BTreeSet<String> {
-    fn walk(dir: &std::path::Path, depth: usize, out: &mut BTreeSet<String>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in rd.flatten() {
-            if !e.file_type().is_ok_and(|t| t.is_dir()) {
-                continue;
-            }
-            let name = e.file_name().to_string_lossy().into_owned();
-            let path = e.path();
-            let parent = dir.file_name().map(|n| n.to_string_lossy().into_owned());
-            if name.starts_with("docker-")
-                || (name.starts_with("libpod") && name != "libpod_parent")
-                || matches!(parent.as_deref(), Some("docker" | "libpod_parent"))
-            {
-                out.insert(path.to_string_lossy().into_owned());
-            } else if depth > 0 {
-                walk(&path, depth - 1, out);
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(std::path::Path::new("/sys/fs/cgroup"), 4, &mut out);
-    out
-}
-
-fn list_run_dir() -> BTreeSet<String> {
-    std::fs::read_dir("/run/netns")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect()
 }
 
 struct Expect {
@@ -426,33 +184,16 @@ fn check() -> Result<(), Failed> {
         let pid = c["State"]["Pid"].as_u64().ok_or("no pid")?;
         let id = c["Id"].as_str().ok_or("no id")?;
         let ino = netns_ino(pid).ok_or("container pid vanished")?;
-        let ns = spaces
-            .iter()
-            .find(|n| n["inode"].as_u64() == Some(ino))
-            .ok_or_else(|| format!("{}: netns {ino} not listed", e.name))?;
+        let ns = listed(spaces, ino, e.name)?;
         let owner = ns["runtime"].as_str();
         if owner != Some(e.owner) {
             return Err(format!("{}: owner {owner:?}, want {}", e.name, e.owner).into());
         }
-        let listed = ns["containers"].as_array().into_iter().flatten().any(|x| {
-            x["id"].as_str() == Some(id)
-                && x["name"].as_str() == Some(e.name)
-                && x["runtime"].as_str() == Some(e.tool)
-        });
-        if !listed {
+        if !has(ns, e.tool, id, e.name, None) {
             return Err(format!("{}: not among the containers of {ns}", e.name).into());
         }
         if e.owner != "host" {
-            let got: Vec<u64> = ns["pids"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_u64)
-                .collect();
-            let want = pids_in(ino);
-            if got != want {
-                return Err(format!("{}: pids {got:?}, /proc says {want:?}", e.name).into());
-            }
+            pids_match(ns, ino, &[], e.name)?;
         }
     }
     // The shared modes really share.

@@ -47,7 +47,8 @@ mod skip;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use runtime_host::{cmd, enters, has, list_all, listed, netns_ino, ok, pids_match, quiet};
-use std::collections::{BTreeSet, HashMap};
+use sandbox::Report;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -126,45 +127,13 @@ fact lock "$([ -e /run/rnetns.lock ] && echo left || echo none)"
     )
 }
 
-struct Run {
-    facts: HashMap<String, String>,
-    sections: HashMap<String, String>,
-}
-
 /// The script's output, run once (both tests read it).
-fn run() -> &'static Run {
-    static RUN: OnceLock<Run> = OnceLock::new();
+fn run() -> &'static Report {
+    static RUN: OnceLock<Report> = OnceLock::new();
     RUN.get_or_init(|| {
-        let dir = sandbox::scratch_root().join("docker-root");
-        let _ = std::fs::create_dir_all(&dir);
-        let out = sandbox::run_script(&dir, &script()).expect("run sandbox");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "script failed: {:?}\n{text}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        parse(&text)
+        let text = sandbox::run_checked("docker-root", &script()).expect(skip::IN_PRIVILEGED);
+        Report::parse(&text)
     })
-}
-
-fn parse(text: &str) -> Run {
-    let mut facts = HashMap::new();
-    let mut sections = HashMap::new();
-    let mut current: Option<String> = None;
-    for line in text.split_inclusive('\n') {
-        if let Some(f) = line.strip_prefix("FACT ") {
-            let (k, v) = f.trim_end().split_once(' ').unwrap();
-            facts.insert(k.to_string(), v.to_string());
-        } else if let Some(name) = line.strip_prefix("=== ") {
-            current = Some(name.trim_end().to_string());
-            sections.insert(name.trim_end().to_string(), String::new());
-        } else if let Some(c) = &current {
-            sections.get_mut(c).unwrap().push_str(line);
-        }
-    }
-    Run { facts, sections }
 }
 
 /// The row of namespace `ino` in a `-j list --all-runtimes` section.
@@ -180,7 +149,7 @@ fn row(json: &str, ino: &str) -> Option<serde_json::Value> {
 }
 
 /// The step found the container under the configured roots and entered it.
-fn found(r: &Run, step: &str) {
+fn found(r: &Report, step: &str) {
     let f = &r.facts;
     let json = &r.sections[&format!("{step} json")];
     let want = serde_json::json!({
@@ -204,7 +173,7 @@ fn found(r: &Run, step: &str) {
 
 /// The step read docker's default roots (empty here): the container is
 /// not found and its namespace is only a process's.
-fn defaults(r: &Run, step: &str) {
+fn defaults(r: &Report, step: &str) {
     let f = &r.facts;
     let json = &r.sections[&format!("{step} json")];
     let got = row(json, &f["dino"]).expect(json);
@@ -394,20 +363,10 @@ fn mounts_under(root: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-/// The host's network interfaces, by name.
-fn host_links() -> BTreeSet<String> {
-    std::fs::read_dir("/sys/class/net")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
 fn a_real_dockerd_with_roots_from_its_config_file() -> Result<(), Failed> {
     let t0 = Instant::now();
     let before = runtime_host::host();
-    let links_before = host_links();
+    let links_before = runtime_host::dir("/sys/class/net");
     let pidfile_before = Path::new("/run/docker.pid").exists();
     let default_root_before = Path::new("/var/lib/docker").exists();
     let roots = Roots::new();
@@ -438,7 +397,7 @@ fn a_real_dockerd_with_roots_from_its_config_file() -> Result<(), Failed> {
     if Path::new("/var/lib/docker").exists() != default_root_before {
         left.push("/var/lib/docker (made by this run)".into());
     }
-    let links = host_links();
+    let links = runtime_host::dir("/sys/class/net");
     if links != links_before {
         left.push(format!("links {:?}", links.difference(&links_before)));
     }

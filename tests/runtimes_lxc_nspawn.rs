@@ -28,7 +28,7 @@ mod sandbox;
 mod skip;
 
 use libtest_mimic::{Arguments, Failed};
-use runtime_host::{cmd, enters, has, list_all, listed, netns_ino, ok, pids_match, quiet};
+use runtime_host::{cmd, dir, enters, has, list_all, listed, netns_ino, ok, pids_match, quiet};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -61,15 +61,6 @@ fn main() {
         real_lxc_nspawn,
     );
     libtest_mimic::run(&args, vec![trial]).exit();
-}
-
-fn dir(p: &str) -> BTreeSet<String> {
-    std::fs::read_dir(p)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect()
 }
 
 /// What the runtimes may leave on the host.

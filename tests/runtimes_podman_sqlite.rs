@@ -20,8 +20,8 @@ mod sandbox;
 mod skip;
 
 use libtest_mimic::{Arguments, Failed};
+use sandbox::Report;
 use serde_json::Value;
-use std::collections::HashMap;
 
 const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
 /// Root's container in a pod its cgroup path names.
@@ -146,39 +146,11 @@ echo "=== cut-notes"; cat $SBX/cut.err
     )
 }
 
-struct Run {
-    facts: HashMap<String, String>,
-    sections: HashMap<String, String>,
-}
-
-fn run() -> Result<Run, Failed> {
-    let dir = sandbox::scratch_root().join("podman-sqlite");
-    let _ = std::fs::create_dir_all(&dir);
-    let out = sandbox::run_script(&dir, &script())?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !out.status.success() {
-        return Err(format!(
-            "script failed: {:?}\n{text}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    let mut facts = HashMap::new();
-    let mut sections = HashMap::new();
-    let mut current: Option<String> = None;
-    for line in text.split_inclusive('\n') {
-        if let Some(f) = line.strip_prefix("FACT ") {
-            let (k, v) = f.trim_end().split_once(' ').unwrap_or((f.trim_end(), ""));
-            facts.insert(k.to_string(), v.to_string());
-        } else if let Some(name) = line.strip_prefix("=== ") {
-            current = Some(name.trim_end().to_string());
-            sections.insert(name.trim_end().to_string(), String::new());
-        } else if let Some(c) = &current {
-            sections.get_mut(c).unwrap().push_str(line);
-        }
-    }
-    Ok(Run { facts, sections })
+fn run() -> Result<Report, Failed> {
+    // `main` only runs this where a sandbox can be built.
+    let text = sandbox::run_checked("podman-sqlite", &script())
+        .ok_or("run_checked found no sandbox, which main had found")?;
+    Ok(Report::parse(&text))
 }
 
 /// The containers listed in namespace `ino` of a `-j` section.

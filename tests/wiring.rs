@@ -246,6 +246,17 @@ fn addr_set(v: &Value) -> BTreeSet<(String, String, i64)> {
         .collect()
 }
 
+/// The addresses `ip -j addr` (`addrs`) gives the interface `ifindex`.
+fn addrs_of(addrs: &Value, ifindex: &Value) -> BTreeSet<(String, String, i64)> {
+    addrs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["ifindex"] == *ifindex)
+        .map(|a| addr_set(&a["addr_info"]))
+        .unwrap_or_default()
+}
+
 /// The fixture, built once for the tests that share it.
 fn fixture() -> &'static Run {
     static RUN: std::sync::OnceLock<Option<Run>> = std::sync::OnceLock::new();
@@ -321,13 +332,7 @@ fn interfaces_and_edges_match_ip_in_every_namespace() {
                 g["linkinfo"]["info_kind"], l["linkinfo"]["info_kind"],
                 "{what}: kind"
             );
-            let oracle_addrs = addrs
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|a| a["ifindex"] == l["ifindex"])
-                .map(|a| addr_set(&a["addr_info"]))
-                .unwrap_or_default();
+            let oracle_addrs = addrs_of(&addrs, &l["ifindex"]);
             assert_eq!(addr_set(&g["addr_info"]), oracle_addrs, "{what}: addresses");
             match oracle_far(l, &by_name) {
                 Some((Some(nsid), far_idx)) => {
@@ -679,13 +684,7 @@ echo "=== addr"; ip -n k -j addr show
         "{name}: kind"
     );
     let addrs = json(&r.sections["addr"]);
-    let oracle_addrs = addrs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["ifindex"] == l["ifindex"])
-        .map(|a| addr_set(&a["addr_info"]))
-        .unwrap_or_default();
+    let oracle_addrs = addrs_of(&addrs, &l["ifindex"]);
     assert_eq!(addr_set(&g["addr_info"]), oracle_addrs, "{name}: addresses");
     // All in one namespace: no peer; ipvlan's lower device is `low`
     // (`link`; a vxlan's is in its info_data).

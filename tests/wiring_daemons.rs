@@ -28,85 +28,43 @@
 //! will not start, it is reported as ignored with the reason; under
 //! `CI=true` each of these is a failure (with dockerd's log).
 
+#[path = "support/daemons.rs"]
+mod daemons;
 #[path = "support/dockerd.rs"]
 mod dockerd;
 
+use daemons::{
+    import_busybox, in_ci, ok, podman_conf, state_dir, undo_run_dir, Guard, HostState, IMG,
+};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 const RNETNS: &str = env!("CARGO_BIN_EXE_rnetns");
 const LABEL: &str = "rnetns-wiring-test=1";
-const IMG: &str = "rnetns-busybox:latest";
 const NAME: &str = "docker_and_podman_wiring_matches_inspect_and_ip";
-
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1")
-}
-
-fn state_dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rnetns-wiring-daemons");
-    let _ = std::fs::create_dir_all(&d);
-    d
-}
-
-fn missing() -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("needs root".into());
-    }
-    for bin in ["docker", "dockerd", "podman", "busybox", "nsenter", "dot"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {bin}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            return Some(format!("{bin} is not installed (.ci/run installs it)"));
-        }
-    }
-    None
-}
+/// This test's directory under `CARGO_TARGET_TMPDIR` (daemons.rs).
+const STATE: &str = "rnetns-wiring-daemons";
 
 fn main() {
     let args = Arguments::from_args();
-    let trial = match missing() {
-        Some(why) if in_ci() => Trial::test(NAME, move || Err(format!("CI=true but {why}").into())),
-        Some(why) => {
-            eprintln!("skipped: {why}");
-            Trial::ignorable_test(NAME, move || {
-                Ok(Completion::ignored_with(format!("SKIP: {why}")))
-            })
-        }
-        None => Trial::ignorable_test(NAME, real_daemons),
-    };
+    let trial =
+        match daemons::missing(&["docker", "dockerd", "podman", "busybox", "nsenter", "dot"]) {
+            Some(why) if in_ci() => {
+                Trial::test(NAME, move || Err(format!("CI=true but {why}").into()))
+            }
+            Some(why) => {
+                eprintln!("skipped: {why}");
+                Trial::ignorable_test(NAME, move || {
+                    Ok(Completion::ignored_with(format!("SKIP: {why}")))
+                })
+            }
+            None => Trial::ignorable_test(NAME, real_daemons),
+        };
     libtest_mimic::run(&args, vec![trial]).exit();
-}
-
-/// Runs a command with podman's config; returns its output.
-fn cmd(argv: &[&str]) -> Output {
-    Command::new("timeout")
-        .arg("120")
-        .args(argv)
-        .env("CONTAINERS_CONF", state_dir().join("containers.conf"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn")
-}
-
-fn ok(argv: &[&str]) -> Result<String, Failed> {
-    let o = cmd(argv);
-    if !o.status.success() {
-        return Err(format!(
-            "{argv:?} failed ({:?}): {}",
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
-        )
-        .into());
-    }
-    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
 fn json_of(argv: &[&str]) -> Result<Value, Failed> {
@@ -114,43 +72,11 @@ fn json_of(argv: &[&str]) -> Result<Value, Failed> {
     serde_json::from_str(&text).map_err(|e| format!("{argv:?}: invalid JSON ({e}): {text}").into())
 }
 
-fn quiet(argv: &[&str]) {
-    let _ = cmd(argv);
-}
-
 fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Result<(), Failed> {
     if cond {
         Ok(())
     } else {
         Err(msg().into())
-    }
-}
-
-/// Undoes everything the test created, in Drop, so a failed assertion
-/// still cleans up: labelled containers, the pod, both networks, the
-/// dockerd it started, and `podman0` when no other podman container uses it.
-struct Guard {
-    dockerd: Option<dockerd::Dockerd>,
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        quiet(&["podman", "pod", "rm", "-f", "-t", "0", "rnw-pod"]);
-        let ids = cmd(&["podman", "ps", "-aq", "--filter", &format!("label={LABEL}")]);
-        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
-            quiet(&["podman", "rm", "-f", "-t", "0", "--depend", id]);
-        }
-        quiet(&["podman", "network", "rm", "-f", "rnw-pnet"]);
-        let ids = cmd(&["docker", "ps", "-aq", "--filter", &format!("label={LABEL}")]);
-        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
-            quiet(&["docker", "rm", "-f", id]);
-        }
-        quiet(&["docker", "network", "rm", "rnw-net"]);
-        drop(self.dockerd.take());
-        let others = cmd(&["podman", "ps", "-q"]);
-        if others.status.success() && others.stdout.is_empty() {
-            quiet(&["ip", "link", "del", "podman0"]);
-        }
     }
 }
 
@@ -163,33 +89,8 @@ fn dockerd_log() -> String {
 
 /// Imports the busybox image into both runtimes and starts the containers.
 fn setup() -> Result<(), Failed> {
-    let n = ok(&["sh", "-c", "ulimit -Hn"])?;
-    let n = n.trim();
-    std::fs::write(
-        state_dir().join("containers.conf"),
-        format!("[containers]\ndefault_ulimits = [\"nofile={n}:{n}\", \"nproc=4096:4096\"]\n[network]\nnetwork_backend = \"netavark\"\n"),
-    )?;
-    let root = state_dir().join("rootfs");
-    let _ = std::fs::remove_dir_all(&root);
-    for d in ["bin", "proc", "sys", "dev", "etc", "tmp", "run"] {
-        std::fs::create_dir_all(root.join(d))?;
-    }
-    let busybox = ok(&["sh", "-c", "command -v busybox"])?;
-    std::fs::copy(busybox.trim(), root.join("bin/busybox"))?;
-    for a in ["sh", "sleep"] {
-        std::os::unix::fs::symlink("busybox", root.join("bin").join(a))?;
-    }
-    let tar = state_dir().join("rootfs.tar");
-    let (r, t) = (root.display().to_string(), tar.display().to_string());
-    ok(&["tar", "-C", &r, "-cf", &t, "."])?;
-    let cmd_opt = "CMD [\"/bin/sleep\",\"100000\"]";
-    if !cmd(&["docker", "image", "inspect", IMG]).status.success() {
-        ok(&["docker", "import", "-c", cmd_opt, &t, IMG])?;
-    }
-    let pimg = format!("localhost/{IMG}");
-    if !cmd(&["podman", "image", "exists", &pimg]).status.success() {
-        ok(&["podman", "import", "-c", cmd_opt, &t, &pimg])?;
-    }
+    podman_conf()?;
+    let pimg = import_busybox(&["sh", "sleep"])?;
     let l = ["--label", LABEL];
     ok(&["docker", "network", "create", l[0], l[1], "rnw-net"])?;
     let drun = |name: &str, net: &str| {
@@ -217,7 +118,13 @@ fn setup() -> Result<(), Failed> {
 fn real_daemons() -> Result<Completion, Failed> {
     let before = HostState::now();
     let run_dir_existed = Path::new("/run/netns").exists();
-    let mut guard = Guard { dockerd: None };
+    let mut guard = Guard {
+        dockerd: None,
+        label: LABEL,
+        pod: "rnw-pod",
+        podman_net: Some("rnw-pnet"),
+        docker_net: "rnw-net",
+    };
     match dockerd::Dockerd::ensure(&state_dir()) {
         Ok(d) => guard.dockerd = Some(d),
         Err(e) if in_ci() => {
@@ -637,140 +544,4 @@ fn artefacts(dir: &Path, plain: &str, ctrs: &[Ctr]) -> Result<(), Failed> {
         format!("$ rnetns identify --iface {veth}\n{id}"),
     )?;
     Ok(())
-}
-
-// ------------------------------------------------ leaving the host clean
-
-/// What must be the same after the test: nsfs mounts, run-dir entries,
-/// links and container cgroups.
-struct HostState {
-    mounts: BTreeSet<String>,
-    run_dir: BTreeSet<String>,
-    links: BTreeSet<String>,
-    cgroups: BTreeSet<String>,
-}
-
-impl HostState {
-    fn now() -> HostState {
-        HostState {
-            mounts: nsfs_mounts(),
-            run_dir: names_in("/run/netns"),
-            links: names_in("/sys/class/net"),
-            cgroups: container_cgroups(),
-        }
-    }
-
-    /// What is new since `self`, waiting up to 5 s for links and cgroups
-    /// (systemd and netavark remove theirs shortly after a container).
-    fn left_behind(&self) -> String {
-        let new = |a: &BTreeSet<String>, b: &BTreeSet<String>| -> Vec<String> {
-            a.difference(b).cloned().collect()
-        };
-        let mut now = HostState::now();
-        for _ in 0..50 {
-            if new(&now.links, &self.links).is_empty()
-                && new(&now.cgroups, &self.cgroups).is_empty()
-            {
-                break;
-            }
-            // podman's cgroupfs manager on a v1/hybrid host leaves empty
-            // `libpod_parent/ID` directories: rmdir removes only empty ones.
-            for dir in new(&now.cgroups, &self.cgroups) {
-                let _ = std::fs::remove_dir(dir);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            now = HostState::now();
-        }
-        // dockerd mounts its `default` sandbox lazily; a daemon this test
-        // did not start may do so meanwhile (the one it starts is cleaned
-        // up by its Drop).
-        let mounts: Vec<String> = new(&now.mounts, &self.mounts)
-            .into_iter()
-            .filter(|m| !m.ends_with(" /run/docker/netns/default"))
-            .collect();
-        let parts = [
-            ("mounts", mounts),
-            ("/run/netns entries", new(&now.run_dir, &self.run_dir)),
-            ("links", new(&now.links, &self.links)),
-            ("cgroups", new(&now.cgroups, &self.cgroups)),
-        ];
-        parts
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| format!("{k} {v:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-fn nsfs_mounts() -> BTreeSet<String> {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains(" - nsfs "))
-        .map(|l| l.split(' ').skip(3).take(2).collect::<Vec<_>>().join(" "))
-        .collect()
-}
-
-fn names_in(dir: &str) -> BTreeSet<String> {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
-/// podman makes `/run/netns` (a self-bind mount) for its rootful
-/// containers and leaves it when they are gone. When the test brought it
-/// and it is empty again, it goes: its bind mounts (only mounts whose mount
-/// point is exactly `/run/netns`), then the directory.
-fn undo_run_dir() {
-    if !names_in("/run/netns").is_empty() {
-        return;
-    }
-    let self_bound = || {
-        std::fs::read_to_string("/proc/self/mountinfo")
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l.split(' ').nth(4) == Some("/run/netns"))
-    };
-    for _ in 0..8 {
-        if !self_bound() {
-            break;
-        }
-        let _ = nix::mount::umount2("/run/netns", nix::mount::MntFlags::MNT_DETACH);
-    }
-    if !self_bound() {
-        let _ = std::fs::remove_dir("/run/netns");
-    }
-}
-
-/// Cgroup directories that docker, podman or their runtimes make for a
-/// container, up to four levels below the root.
-fn container_cgroups() -> BTreeSet<String> {
-    fn walk(dir: &Path, depth: usize, out: &mut BTreeSet<String>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in rd.flatten() {
-            if !e.file_type().is_ok_and(|t| t.is_dir()) {
-                continue;
-            }
-            let name = e.file_name().to_string_lossy().into_owned();
-            let path = e.path();
-            let parent = dir.file_name().map(|n| n.to_string_lossy().into_owned());
-            if name.starts_with("docker-")
-                || (name.starts_with("libpod") && name != "libpod_parent")
-                || matches!(parent.as_deref(), Some("docker" | "libpod_parent"))
-            {
-                out.insert(path.to_string_lossy().into_owned());
-            } else if depth > 0 {
-                walk(&path, depth - 1, out);
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(Path::new("/sys/fs/cgroup"), 4, &mut out);
-    out
 }

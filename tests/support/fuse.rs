@@ -102,3 +102,87 @@ pub fn mount_own(target: &str, uid: u32) -> OwnedFd {
     std::thread::spawn(move || serve(raw));
     fd
 }
+
+/// The user's side of a stuck FUSE, in the child [`spawn_user_server`]
+/// starts: a private view with a tmpfs /tmp, FUSE on /tmp/f served by a
+/// thread, and an overlay over it on `target` (root's own access to a
+/// user's FUSE is refused at once; through an overlay, which reaches its
+/// lower layers with the mounter's credentials, it waits on the server).
+/// Says "ready", then serves (never answering a lookup) until killed.
+pub fn serve_under_overlay(target: &str) {
+    use nix::mount::{mount, MsFlags};
+    use std::io::Write;
+    let none: Option<&str> = None;
+    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none).unwrap();
+    mount(Some("u"), "/tmp", Some("tmpfs"), MsFlags::empty(), none).unwrap();
+    for d in ["/tmp/f", "/tmp/l"] {
+        std::fs::create_dir(d).unwrap();
+    }
+    let fd = mount_fuse("/tmp/f", 0);
+    let raw = fd.as_raw_fd();
+    std::thread::spawn(move || serve(raw));
+    mount(
+        Some("u"),
+        target,
+        Some("overlay"),
+        MsFlags::MS_RDONLY,
+        Some("lowerdir=/tmp/f:/tmp/l"),
+    )
+    .expect("overlay over FUSE");
+    println!("ready");
+    std::io::stdout().flush().unwrap();
+    loop {
+        std::thread::park();
+    }
+}
+
+/// This test binary again (`--exact TEST --nocapture`, with `env` set to
+/// 1), as `uid` in a user and mount namespace of its own, where it runs
+/// [`serve_under_overlay`]; returned once it says "ready".
+pub fn spawn_user_server(test: &str, env: &str, uid: u32) -> std::process::Child {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let mut c = Command::new(std::env::current_exe().unwrap());
+    c.args(["--exact", test, "--nocapture"])
+        .env(env, "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    // SAFETY: the forked child is single-threaded here
+    // (unshare(CLONE_NEWUSER) needs that; the test harness is not).
+    unsafe {
+        c.pre_exec(move || {
+            become_user(uid)?;
+            // setuid made us undumpable: /proc/self would be root's.
+            libc::prctl(libc::PR_SET_DUMPABLE, 1);
+            use nix::sched::{unshare, CloneFlags};
+            unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)?;
+            std::fs::write("/proc/self/setgroups", "deny")?;
+            std::fs::write("/proc/self/uid_map", format!("0 {uid} 1"))?;
+            std::fs::write("/proc/self/gid_map", format!("0 {uid} 1"))?;
+            Ok(())
+        });
+    }
+    let mut child = c.spawn().unwrap();
+    let ready = std::io::BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.trim() == "ready");
+    assert!(ready, "the user's FUSE server did not start");
+    child
+}
+
+/// Becomes `uid` (group `uid`, no supplementary groups), in a `pre_exec`:
+/// setgroups, setgid and setuid are async-signal-safe.
+pub fn become_user(uid: u32) -> std::io::Result<()> {
+    // SAFETY: plain syscalls on no memory of ours but a null list.
+    let failed = unsafe {
+        libc::setgroups(0, std::ptr::null()) != 0
+            || libc::setgid(uid) != 0
+            || libc::setuid(uid) != 0
+    };
+    if failed {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}

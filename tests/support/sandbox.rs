@@ -188,7 +188,9 @@ pub fn run_script(scratch: &Path, body: &str) -> std::io::Result<std::process::O
 }
 
 /// What a scenario script prints for its test to judge: `FACT KEY VALUE`
-/// lines, and under each `=== NAME` line the text up to the next one.
+/// lines (a bare `FACT KEY` has the value ""), and under each `=== NAME`
+/// line the text up to the next one (present, maybe empty, once the
+/// line is).
 pub struct Report {
     pub facts: HashMap<String, String>,
     pub sections: HashMap<String, String>,
@@ -201,10 +203,12 @@ impl Report {
         let mut current: Option<String> = None;
         for line in text.split_inclusive('\n') {
             if let Some(f) = line.strip_prefix("FACT ") {
-                let (k, v) = f.trim_end().split_once(' ').unwrap();
+                let (k, v) = f.trim_end().split_once(' ').unwrap_or((f.trim_end(), ""));
                 facts.insert(k.to_string(), v.to_string());
             } else if let Some(name) = line.strip_prefix("=== ") {
-                current = Some(name.trim_end().to_string());
+                let name = name.trim_end().to_string();
+                sections.entry(name.clone()).or_insert_with(String::new);
+                current = Some(name);
             } else if let Some(c) = &current {
                 sections
                     .entry(c.clone())
