@@ -15,7 +15,7 @@
 //! Syscalls: pipe2, fork, poll, read, write, waitpid(WNOHANG), _exit.
 
 use super::{Container, Evidence, Key, Rank};
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -102,11 +102,76 @@ fn add(ev: &mut Evidence, f: Found) {
     }
 }
 
+/// A forked child's answer on its way: the pipe closes when it is all
+/// sent (`None` then), `got` holds what came.
 struct Child {
-    uid: u32,
     pid: nix::unistd::Pid,
     pipe: Option<OwnedFd>,
     got: Vec<u8>,
+}
+
+/// Why a child gave no answer.
+enum Unanswered {
+    /// Still running at the deadline: killed, left to init if it sleeps on.
+    Late,
+    /// It answered what does not parse (or too much).
+    Unreadable,
+}
+
+/// Runs `read` in a forked child that sends its answer as JSON; `read`
+/// comes back if no child could be started.
+fn spawn<T: Serialize, F: FnOnce() -> T>(read: F) -> Result<Child, F> {
+    let Ok((r, w)) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
+        return Err(read);
+    };
+    match crate::sys::fork() {
+        Ok(crate::sys::Forked::Child) => {
+            drop(r);
+            let out = serde_json::to_vec(&read()).unwrap_or_default();
+            let ok = std::fs::File::from(w).write_all(&out).is_ok();
+            crate::sys::exit_now(if ok { 0 } else { 1 })
+        }
+        Ok(crate::sys::Forked::Parent(pid)) => Ok(Child {
+            pid,
+            pipe: Some(r),
+            got: Vec::new(),
+        }),
+        Err(_) => Err(read),
+    }
+}
+
+/// The answer of a child that [`collect`] is done with.
+fn finish<T: DeserializeOwned>(c: Child) -> Result<T, Unanswered> {
+    if c.pipe.is_some() {
+        // Ends it if it can be ended (and reaps it, so that its rusage
+        // counts); in FUSE it sleeps on (state D).
+        let _ = nix::sys::signal::kill(c.pid, nix::sys::signal::Signal::SIGKILL);
+        reap_soon(c.pid);
+        return Err(Unanswered::Late);
+    }
+    // A child that closed its pipe is exiting: reaped if done soon (else
+    // init reaps it when we exit).
+    reap_soon(c.pid);
+    serde_json::from_slice(&c.got).map_err(|_| Unanswered::Unreadable)
+}
+
+/// `read()`'s answer, computed in a forked child that gets `deadline`;
+/// `None` if it did not answer in time or its answer was unreadable.
+/// Where fork is unsafe (more than one thread) or fails, `read` runs here.
+pub fn within<T: Serialize + DeserializeOwned>(
+    deadline: Duration,
+    read: impl FnOnce() -> T,
+) -> Option<T> {
+    if !crate::sys::single_threaded() {
+        return Some(read());
+    }
+    let mut kid = match spawn(read) {
+        Ok(c) => [c],
+        Err(read) => return Some(read()),
+    };
+    collect(&mut kid, Instant::now() + deadline);
+    let [c] = kid;
+    finish(c).ok()
 }
 
 /// Runs `read(uid, &mut evidence)` for each of `uids` in a forked child
@@ -122,35 +187,31 @@ pub fn per_user(
     if !crate::sys::single_threaded() {
         return uids.iter().for_each(|&u| read(u, ev));
     }
-    let mut kids = Vec::new();
+    let (mut kids, mut whose) = (Vec::new(), Vec::new());
     for &uid in uids {
-        match spawn(uid, &read) {
-            Some(c) => kids.push(c),
-            None => read(uid, ev),
+        let one = || {
+            let mut mine = Evidence::default();
+            read(uid, &mut mine);
+            found(mine)
+        };
+        match spawn(one) {
+            Ok(c) => {
+                kids.push(c);
+                whose.push(uid);
+            }
+            Err(_) => read(uid, ev),
         }
     }
     collect(&mut kids, Instant::now() + deadline);
-    for c in kids {
-        if c.pipe.is_some() {
-            // Ends it if it can be ended (and reaps it, so that its
-            // rusage counts); in FUSE it sleeps on (state D).
-            let _ = nix::sys::signal::kill(c.pid, nix::sys::signal::Signal::SIGKILL);
-            reap_soon(c.pid);
-            ev.notes.add(format!(
-                "uid {}'s podman state did not answer within {}s; skipped",
-                c.uid,
-                deadline.as_secs_f32()
-            ));
-            continue;
-        }
-        // A child that closed its pipe is exiting: reaped if done soon
-        // (else init reaps it when we exit).
-        reap_soon(c.pid);
-        match serde_json::from_slice::<Found>(&c.got) {
+    for (c, uid) in kids.into_iter().zip(whose) {
+        match finish::<Found>(c) {
             Ok(f) => add(ev, f),
-            Err(_) => ev.notes.add(format!(
-                "uid {}'s podman state could not be read (its reader failed); skipped",
-                c.uid
+            Err(Unanswered::Late) => ev.notes.add(format!(
+                "uid {uid}'s podman state did not answer within {}s; skipped",
+                deadline.as_secs_f32()
+            )),
+            Err(Unanswered::Unreadable) => ev.notes.add(format!(
+                "uid {uid}'s podman state could not be read (its reader failed); skipped"
             )),
         }
     }
@@ -158,7 +219,7 @@ pub fn per_user(
 
 /// Reaps `pid` if it exits within 20 ms (checked every 100 us: a reader
 /// that closed its pipe is done in far less).
-fn reap_soon(pid: nix::unistd::Pid) {
+pub(crate) fn reap_soon(pid: nix::unistd::Pid) {
     use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
     for _ in 0..200 {
         match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
@@ -168,25 +229,21 @@ fn reap_soon(pid: nix::unistd::Pid) {
     }
 }
 
-/// Forks one reader; `None` if it could not be started.
-fn spawn(uid: u32, read: &impl Fn(u32, &mut Evidence)) -> Option<Child> {
-    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok()?;
-    match crate::sys::fork().ok()? {
-        crate::sys::Forked::Child => {
-            drop(r);
-            let mut ev = Evidence::default();
-            read(uid, &mut ev);
-            let out = serde_json::to_vec(&found(ev)).unwrap_or_default();
-            let mut w = std::fs::File::from(w);
-            let ok = w.write_all(&out).is_ok();
-            crate::sys::exit_now(if ok { 0 } else { 1 })
+/// Whether `fd` has something to read (or is closed) before `until`.
+pub(crate) fn readable_by(fd: std::os::fd::BorrowedFd<'_>, until: Instant) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
         }
-        crate::sys::Forked::Parent(pid) => Some(Child {
-            uid,
-            pid,
-            pipe: Some(r),
-            got: Vec::new(),
-        }),
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        let ms = PollTimeout::try_from(left.as_millis().max(1)).unwrap_or(PollTimeout::MAX);
+        match poll(&mut fds, ms) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => {}
+            Ok(_) => return true,
+            Err(_) => return false,
+        }
     }
 }
 

@@ -1,93 +1,21 @@
 //! Doctor's reads of other mount namespaces bounded in time (README
 //! "Bounded reads", the second line behind reading only what their
-//! mountinfo shows as local): the read runs in a forked child, which sends
-//! its answer as JSON over a pipe, and the parent waits at most
-//! [`DEADLINE`]. A child stuck in a filesystem a user serves (FUSE) sleeps
-//! uninterruptibly and cannot be killed, so the parent does not wait for
-//! it: it is sent SIGKILL (which ends it once the filesystem answers or
-//! its server dies) and the read counts as not answered. Where fork is
-//! unsafe (more than one thread) or fails, the read runs in this process.
-//! Syscalls: pipe2, fork, poll, read, write, kill, waitpid(WNOHANG), _exit.
+//! mountinfo shows as local): a read runs in a forked child and the
+//! parent waits at most [`DEADLINE`] ([`within`], the runtimes readers'
+//! own: a JSON answer over a pipe). A child stuck in a filesystem a user
+//! serves (FUSE) sleeps uninterruptibly and cannot be killed, so the
+//! parent does not wait for it: it is sent SIGKILL (which ends it once
+//! the filesystem answers or its server dies) and the read counts as not
+//! answered. [`open_within`] is the same for opening a file, which comes
+//! back by SCM_RIGHTS. Where fork is unsafe (more than one thread) or
+//! fails, the read runs in this process.
+//! Syscalls: pipe2, socketpair, fork, poll, read, recvmsg, sendmsg, kill,
+//! waitpid(WNOHANG), _exit.
 
-use serde::{de::DeserializeOwned, Serialize};
-use std::io::Write;
-use std::os::fd::AsFd;
+use crate::runtimes::reader::{readable_by, reap_soon};
 use std::time::{Duration, Instant};
 
-pub use crate::runtimes::reader::DEADLINE;
-
-/// Most bytes a child may send: the kept mountinfo lines are capped
-/// (`holders::CAP_TOTAL`), well under this.
-const MAX_REPLY: usize = 64 << 20;
-
-/// `read()`'s answer, computed in a forked child that gets `deadline`;
-/// `None` if it did not answer in time (or its answer was unreadable).
-pub fn within<T: Serialize + DeserializeOwned>(
-    deadline: Duration,
-    read: impl FnOnce() -> T,
-) -> Option<T> {
-    if !crate::sys::single_threaded() {
-        return Some(read());
-    }
-    let Ok((r, w)) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
-        return Some(read());
-    };
-    let pid = match crate::sys::fork() {
-        Ok(crate::sys::Forked::Child) => {
-            drop(r);
-            let out = serde_json::to_vec(&read()).unwrap_or_default();
-            let ok = std::fs::File::from(w).write_all(&out).is_ok();
-            crate::sys::exit_now(if ok { 0 } else { 1 })
-        }
-        Ok(crate::sys::Forked::Parent(pid)) => pid,
-        Err(_) => return Some(read()),
-    };
-    drop(w);
-    let until = Instant::now() + deadline;
-    let mut got = Vec::new();
-    let done = loop {
-        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break false;
-        }
-        let mut fds = [PollFd::new(r.as_fd(), PollFlags::POLLIN)];
-        let ms = PollTimeout::try_from(left.as_millis().max(1)).unwrap_or(PollTimeout::MAX);
-        match poll(&mut fds, ms) {
-            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
-            Ok(_) => {}
-            Err(_) => break false,
-        }
-        let mut buf = [0u8; 65536];
-        match nix::unistd::read(r.as_fd(), &mut buf) {
-            Ok(0) => break true,
-            Ok(n) if got.len() + n <= MAX_REPLY => got.extend_from_slice(&buf[..n]),
-            Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
-            _ => break false,
-        }
-    };
-    if !done {
-        // Ends it if it can be ended; in FUSE it sleeps on (state D) and
-        // init reaps it when this process exits.
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-    }
-    reap_soon(pid);
-    if !done {
-        return None;
-    }
-    serde_json::from_slice(&got).ok()
-}
-
-/// Reaps `pid` if it exits within 20 ms.
-fn reap_soon(pid: nix::unistd::Pid) {
-    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-    for _ in 0..200 {
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_micros(100)),
-            _ => return,
-        }
-    }
-}
+pub use crate::runtimes::reader::{within, DEADLINE};
 
 /// `open()`'s file, opened in a forked child that gets `deadline` and
 /// passes it back over a socket (SCM_RIGHTS); `None` if it did not answer
@@ -140,24 +68,7 @@ pub fn open_within(
         Err(_) => return Some(open()),
     };
     drop(theirs);
-    let ready = {
-        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-        let until = Instant::now() + deadline;
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break false;
-            }
-            let mut fds = [PollFd::new(ours.as_fd(), PollFlags::POLLIN)];
-            let ms = PollTimeout::try_from(left.as_millis().max(1)).unwrap_or(PollTimeout::MAX);
-            match poll(&mut fds, ms) {
-                Ok(0) | Err(nix::errno::Errno::EINTR) => {}
-                Ok(_) => break true,
-                Err(_) => break false,
-            }
-        }
-    };
-    if !ready {
+    if !readable_by(ours.as_fd(), Instant::now() + deadline) {
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
         reap_soon(pid);
         return None;
