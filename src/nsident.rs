@@ -21,8 +21,9 @@ pub fn key_of(f: &File) -> Option<Key> {
     Some((m.dev(), m.ino()))
 }
 
-/// Whether `file` is a namespace file (nsfs), checked by filesystem type.
-pub fn is_nsfs(file: &File) -> bool {
+/// Whether `file` is a namespace file (nsfs), checked by filesystem type
+/// (an `O_PATH` fd will do).
+pub fn is_nsfs(file: impl AsFd) -> bool {
     nix::sys::statfs::fstatfs(file).is_ok_and(|s| s.filesystem_type().0 == NSFS_MAGIC)
 }
 

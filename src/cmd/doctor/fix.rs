@@ -110,9 +110,7 @@ fn open_ns(path: &std::path::Path) -> Option<File> {
     use nix::fcntl::{open, OFlag};
     let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let fd = open(path, flags, nix::sys::stat::Mode::empty()).ok()?;
-    let nsfs = nix::sys::statfs::fstatfs(&fd)
-        .is_ok_and(|s| s.filesystem_type().0 as u64 == crate::mountinfo::NSFS.1);
-    if !nsfs {
+    if !crate::nsident::is_nsfs(&fd) {
         return None;
     }
     File::open(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()

@@ -372,9 +372,7 @@ fn open_netns_here(ns: &Ns, path: &[u8]) -> Result<File, String> {
     let resolve = libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS | libc::RESOLVE_BENEATH;
     let found = crate::sys::openat2(root.as_fd(), rel, flags, resolve)
         .map_err(|e| format!("it is gone there ({})", crate::sys::strerror(e as i32)))?;
-    if !nix::sys::statfs::fstatfs(&found)
-        .is_ok_and(|s| s.filesystem_type().0 as u64 == crate::mountinfo::NSFS.1)
-    {
+    if !crate::nsident::is_nsfs(&found) {
         return Err("what is there now is not a namespace".into());
     }
     // Reopened through the fd, not by name: the same inode, checked above.
