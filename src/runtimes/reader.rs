@@ -111,7 +111,9 @@ struct Child {
 }
 
 /// Why a child gave no answer.
-enum Unanswered {
+pub enum Unanswered {
+    /// None could be started (more than one thread, or fork failed).
+    NoChild,
     /// Still running at the deadline: killed, left to init if it sleeps on.
     Late,
     /// It answered what does not parse (or too much).
@@ -165,13 +167,31 @@ pub fn within<T: Serialize + DeserializeOwned>(
     if !crate::sys::single_threaded() {
         return Some(read());
     }
-    let mut kid = match spawn(read) {
-        Ok(c) => [c],
-        Err(read) => return Some(read()),
-    };
+    match spawn(read) {
+        Ok(c) => answer(c, deadline).ok(),
+        Err(read) => Some(read()),
+    }
+}
+
+/// [`within`] for what must never run in this process (it changes the
+/// process, as unsharing its mount namespace does): no child, no run.
+pub fn in_child<T: Serialize + DeserializeOwned>(
+    deadline: Duration,
+    read: impl FnOnce() -> T,
+) -> Result<T, Unanswered> {
+    if !crate::sys::single_threaded() {
+        return Err(Unanswered::NoChild);
+    }
+    let c = spawn(read).map_err(|_| Unanswered::NoChild)?;
+    answer(c, deadline)
+}
+
+/// One child's answer, waited for at most `deadline`.
+fn answer<T: DeserializeOwned>(c: Child, deadline: Duration) -> Result<T, Unanswered> {
+    let mut kid = [c];
     collect(&mut kid, Instant::now() + deadline);
     let [c] = kid;
-    finish(c).ok()
+    finish(c)
 }
 
 /// Runs `read(uid, &mut evidence)` for each of `uids` in a forked child
@@ -210,7 +230,7 @@ pub fn per_user(
                 "uid {uid}'s podman state did not answer within {}s; skipped",
                 deadline.as_secs_f32()
             )),
-            Err(Unanswered::Unreadable) => ev.notes.add(format!(
+            Err(Unanswered::Unreadable | Unanswered::NoChild) => ev.notes.add(format!(
                 "uid {uid}'s podman state could not be read (its reader failed); skipped"
             )),
         }

@@ -411,7 +411,7 @@ fn collapse() -> String {
 /// Mounts onto the lower of two run-dir mounts each namespace that the
 /// top one names and the lower one does not (or names differently), once
 /// each. The lower mount is hidden here, so a forked child
-/// ([`super::bounded::within`], with its deadline) unshares its mount
+/// ([`crate::runtimes::reader::in_child`], with its deadline) unshares its mount
 /// namespace, takes its own copy of the top away and binds there, on its
 /// copy of the lower mount. Its copy of the top is made private first, so
 /// that unmount reaches nothing here (the kernel would not take away the
@@ -452,18 +452,15 @@ fn complete_lower() -> nix::Result<usize> {
     if held.is_empty() {
         return Ok(0);
     }
-    let parent = std::process::id();
-    let bound = super::bounded::within(super::bounded::DEADLINE, || {
-        // Never in this process: `within` runs it here when it cannot fork.
-        if std::process::id() == parent {
-            return Err(nix::Error::EAGAIN as i32);
-        }
+    use crate::runtimes::reader::{in_child, Unanswered};
+    match in_child(super::bounded::DEADLINE, || {
         bind_on_lower(group, &held).map_err(|e| e as i32)
-    });
-    match bound {
-        Some(Ok(n)) => Ok(n),
-        Some(Err(e)) => Err(nix::Error::from_raw(e)),
-        None => Err(nix::Error::ETIMEDOUT),
+    }) {
+        Ok(Ok(n)) => Ok(n),
+        Ok(Err(e)) => Err(nix::Error::from_raw(e)),
+        Err(Unanswered::NoChild) => Err(nix::Error::EAGAIN),
+        Err(Unanswered::Late) => Err(nix::Error::ETIMEDOUT),
+        Err(Unanswered::Unreadable) => Err(nix::Error::EIO),
     }
 }
 
