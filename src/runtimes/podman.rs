@@ -300,7 +300,7 @@ fn libpod_db(
             )),
         }
     }
-    let pods_left: HashSet<&str> = pods
+    let mut pods_left: HashSet<&str> = pods
         .iter()
         .copied()
         .filter(|p| !db.pods.contains_key(*p))
@@ -319,7 +319,6 @@ fn libpod_db(
     for (c, p) in pod_members(&bolt, &members_left) {
         db.members.entry(c).or_insert(p);
     }
-    let mut pods_left = pods_left;
     pods_left.extend(db.members.values().map(String::as_str));
     pods_left.retain(|p| !db.pods.contains_key(*p));
     let names = pod_names(&bolt, &pods_left);
@@ -350,17 +349,19 @@ pub fn sqlite_db(
             }
         }
     }
+    let their_pods: HashSet<&str> = out.members.values().map(String::as_str).collect();
+    let mut names = HashMap::new();
     for row in db.table("PodConfig", limit)? {
         let (Some(id), Some(name)) = (row.first(), row.get(1)) else {
             continue;
         };
         if let (Some(id), Some(name)) = (id.text(), name.text()) {
-            let asked = pods.contains(id) || out.members.values().any(|p| p == id);
-            if asked {
-                out.pods.insert(id.to_string(), name.to_string());
+            if pods.contains(id) || their_pods.contains(id) {
+                names.insert(id.to_string(), name.to_string());
             }
         }
     }
+    out.pods = names;
     Some(out)
 }
 
