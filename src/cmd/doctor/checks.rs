@@ -39,8 +39,11 @@ fn watched() -> Vec<&'static [u8]> {
 
 impl World {
     pub fn read() -> World {
-        let ours = mountinfo::read("self").unwrap_or_default();
+        // Other namespaces first: their scan forks and can take a while,
+        // and our table should be as close as it can to the listing and
+        // the lstats that the checks compare it with.
         let others = holders::scan(&watched());
+        let ours = mountinfo::read("self").unwrap_or_default();
         World {
             ours,
             late: others.is_none(),
@@ -201,9 +204,12 @@ pub fn run() -> Vec<Finding> {
 ///
 /// The scan takes no lock, so an `ip netns add` or `delete` running beside
 /// it can pass for a problem for an instant: an entry mounted between the
-/// mount-table read and its `lstat` reads as a foreign file, a mount made
-/// after the directory was listed as a mount without an entry. A problem
-/// is therefore believed only when [`CONFIRMS`] more scans, each
+/// mount-table read and its `lstat` reads as a foreign file, a mount
+/// unmounted and unlinked between the table read and the listing as a
+/// mount without an entry. Each scan looks again at what it is about to
+/// call one of those (`unmounted`, `orphans`), and under load the same
+/// name can be caught twice in a cycling add/delete, so a problem is
+/// also believed only when [`CONFIRMS`] more scans, each
 /// [`SETTLE`] after the last, find it again (same check, same path); the
 /// findings reported, problems included, are the last scan's. No further
 /// scan starts once the scans have taken [`SETTLE_BUDGET`] (a scan that
@@ -513,6 +519,12 @@ fn unmounted(world: &World, name: &[u8], hidden_here: bool, out: &mut Vec<Findin
     let Ok(st) = nix::sys::stat::lstat(&store::entry_path(name)) else {
         return;
     };
+    // Mounted on since the table was read (its mount is not in it): an add
+    // in flight, which the next scan reads whole.
+    let now_on = crate::sys::mount_id(&store::entry_path(name));
+    if now_on.is_some_and(|id| world.by_id(id).is_none()) {
+        return;
+    }
     let grace = placeholder::grace();
     match placeholder::classify(&st, run.dev(), std::time::SystemTime::now(), grace) {
         // A copy mounted on it under the run dir's own mount: unlinking
@@ -681,12 +693,27 @@ fn orphans(world: &World, names: &[Vec<u8>], out: &mut Vec<Finding>) {
     let Some(top) = world.stack_at(RUN_DIR.as_bytes()).first().map(|m| m.id) else {
         return;
     };
-    for m in world
+    let candidates: Vec<&Mount> = world
         .ours
         .iter()
         .filter(|m| m.is_nsfs() && m.parent == top && m.mount_point.starts_with(&prefix))
-    {
-        if !known.contains(&m.mount_point) {
+        .filter(|m| !known.contains(&m.mount_point))
+        .collect();
+    if candidates.is_empty() {
+        return;
+    }
+    // The table was read before the listing: an `ip netns delete` in
+    // between (unmount, then unlink) leaves a mount the listing lacks. A
+    // mount still there, the same one, in a table read after the listing
+    // was there all along, and so was its entry if `ip` made it: an add
+    // creates the entry before it mounts, a delete unmounts before it
+    // unlinks.
+    let after = mountinfo::read("self").unwrap_or_default();
+    for m in candidates {
+        let stayed = after
+            .iter()
+            .any(|a| a.id == m.id && a.mount_point == m.mount_point && a.root == m.root);
+        if stayed {
             out.push(finding(
                 "mount-without-entry",
                 Severity::Problem,
