@@ -70,8 +70,10 @@ pub fn plain_with_links(spaces: &[Namespace], w: &Wiring, which: &[usize]) -> Ve
     if let Some(h) = rows.next() {
         out.extend_from_slice(h);
     }
+    let mut lines = String::new();
     for (&i, row) in which.iter().zip(rows) {
         out.extend_from_slice(row);
+        lines.clear();
         for l in w
             .links
             .get(i)
@@ -79,8 +81,9 @@ pub fn plain_with_links(spaces: &[Namespace], w: &Wiring, which: &[usize]) -> Ve
             .into_iter()
             .flatten()
         {
-            out.extend_from_slice(render::iface_lines(w, spaces, i, l, 4).as_bytes());
+            render::push_iface_lines(&mut lines, w, spaces, i, l, 4);
         }
+        out.extend_from_slice(lines.as_bytes());
     }
     out
 }

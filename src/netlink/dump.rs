@@ -62,17 +62,20 @@ impl Addr {
 
     /// `10.0.0.1` / `fe80::1`, as `ip` prints them.
     pub fn text(&self) -> String {
+        self.ip()
+            .map_or_else(|| String::from("?"), |ip| ip.to_string())
+    }
+
+    /// The address, when it has the length of one.
+    pub fn ip(&self) -> Option<std::net::IpAddr> {
         match self.local.len() {
-            4 => {
-                std::net::Ipv4Addr::new(self.local[0], self.local[1], self.local[2], self.local[3])
-                    .to_string()
-            }
-            16 => {
-                let mut b = [0u8; 16];
-                b.copy_from_slice(&self.local);
-                std::net::Ipv6Addr::from(b).to_string()
-            }
-            _ => String::from("?"),
+            4 => <[u8; 4]>::try_from(self.local.as_slice())
+                .ok()
+                .map(Into::into),
+            16 => <[u8; 16]>::try_from(self.local.as_slice())
+                .ok()
+                .map(Into::into),
+            _ => None,
         }
     }
 }
@@ -338,10 +341,21 @@ pub fn link_type_name(t: u16) -> Option<&'static str> {
 
 /// `aa:bb:cc:dd:ee:ff`.
 pub fn mac_text(a: &[u8]) -> String {
-    a.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    let mut out = String::with_capacity(a.len() * 3);
+    push_mac(&mut out, a);
+    out
+}
+
+/// [`mac_text`], appended to `out`.
+pub fn push_mac(out: &mut String, a: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in a.iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
 }
 
 #[cfg(test)]

@@ -108,31 +108,22 @@ pub fn wire(spaces: &[Namespace], mut files: HashMap<usize, File>) -> Wiring {
         }
     };
     // The caller's own namespace needs no setns (nor the privilege for
-    // it): its socket is opened before any thread moves.
+    // it): this thread dumps it first, before it enters any other.
     let own = crate::runtimes::state::netns_at(std::path::Path::new("/proc/thread-self/ns/net"))
         .ok()
         .flatten();
-    let mut done = Vec::new();
     let mut todo = Vec::new();
     let mut own_at = None;
     for (i, n) in spaces.iter().enumerate() {
         match n.key {
             None => {}
-            Some(k) if Some(k) == own => {
-                own_at = Some(i);
-                let mut buf = vec![0u8; dump::RECV_BUF];
-                let res = dump::socket_here().and_then(|sock| {
-                    let links = dump::links_of(&sock, &mut buf)?;
-                    Ok((Some(sock), links))
-                });
-                let file = files.remove(&i).or_else(|| n.open());
-                done.push((i, Dumped { res, file }));
-            }
+            Some(k) if Some(k) == own => own_at = Some(i),
             Some(_) => todo.push((i, files.remove(&i))),
         }
     }
+    let own_file = own_at.and_then(|i| files.remove(&i).or_else(|| spaces[i].open()));
     drop(files);
-    done.extend(dump_all(spaces, todo));
+    let mut done = dump_all(spaces, todo, own_at.map(|i| (i, own_file)));
     let mut open = Open::default();
     let mut denied = 0usize;
     done.sort_by_key(|d| d.0);
@@ -194,54 +185,61 @@ const MAX_WORKERS: usize = 4;
 /// Enters each namespace of `todo` and dumps it, on one worker per
 /// available CPU (this thread is worker 0) for a large host: the time is
 /// the kernel's (setns, socket, two dumps), which runs on as many CPUs as
-/// there are threads asking. Worker `k` of `w` takes entries k, k+w, ...
-/// (a host's namespaces are listed in inode order, which follows creation
-/// order, so contiguous parts would not be even either). Workers that moved into other namespaces simply end; this thread is
-/// brought back by the caller's guard.
-fn dump_all(spaces: &[Namespace], todo: Todo) -> Vec<(usize, Dumped)> {
+/// there are threads asking. `own`, the caller's own namespace (index and
+/// file), is dumped first on this thread, without setns, while the other
+/// workers start on `todo`. Each worker takes the next namespace from one
+/// shared queue, so a slow one (the host's, with every veth and bridge
+/// port) does not leave the others idle. Workers that moved into other
+/// namespaces simply end; this thread is brought back by the caller's
+/// guard.
+fn dump_all(
+    spaces: &[Namespace],
+    todo: Todo,
+    own: Option<(usize, Option<File>)>,
+) -> Vec<(usize, Dumped)> {
     let workers = crate::sys::cpus()
         .min(MAX_WORKERS)
         .min(todo.len() / PER_WORKER)
         .max(1);
     let keep = KEEP_OPEN / workers;
+    let mut buf = vec![0u8; dump::RECV_BUF];
+    let own_first = |buf: &mut [u8]| {
+        own.map(|(i, file)| {
+            let res = dump::socket_here().and_then(|sock| {
+                let links = dump::links_of(&sock, buf)?;
+                Ok((Some(sock), links))
+            });
+            (i, Dumped { res, file })
+        })
+    };
     if workers == 1 {
-        return dump_part(spaces, todo, keep);
+        let mut all: Vec<_> = own_first(&mut buf).into_iter().collect();
+        all.extend(dump_queue(
+            spaces,
+            &std::sync::Mutex::new(todo.into_iter()),
+            keep,
+            buf,
+        ));
+        return all;
     }
     // Files and sockets kept, and what is open already: the fd table
     // grows now, while single-threaded (crate::sys::reserve_fds).
     crate::sys::reserve_fds((2 * KEEP_OPEN.min(todo.len()) + 64) as i32);
-    let mut parts: Vec<Todo> = (0..workers).map(|_| Vec::new()).collect();
-    for (k, t) in todo.into_iter().enumerate() {
-        parts[k % workers].push(t);
-    }
-    let mine = parts.remove(0);
+    let queue = std::sync::Mutex::new(todo.into_iter());
     std::thread::scope(|s| {
-        let spawned: Vec<_> = parts
-            .into_iter()
-            .map(|part| {
+        let handles: Vec<_> = (1..workers)
+            .filter_map(|_| {
                 let worker = std::thread::Builder::new().stack_size(256 << 10);
-                // A worker that cannot start hands its part back.
-                let (tx, rx) = std::sync::mpsc::channel();
-                let h = worker.spawn_scoped(s, move || {
-                    let part = rx.recv().unwrap_or_default();
-                    dump_part(spaces, part, keep)
-                });
-                (h, tx, part)
+                // A worker that cannot start leaves its share to the others.
+                worker
+                    .spawn_scoped(s, || {
+                        dump_queue(spaces, &queue, keep, vec![0u8; dump::RECV_BUF])
+                    })
+                    .ok()
             })
             .collect();
-        let mut rest = Vec::new();
-        let mut handles = Vec::new();
-        for (h, tx, part) in spawned {
-            match h {
-                Ok(h) => {
-                    let _ = tx.send(part);
-                    handles.push(h);
-                }
-                Err(_) => rest.extend(part),
-            }
-        }
-        let mut all = dump_part(spaces, mine, keep);
-        all.extend(dump_part(spaces, rest, keep));
+        let mut all: Vec<_> = own_first(&mut buf).into_iter().collect();
+        all.extend(dump_queue(spaces, &queue, keep, buf));
         for h in handles {
             all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
         }
@@ -252,13 +250,19 @@ fn dump_all(spaces: &[Namespace], todo: Todo) -> Vec<(usize, Dumped)> {
 /// Namespaces to dump: index into the listing, and its file if open.
 type Todo = Vec<(usize, Option<File>)>;
 
-/// The namespaces of `todo`, on the calling thread, which is left in the
-/// last namespace it entered. At most `keep` files
-/// and sockets are kept; past that the resolving pass opens them again.
-fn dump_part(spaces: &[Namespace], todo: Todo, keep: usize) -> Vec<(usize, Dumped)> {
-    let mut buf = vec![0u8; dump::RECV_BUF];
-    let mut out = Vec::with_capacity(todo.len());
-    for (nth, (i, file)) in todo.into_iter().enumerate() {
+/// Takes namespaces from `queue` until it is empty and dumps each, on
+/// the calling thread, which is left in the last namespace it entered.
+/// At most `keep` files and sockets are kept; past that the resolving
+/// pass opens them again.
+fn dump_queue(
+    spaces: &[Namespace],
+    queue: &std::sync::Mutex<std::vec::IntoIter<(usize, Option<File>)>>,
+    keep: usize,
+    mut buf: Vec<u8>,
+) -> Vec<(usize, Dumped)> {
+    let mut out = Vec::new();
+    let next = || queue.lock().unwrap_or_else(|p| p.into_inner()).next();
+    while let Some((i, file)) = next() {
         let Some(file) = file.or_else(|| spaces[i].open()) else {
             let res = Err(NlError {
                 errno: VANISHED,
@@ -267,7 +271,7 @@ fn dump_part(spaces: &[Namespace], todo: Todo, keep: usize) -> Vec<(usize, Dumpe
             out.push((i, Dumped { res, file: None }));
             continue;
         };
-        let kept = nth < keep;
+        let kept = out.len() < keep;
         let res = socket_in(&file).and_then(|sock| {
             let links = dump::links_of(&sock, &mut buf)?;
             Ok((kept.then_some(sock), links))

@@ -6,7 +6,7 @@
 //! name ([`crate::output::escape::escape`]) and wrap at 80 columns.
 
 use super::{Far, Wiring};
-use crate::netlink::dump::{link_type_name, mac_text, operstate_name, Link};
+use crate::netlink::dump::{link_type_name, mac_text, operstate_name, push_mac, Link};
 use crate::output::escape::escape;
 use crate::output::json::Node;
 use crate::runtimes::Namespace;
@@ -212,59 +212,95 @@ pub fn far_text(w: &Wiring, spaces: &[Namespace], ns: usize, l: &Link) -> Option
     })
 }
 
-/// One interface in plain text: `IDX: NAME KIND STATE [master M] [FAR]`
-/// then addresses, `mtu N` and the MAC, wrapped at 80 columns.
-pub fn iface_lines(w: &Wiring, spaces: &[Namespace], ns: usize, l: &Link, indent: usize) -> String {
-    let mut head = format!(
-        "{}: {} {} {}",
+/// One interface in plain text, appended to `out`: `IDX: NAME KIND STATE
+/// [master M] [FAR]` then addresses, `mtu N` and the MAC, wrapped at 80
+/// columns. A listing writes thousands of these, so each is formatted in
+/// place rather than from pieces.
+pub fn push_iface_lines(
+    out: &mut String,
+    w: &Wiring,
+    spaces: &[Namespace],
+    ns: usize,
+    l: &Link,
+    indent: usize,
+) {
+    use std::fmt::Write;
+    let start = out.len();
+    let _ = write!(
+        out,
+        "{:indent$}{}: {} {} {}",
+        "",
         l.ifindex,
         escape(&l.ifname),
         kind(l),
         operstate_name(l.operstate)
     );
     if let Some(m) = l.master {
-        let n = w
-            .name(ns, m)
-            .map_or_else(|| format!("if{m}"), |n| escape(n).into_owned());
-        head.push_str(&format!(" master {n}"));
-    }
-    if let Some(f) = far_text(w, spaces, ns, l) {
-        head.push(' ');
-        head.push_str(&f);
-    }
-    let mut words: Vec<String> = l
-        .addrs
-        .iter()
-        .map(|a| format!("{}/{}", a.text(), a.prefixlen))
-        .collect();
-    if let Some(m) = l.mtu {
-        words.push(format!("mtu {m}"));
-    }
-    if let Some(a) = l.address.as_ref().filter(|a| a.len() == 6) {
-        words.push(mac_text(a));
-    }
-    wrap(&head, &words, indent)
-}
-
-/// `head` then `words` joined by spaces, broken into lines of at most 80
-/// columns (a word longer than that stands alone); continuation lines are
-/// indented 4 more than the first.
-fn wrap(head: &str, words: &[String], indent: usize) -> String {
-    let mut out = String::new();
-    let mut line = format!("{:indent$}{head}", "");
-    for word in words {
-        if line.chars().count() + 1 + word.chars().count() > 80 {
-            out.push_str(&line);
-            out.push('\n');
-            line = format!("{:w$}{word}", "", w = indent + 4);
-        } else {
-            line.push(' ');
-            line.push_str(word);
+        match w.name(ns, m) {
+            Some(n) => {
+                out.push_str(" master ");
+                out.push_str(&escape(n));
+            }
+            None => {
+                let _ = write!(out, " master if{m}");
+            }
         }
     }
-    out.push_str(&line);
+    if let Some(f) = far_text(w, spaces, ns, l) {
+        out.push(' ');
+        out.push_str(&f);
+    }
+    let mut line = Line {
+        cols: out[start..].chars().count(),
+        indent,
+    };
+    let mut word = String::new();
+    for a in &l.addrs {
+        word.clear();
+        match a.ip() {
+            Some(ip) => write!(word, "{ip}/{}", a.prefixlen),
+            None => write!(word, "?/{}", a.prefixlen),
+        }
+        .ok();
+        line.push(out, &word);
+    }
+    if let Some(m) = l.mtu {
+        word.clear();
+        let _ = write!(word, "mtu {m}");
+        line.push(out, &word);
+    }
+    if let Some(a) = l.address.as_ref().filter(|a| a.len() == 6) {
+        word.clear();
+        push_mac(&mut word, a);
+        line.push(out, &word);
+    }
     out.push('\n');
-    out
+}
+
+/// The line being written: its width so far in columns, and the indent
+/// of the interface it belongs to.
+struct Line {
+    cols: usize,
+    indent: usize,
+}
+
+impl Line {
+    /// Appends `word` after a space, or on a new line indented 4 more
+    /// than the first when it would pass column 80 (a word longer than
+    /// that stands alone).
+    fn push(&mut self, out: &mut String, word: &str) {
+        let n = word.chars().count();
+        if self.cols + 1 + n > 80 {
+            let pad = self.indent + 4;
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', pad));
+            self.cols = pad + n;
+        } else {
+            out.push(' ');
+            self.cols += 1 + n;
+        }
+        out.push_str(word);
+    }
 }
 
 #[cfg(test)]
@@ -314,8 +350,14 @@ mod tests {
 
     #[test]
     fn wrap_keeps_lines_within_80_columns() {
-        let words: Vec<String> = (0..12).map(|i| format!("10.0.0.{i}/24")).collect();
-        let t = wrap("2: eth0 veth UP", &words, 4);
+        let mut t = String::from("    2: eth0 veth UP");
+        let mut line = Line {
+            cols: t.len(),
+            indent: 4,
+        };
+        for i in 0..12 {
+            line.push(&mut t, &format!("10.0.0.{i}/24"));
+        }
         assert!(t.lines().all(|l| l.chars().count() <= 80), "{t}");
         assert!(t.starts_with("    2: eth0 veth UP 10.0.0.0/24"));
         assert!(t.lines().nth(1).unwrap().starts_with("        10.0.0."));
