@@ -2,7 +2,7 @@
 //! (st_dev, st_ino) of its nsfs file ([`Key`]), how a file is known to be
 //! a namespace (by filesystem type, [`is_nsfs`]; as a network namespace,
 //! by ioctl, [`netns_of`]), and the `/proc/PID/ns/net` path of a process's
-//! namespace. Syscalls: fstatfs, fstat, ioctl(NS_GET_NSTYPE).
+//! namespace. Syscalls: open (O_PATH), fstatfs, fstat, ioctl(NS_GET_NSTYPE).
 
 use std::fs::File;
 use std::os::fd::AsFd;
@@ -25,6 +25,22 @@ pub fn key_of(f: &File) -> Option<Key> {
 /// (an `O_PATH` fd will do).
 pub fn is_nsfs(file: impl AsFd) -> bool {
     nix::sys::statfs::fstatfs(file).is_ok_and(|s| s.filesystem_type().0 == NSFS_MAGIC)
+}
+
+/// Opens the namespace file at `path`, and nothing else: looked up with
+/// `O_PATH` and without following a final symlink, so a FIFO, socket or
+/// device there is never opened (it could block or have side effects),
+/// checked to be nsfs, then opened for real through that fd (never by
+/// name again).
+pub fn open_nsfs(path: &std::path::Path) -> Option<File> {
+    use nix::fcntl::{open, OFlag};
+    use std::os::fd::AsRawFd;
+    let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd = open(path, flags, nix::sys::stat::Mode::empty()).ok()?;
+    if !is_nsfs(&fd) {
+        return None;
+    }
+    File::open(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()
 }
 
 /// The identity of `f` if it is a network namespace file, else `None`.

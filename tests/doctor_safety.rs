@@ -263,6 +263,27 @@ fn a_fifo_in_a_holders_view_does_not_hang_doctor() {
     );
 }
 
+fn a_fifo_in_the_run_dir_does_not_hang_a_rebuild() {
+    // README "Bounded reads": a FIFO among the entries while --fix rebuilds
+    // the run dir's mount (a stacked entry asks for it). The rebuild looks
+    // at every entry; opening the FIFO by name would block for ever.
+    let out = sbx(
+        "fifo-rundir",
+        r#"ip netns add a; ip netns add b; mkfifo /run/netns/f
+         mount --bind /run/netns/a /run/netns/b
+         timeout 20 $R doctor --fix > /tmp/out 2>&1; echo rc=$?
+         grep -E '^(fixed|could not fix)' /tmp/out
+         stat -c '%F' /run/netns/f
+         ip netns exec a true && ip netns exec b true && echo entered
+         $R doctor | grep '^problem'"#,
+    );
+    assert_eq!(
+        out,
+        "rc=1\nfixed: rebuilt /run/netns in place: a shared mount with its own peer group, 2 namespace(s) mounted once each\nfifo\nentered\nproblem: entry-not-file: /run/netns/f\n",
+        "{out}"
+    );
+}
+
 fn a_holders_name_with_control_bytes_is_escaped() {
     let out = sbx(
         "comm",
@@ -315,6 +336,7 @@ fn main() {
         a_scan_racing_real_ip_adds_and_deletes_reports_no_problem,
         a_user_held_namespace_is_reported_not_adopted_and_a_root_held_one_is_adopted,
         a_fifo_in_a_holders_view_does_not_hang_doctor,
+        a_fifo_in_the_run_dir_does_not_hang_a_rebuild,
         a_holders_name_with_control_bytes_is_escaped,
         a_rebuild_that_would_unmount_a_foreign_mount_is_not_done,
     ]);

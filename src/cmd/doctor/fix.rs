@@ -103,19 +103,6 @@ fn shown(name: &[u8]) -> String {
     crate::output::escape::escape(&store::entry_display(name)).into_owned()
 }
 
-/// Opens an entry if a namespace is mounted on it. Looked up with O_PATH
-/// and without following a final symlink, so a FIFO, socket or device
-/// there is never opened (README "Bounded reads"); reopened through the fd.
-fn open_ns(path: &std::path::Path) -> Option<File> {
-    use nix::fcntl::{open, OFlag};
-    let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let fd = open(path, flags, nix::sys::stat::Mode::empty()).ok()?;
-    if !crate::nsident::is_nsfs(&fd) {
-        return None;
-    }
-    File::open(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()
-}
-
 fn bind_fd(file: &File, name: &[u8]) -> nix::Result<()> {
     let src = format!("/proc/self/fd/{}", file.as_raw_fd());
     let none: Option<&str> = None;
@@ -147,7 +134,7 @@ fn legacy_rebuild() -> String {
     let grab = |held: &mut Vec<(Vec<u8>, File)>| {
         for n in &names {
             if !held.iter().any(|(h, _)| h == n) {
-                if let Some(f) = open_ns(&entry_path(n)) {
+                if let Some(f) = crate::nsident::open_nsfs(&entry_path(n)) {
                     held.push((n.clone(), f));
                 }
             }

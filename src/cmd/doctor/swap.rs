@@ -172,9 +172,10 @@ fn ns_id(f: &File) -> Option<NsId> {
     crate::nsident::is_nsfs(f).then(|| (m.dev(), m.ino()))
 }
 
-/// The namespace at `path`, if one is mounted there.
+/// The namespace at `path`, if one is mounted there; nothing else there
+/// is opened (a FIFO would block the rebuild: [`crate::nsident::open_nsfs`]).
 fn open_ns(path: &Path) -> Option<(File, NsId)> {
-    let f = File::open(path).ok()?;
+    let f = crate::nsident::open_nsfs(path)?;
     let id = ns_id(&f)?;
     Some((f, id))
 }
