@@ -33,14 +33,26 @@ pub fn is_nsfs(file: impl AsFd) -> bool {
 /// checked to be nsfs, then opened for real through that fd (never by
 /// name again).
 pub fn open_nsfs(path: &std::path::Path) -> Option<File> {
+    open_nsfs_following(path, false).ok().flatten()
+}
+
+/// [`open_nsfs`], following a final symlink when `follow` (a path an
+/// operator names, such as `/proc/PID/ns/net`); `Ok(None)` when what is
+/// there is not a namespace, `Err` when it cannot be looked up.
+pub fn open_nsfs_following(path: &std::path::Path, follow: bool) -> nix::Result<Option<File>> {
     use nix::fcntl::{open, OFlag};
     use std::os::fd::AsRawFd;
-    let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let fd = open(path, flags, nix::sys::stat::Mode::empty()).ok()?;
-    if !is_nsfs(&fd) {
-        return None;
+    let mut flags = OFlag::O_PATH | OFlag::O_CLOEXEC;
+    if !follow {
+        flags |= OFlag::O_NOFOLLOW;
     }
-    File::open(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()
+    let fd = open(path, flags, nix::sys::stat::Mode::empty())?;
+    if !is_nsfs(&fd) {
+        return Ok(None);
+    }
+    let f = File::open(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    Ok(Some(f))
 }
 
 /// The identity of `f` if it is a network namespace file, else `None`.

@@ -116,20 +116,21 @@ fn resolve_ref(word: &[u8]) -> Result<Option<Target>, Refusal> {
     };
     if path_allowed(word) {
         let path = PathBuf::from(crate::bytes::os(word));
-        let f = File::open(&path).map_err(|e| {
+        // Only a namespace file is opened: a FIFO there would block.
+        let f = crate::nsident::open_nsfs_following(&path, true).map_err(|e| {
             cat(&[
                 b"Cannot open network namespace \"",
                 word,
                 b"\": ",
-                crate::sys::strerror(crate::error::errno_of(e) as i32).as_bytes(),
+                crate::sys::strerror(e as i32).as_bytes(),
             ])
         })?;
-        if crate::nsident::netns_of(&f).is_none() {
+        let Some(f) = f.filter(|f| crate::nsident::netns_of(f).is_some()) else {
             let shown = escape(word);
             return Err(format!("\"{shown}\" is not a network namespace")
                 .into_bytes()
                 .into());
-        }
+        };
         return target(f);
     }
     if let Some(pid) = word.strip_prefix(b"pid:") {

@@ -283,6 +283,7 @@ fn identify_pretty_and_references() {
         "{d}\n{d}\n{x}\n{ino}\n{ino}\nInvalid netns name \"/run/docker/netns/0123456789ab\"\nip-path rc=255\n\
          rnetns: no docker container named \"nothere\" (1 container in /var/lib/docker; none matches)\nrc=255\n\
          \"/etc/hostname\" is not a network namespace\nrc=255\n\
+         \"SBX/fifo\" is not a network namespace\nfifo rc=255\n\
          attach rc=0\nweb2\nset rc=0\n",
         d = f["dpid"],
         x = f["xpid"],

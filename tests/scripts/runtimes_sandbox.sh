@@ -85,6 +85,7 @@ mkdir -p $SBX/ipbin && ln -sf $R $SBX/ipbin/ip
 ip netns exec /run/docker/netns/0123456789ab true 2>&1; echo "ip-path rc=$?"
 $R exec docker:nothere true 2>&1; echo "rc=$?"
 $R exec /etc/hostname true 2>&1; echo "rc=$?"
+mkfifo $SBX/fifo; timeout 10 $R exec $SBX/fifo true 2>&1 | sed "s|$SBX|SBX|"; echo "fifo rc=${PIPESTATUS[0]}"
 $R attach web2 docker:web; echo "attach rc=$?"
 $R identify docker:web
 $R set podman:p-web 9; echo "set rc=$?"
