@@ -32,6 +32,8 @@
 //! (tests/support/skip.rs); under `CI=true` that is a failure, as is a
 //! containerd that will not start (its log is printed).
 
+#[path = "support/run.rs"]
+mod run;
 #[path = "support/runtime_host.rs"]
 mod runtime_host;
 #[path = "support/sandbox.rs"]

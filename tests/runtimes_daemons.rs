@@ -28,6 +28,8 @@ mod dockerd;
 mod hold;
 #[path = "support/proc_netns.rs"]
 mod proc_netns;
+#[path = "support/run.rs"]
+mod run;
 
 use daemons::{
     cmd, import_busybox, in_ci, ok, podman_conf, state_dir, undo_run_dir, Guard, HostState, IMG,

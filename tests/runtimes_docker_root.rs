@@ -38,6 +38,8 @@
 
 #[path = "support/dockerd.rs"]
 mod dockerd;
+#[path = "support/run.rs"]
+mod run;
 #[path = "support/runtime_host.rs"]
 mod runtime_host;
 #[path = "support/sandbox.rs"]

@@ -20,6 +20,8 @@
 //! Without root or the packages it is ignored with "SKIP: ..."
 //! (tests/support/skip.rs); under `CI=true` that is a failure.
 
+#[path = "support/run.rs"]
+mod run;
 #[path = "support/runtime_host.rs"]
 mod runtime_host;
 #[path = "support/sandbox.rs"]

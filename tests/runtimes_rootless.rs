@@ -27,6 +27,8 @@
 //! Without root or the packages it is ignored with "SKIP: ..."
 //! (tests/support/skip.rs); under `CI=true` that is a failure.
 
+#[path = "support/run.rs"]
+mod run;
 #[path = "support/runtime_host.rs"]
 mod runtime_host;
 #[path = "support/sandbox.rs"]
@@ -96,40 +98,20 @@ fn as_user(uid: u32, script: &str) -> Output {
 }
 
 fn user_ok(uid: u32, script: &str) -> Result<String, Failed> {
-    let o = as_user(uid, script);
-    if !o.status.success() {
-        return Err(format!(
-            "as {USER}: {script} failed ({:?}): {}",
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
-        )
-        .into());
-    }
-    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    run::stdout_of(&format!("as {USER}: {script}"), as_user(uid, script))
 }
 
 /// Runs rootful podman with the test's config (rlimits).
 fn root_podman(args: &[&str]) -> Output {
-    Command::new("timeout")
-        .arg("120")
-        .arg("podman")
-        .args(args)
-        .env("CONTAINERS_CONF", state_dir().join("containers.conf"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn")
+    let argv: Vec<&str> = std::iter::once("podman")
+        .chain(args.iter().copied())
+        .collect();
+    let conf = state_dir().join("containers.conf");
+    run::cmd_env(&argv, &[("CONTAINERS_CONF", conf.as_os_str())])
 }
 
 fn root_ok(args: &[&str]) -> Result<String, Failed> {
-    let o = root_podman(args);
-    if !o.status.success() {
-        return Err(format!(
-            "podman {args:?} failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        )
-        .into());
-    }
-    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    run::stdout_of(&format!("podman {args:?}"), root_podman(args))
 }
 
 fn uid_pids(uid: u32) -> Vec<u32> {

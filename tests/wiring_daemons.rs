@@ -32,6 +32,8 @@
 mod daemons;
 #[path = "support/dockerd.rs"]
 mod dockerd;
+#[path = "support/run.rs"]
+mod run;
 
 use daemons::{
     import_busybox, in_ci, ok, podman_conf, state_dir, undo_run_dir, Guard, HostState, IMG,

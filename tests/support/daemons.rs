@@ -46,26 +46,13 @@ pub fn missing(bins: &[&str]) -> Option<String> {
 
 /// Runs a command with podman's config; returns its output.
 pub fn cmd(argv: &[&str]) -> Output {
-    Command::new("timeout")
-        .arg("120")
-        .args(argv)
-        .env("CONTAINERS_CONF", state_dir().join("containers.conf"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn")
+    let conf = state_dir().join("containers.conf");
+    super::run::cmd_env(argv, &[("CONTAINERS_CONF", conf.as_os_str())])
 }
 
+/// `cmd`'s stdout, or an error with its status and output.
 pub fn ok(argv: &[&str]) -> Result<String, Failed> {
-    let o = cmd(argv);
-    if !o.status.success() {
-        return Err(format!(
-            "{argv:?} failed ({:?}): {}",
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
-        )
-        .into());
-    }
-    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    super::run::stdout_of(&format!("{argv:?}"), cmd(argv))
 }
 
 pub fn quiet(argv: &[&str]) {

@@ -68,27 +68,12 @@ pub fn trial(name: &str, missing: Option<String>, body: fn() -> Result<(), Faile
 
 /// Runs `argv` with a 120 s limit and no stdin.
 pub fn cmd(argv: &[&str]) -> Output {
-    Command::new("timeout")
-        .arg("120")
-        .args(argv)
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn")
+    super::run::cmd_env(argv, &[])
 }
 
 /// `cmd`'s stdout, or an error with its status and output.
 pub fn ok(argv: &[&str]) -> Result<String, Failed> {
-    let o = cmd(argv);
-    if !o.status.success() {
-        return Err(format!(
-            "{argv:?} failed ({:?}): {}{}",
-            o.status,
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-        .into());
-    }
-    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    super::run::stdout_of(&format!("{argv:?}"), cmd(argv))
 }
 
 /// `cmd`, for cleanup: its result does not matter.
