@@ -50,8 +50,8 @@ pub fn open_nsfs_following(path: &std::path::Path, follow: bool) -> nix::Result<
     if !is_nsfs(&fd) {
         return Ok(None);
     }
-    let f = File::open(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-        .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    let f =
+        File::open(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(crate::error::errno_of)?;
     Ok(Some(f))
 }
 

@@ -202,30 +202,12 @@ fn dump_all(
         .min(todo.len() / PER_WORKER)
         .max(1);
     let keep = KEEP_OPEN / workers;
-    let mut buf = vec![0u8; dump::RECV_BUF];
-    let own_first = |buf: &mut [u8]| {
-        own.map(|(i, file)| {
-            let res = dump::socket_here().and_then(|sock| {
-                let links = dump::links_of(&sock, buf)?;
-                Ok((Some(sock), links))
-            });
-            (i, Dumped { res, file })
-        })
-    };
-    if workers == 1 {
-        let mut all: Vec<_> = own_first(&mut buf).into_iter().collect();
-        all.extend(dump_queue(
-            spaces,
-            &std::sync::Mutex::new(todo.into_iter()),
-            keep,
-            buf,
-        ));
-        return all;
+    if workers > 1 {
+        // Files and sockets kept, and what is open already: the fd table
+        // grows now, while single-threaded (crate::sys::reserve_fds).
+        crate::sys::reserve_fds((2 * KEEP_OPEN.min(todo.len()) + 64) as i32);
     }
-    // Files and sockets kept, and what is open already: the fd table
-    // grows now, while single-threaded (crate::sys::reserve_fds).
-    crate::sys::reserve_fds((2 * KEEP_OPEN.min(todo.len()) + 64) as i32);
-    let queue = std::sync::Mutex::new(todo.into_iter());
+    let queue: Queue = std::sync::Mutex::new(todo.into_iter());
     std::thread::scope(|s| {
         let handles: Vec<_> = (1..workers)
             .filter_map(|_| {
@@ -238,7 +220,17 @@ fn dump_all(
                     .ok()
             })
             .collect();
-        let mut all: Vec<_> = own_first(&mut buf).into_iter().collect();
+        let mut buf = vec![0u8; dump::RECV_BUF];
+        let mut all: Vec<_> = own
+            .map(|(i, file)| {
+                let res = dump::socket_here().and_then(|sock| {
+                    let links = dump::links_of(&sock, &mut buf)?;
+                    Ok((Some(sock), links))
+                });
+                (i, Dumped { res, file })
+            })
+            .into_iter()
+            .collect();
         all.extend(dump_queue(spaces, &queue, keep, buf));
         for h in handles {
             all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
@@ -250,13 +242,16 @@ fn dump_all(
 /// Namespaces to dump: index into the listing, and its file if open.
 type Todo = Vec<(usize, Option<File>)>;
 
+/// [`Todo`] as the workers share it, each taking the next namespace.
+type Queue = std::sync::Mutex<std::vec::IntoIter<(usize, Option<File>)>>;
+
 /// Takes namespaces from `queue` until it is empty and dumps each, on
 /// the calling thread, which is left in the last namespace it entered.
 /// At most `keep` files and sockets are kept; past that the resolving
 /// pass opens them again.
 fn dump_queue(
     spaces: &[Namespace],
-    queue: &std::sync::Mutex<std::vec::IntoIter<(usize, Option<File>)>>,
+    queue: &Queue,
     keep: usize,
     mut buf: Vec<u8>,
 ) -> Vec<(usize, Dumped)> {

@@ -516,12 +516,13 @@ fn unmounted(world: &World, name: &[u8], hidden_here: bool, out: &mut Vec<Findin
     let Ok(run) = std::fs::metadata(RUN_DIR) else {
         return;
     };
-    let Ok(st) = nix::sys::stat::lstat(&store::entry_path(name)) else {
+    let entry = store::entry_path(name);
+    let Ok(st) = nix::sys::stat::lstat(&entry) else {
         return;
     };
     // Mounted on since the table was read (its mount is not in it): an add
     // in flight, which the next scan reads whole.
-    let now_on = crate::sys::mount_id(&store::entry_path(name));
+    let now_on = crate::sys::mount_id(&entry);
     if now_on.is_some_and(|id| world.by_id(id).is_none()) {
         return;
     }
