@@ -103,8 +103,7 @@ fn shown(name: &[u8]) -> String {
     crate::output::escape::escape(&store::entry_display(name)).into_owned()
 }
 
-/// Binds the namespace open at `file` onto entry `name`.
-pub(super) fn bind_fd(file: &File, name: &[u8]) -> nix::Result<()> {
+fn bind_fd(file: &File, name: &[u8]) -> nix::Result<()> {
     let src = format!("/proc/self/fd/{}", file.as_raw_fd());
     let none: Option<&str> = None;
     mount(
