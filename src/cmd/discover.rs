@@ -224,7 +224,7 @@ fn is_run_dir_path(path: &[u8], names: &[Vec<u8>]) -> bool {
 /// Aligned columns, a header first, two spaces between columns; every
 /// cell is already escaped, so widths are those of the escaped text
 /// (counted in characters, so a UTF-8 name does not skew its column).
-pub fn plain(spaces: &[Namespace]) -> Vec<u8> {
+pub fn plain<'a>(spaces: impl IntoIterator<Item = &'a Namespace>) -> Vec<u8> {
     let header: [Vec<u8>; 6] = [
         "INODE",
         "NSID",
@@ -235,7 +235,7 @@ pub fn plain(spaces: &[Namespace]) -> Vec<u8> {
     ]
     .map(|h| h.as_bytes().to_vec());
     let rows: Vec<[Vec<u8>; 6]> = std::iter::once(header)
-        .chain(spaces.iter().map(row))
+        .chain(spaces.into_iter().map(row))
         .collect();
     let chars = |cell: &[u8]| String::from_utf8_lossy(cell).chars().count();
     let mut widths = [0usize; 6];

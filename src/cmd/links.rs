@@ -63,8 +63,7 @@ fn print(ctx: &mut Ctx, spaces: &[Namespace], w: &Wiring, which: &[usize], notes
 
 /// The listing's table with each namespace's interfaces under its row.
 pub fn plain_with_links(spaces: &[Namespace], w: &Wiring, which: &[usize]) -> Vec<u8> {
-    let chosen: Vec<Namespace> = which.iter().map(|&i| spaces[i].clone()).collect();
-    let table = plain(&chosen);
+    let table = plain(which.iter().map(|&i| &spaces[i]));
     let mut rows = table.split_inclusive(|&b| b == b'\n');
     let mut out = Vec::with_capacity(table.len() * 2);
     if let Some(h) = rows.next() {

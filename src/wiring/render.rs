@@ -15,33 +15,55 @@ use crate::runtimes::Namespace;
 /// exists: `host`, a run-dir name, `docker:NAME`, `podman:NAME`,
 /// `pid:PID`; else its inode. Escaped.
 pub fn label(n: &Namespace) -> String {
+    let mut out = String::new();
+    push_label(&mut out, n);
+    out
+}
+
+/// [`label`], appended to `out`.
+pub fn push_label(out: &mut String, n: &Namespace) {
+    use std::fmt::Write;
     if n.runtime == "host" {
-        return "host".into();
+        return out.push_str("host");
     }
     if let Some(name) = n.names.first() {
-        return escape(name).into_owned();
+        return out.push_str(&escape(name));
     }
     for c in &n.containers {
         if matches!(c.runtime, "docker" | "podman") {
             let who = c.name.as_deref().unwrap_or(c.short_id());
-            return format!("{}:{}", c.runtime, escape(who.as_bytes()));
+            out.push_str(c.runtime);
+            out.push(':');
+            return out.push_str(&escape(who.as_bytes()));
         }
     }
-    if let Some(p) = n.pids.first() {
-        return format!("pid:{p}");
-    }
-    n.key
-        .map_or_else(|| "?".into(), |k| format!("netns {}", k.1))
+    let _ = match (n.pids.first(), n.key) {
+        (Some(p), _) => write!(out, "pid:{p}"),
+        (None, Some(k)) => write!(out, "netns {}", k.1),
+        (None, None) => write!(out, "?"),
+    };
 }
 
 /// What `ip -d link` calls the interface: its IFLA_INFO_KIND (`tun`
 /// split into `tun`/`tap`), else the link type (`loopback`, `ether`...).
 pub fn kind(l: &Link) -> String {
+    let mut out = String::new();
+    push_kind(&mut out, l);
+    out
+}
+
+/// [`kind`], appended to `out`.
+fn push_kind(out: &mut String, l: &Link) {
+    use std::fmt::Write;
     match (l.kind.as_deref(), l.tun_type) {
-        (Some("tun"), Some(t)) => t.into(),
-        (Some(k), _) => k.into(),
-        (None, _) => link_type_name(l.link_type)
-            .map_or_else(|| format!("link/{}", l.link_type), |s| s.to_string()),
+        (Some("tun"), Some(t)) => out.push_str(t),
+        (Some(k), _) => out.push_str(k),
+        (None, _) => match link_type_name(l.link_type) {
+            Some(t) => out.push_str(t),
+            None => {
+                let _ = write!(out, "link/{}", l.link_type);
+            }
+        },
     }
 }
 
@@ -175,41 +197,60 @@ fn holder_text(w: &Wiring, spaces: &[Namespace], ns: usize, l: &Link) -> Option<
 /// `<-> NAME (NS) master BR` / `-> NAME (NS)` / `held by pid P (NS)`: the
 /// far end, for plain views.
 pub fn far_text(w: &Wiring, spaces: &[Namespace], ns: usize, l: &Link) -> Option<String> {
-    if let Some(t) = holder_text(w, spaces, ns, l) {
-        return Some(t);
+    let mut out = String::new();
+    push_far(&mut out, w, spaces, ns, l).then_some(out)
+}
+
+/// [`far_text`], appended to `out`; false (and nothing appended) when
+/// the interface leads nowhere else.
+fn push_far(out: &mut String, w: &Wiring, spaces: &[Namespace], ns: usize, l: &Link) -> bool {
+    use std::fmt::Write;
+    if !w.holders.is_empty() {
+        if let Some(t) = holder_text(w, spaces, ns, l) {
+            out.push_str(&t);
+            return true;
+        }
     }
-    let arrow = if l.kind.as_deref() == Some("veth") {
-        "<->"
+    let Some(far) = w.far.get(&(ns, l.ifindex)) else {
+        return false;
+    };
+    out.push_str(if l.kind.as_deref() == Some("veth") {
+        "<-> "
     } else {
-        "->"
+        "-> "
+    });
+    let name = |out: &mut String, m: usize, i: u32| match w.name(m, i) {
+        Some(n) => out.push_str(&escape(n)),
+        None => {
+            let _ = write!(out, "if{i}");
+        }
     };
-    let name = |m: usize, i: u32| {
-        w.name(m, i)
-            .map_or_else(|| format!("if{i}"), |n| escape(n).into_owned())
-    };
-    Some(match w.far.get(&(ns, l.ifindex))? {
-        Far::Same(i) => format!("{arrow} {}", name(ns, *i)),
+    match far {
+        Far::Same(i) => name(out, ns, *i),
         Far::Other { ns: m, ifindex } => {
-            let mut t = format!("{arrow} {} ({})", name(*m, *ifindex), label(&spaces[*m]));
-            let master = w.link(*m, *ifindex).and_then(|o| o.master);
-            if let Some(b) = master {
-                t.push_str(&format!(" master {}", name(*m, b)));
+            name(out, *m, *ifindex);
+            out.push_str(" (");
+            push_label(out, &spaces[*m]);
+            out.push(')');
+            if let Some(b) = w.link(*m, *ifindex).and_then(|o| o.master) {
+                out.push_str(" master ");
+                name(out, *m, b);
             }
-            t
         }
         Far::Unresolved {
             nsid,
             ifindex,
             ambiguous,
-        } => format!(
-            "{arrow} if{ifindex} (nsid {nsid}, {})",
-            if *ambiguous {
+        } => {
+            let why = if *ambiguous {
                 "ambiguous"
             } else {
                 "unknown netns"
-            }
-        ),
-    })
+            };
+            let _ = write!(out, "if{ifindex} (nsid {nsid}, {why})");
+        }
+    }
+    true
 }
 
 /// One interface in plain text, appended to `out`: `IDX: NAME KIND STATE
@@ -226,15 +267,13 @@ pub fn push_iface_lines(
 ) {
     use std::fmt::Write;
     let start = out.len();
-    let _ = write!(
-        out,
-        "{:indent$}{}: {} {} {}",
-        "",
-        l.ifindex,
-        escape(&l.ifname),
-        kind(l),
-        operstate_name(l.operstate)
-    );
+    out.extend(std::iter::repeat_n(' ', indent));
+    let _ = write!(out, "{}: ", l.ifindex);
+    out.push_str(&escape(&l.ifname));
+    out.push(' ');
+    push_kind(out, l);
+    out.push(' ');
+    out.push_str(operstate_name(l.operstate));
     if let Some(m) = l.master {
         match w.name(ns, m) {
             Some(n) => {
@@ -246,9 +285,9 @@ pub fn push_iface_lines(
             }
         }
     }
-    if let Some(f) = far_text(w, spaces, ns, l) {
-        out.push(' ');
-        out.push_str(&f);
+    out.push(' ');
+    if !push_far(out, w, spaces, ns, l) {
+        out.pop();
     }
     let mut line = Line {
         cols: out[start..].chars().count(),
