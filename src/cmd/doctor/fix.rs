@@ -103,18 +103,6 @@ fn shown(name: &[u8]) -> String {
     crate::output::escape::escape(&store::entry_display(name)).into_owned()
 }
 
-fn bind_fd(file: &File, name: &[u8]) -> nix::Result<()> {
-    let src = format!("/proc/self/fd/{}", file.as_raw_fd());
-    let none: Option<&str> = None;
-    mount(
-        Some(src.as_str()),
-        &entry_path(name),
-        Some("none"),
-        MsFlags::MS_BIND,
-        none,
-    )
-}
-
 /// The run dir's mount rebuilt: with no window where the layout allows
 /// ([`swap`]), else the legacy way under the locks.
 fn rebuild() -> String {
@@ -159,7 +147,7 @@ fn legacy_rebuild() -> String {
     let shared = mounts::make_shared();
     let mut rebound = 0;
     for (n, f) in &held {
-        if bind_fd(f, n).is_ok() {
+        if super::bind_entry(f, n).is_ok() {
             rebound += 1;
         }
     }

@@ -155,6 +155,22 @@ pub(crate) fn exclusive<T>(f: impl FnOnce(Option<&Flock<File>>) -> T) -> T {
     r
 }
 
+/// Binds the namespace `file` holds onto run-dir entry `name`, through
+/// the fd (`/proc/self/fd/N`): the same inode whatever became of the path
+/// it was opened by. The rebuild (fix.rs) and the collapse's child
+/// (swap.rs) bind names back this one way.
+fn bind_entry(file: &File, name: &[u8]) -> nix::Result<()> {
+    use std::os::fd::AsRawFd;
+    let src = format!("/proc/self/fd/{}", file.as_raw_fd());
+    nix::mount::mount(
+        Some(src.as_str()),
+        &crate::store::entry_path(name),
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
+}
+
 fn render(ctx: &mut Ctx, findings: &[Finding]) {
     if ctx.globals.json {
         let objects: Vec<Vec<(&str, Value)>> = findings

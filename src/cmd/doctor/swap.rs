@@ -469,7 +469,7 @@ fn complete_lower() -> nix::Result<usize> {
 /// run-dir mount goes, and `held` is bound on the one below, if that is in
 /// peer group `group`.
 fn bind_on_lower(group: u64, held: &[(Vec<u8>, File)]) -> nix::Result<usize> {
-    use nix::mount::{mount, umount2, MntFlags, MsFlags};
+    use nix::mount::{umount2, MntFlags};
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
     let top = File::open(RUN_DIR).map_err(crate::error::errno_of)?;
     sys::set_propagation(top.as_fd(), sys::MS_PRIVATE, false)?;
@@ -487,16 +487,7 @@ fn bind_on_lower(group: u64, held: &[(Vec<u8>, File)]) -> nix::Result<usize> {
                 break;
             }
         }
-        let src = format!("/proc/self/fd/{}", f.as_raw_fd());
-        if mount(
-            Some(src.as_str()),
-            &path,
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .is_ok()
-        {
+        if super::bind_entry(f, name).is_ok() {
             n += 1;
         }
     }
