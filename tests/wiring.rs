@@ -465,6 +465,18 @@ fn plain_views_identify_and_graph() {
         "{nr}"
     );
     assert!(nr.ends_with("rc=0\n"), "{nr}");
+    // Top's own links still name their far namespace, by the listing's
+    // NSIDs (the kernel's), though its interfaces could not be read; and
+    // a thread that never left is not said to have failed to go back.
+    let va = nr
+        .lines()
+        .find(|l| l.contains(": va veth "))
+        .unwrap_or_default();
+    assert!(
+        va.contains(" master br0 <-> if") && va.contains(" (a)"),
+        "{nr}"
+    );
+    assert!(!nr.contains("could not return"), "{nr}");
     // graph: the tree reaches every namespace, nested under its link.
     let g = &r.sections["graph"];
     // The caller's own namespace is labelled `host` whatever its names.

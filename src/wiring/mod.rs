@@ -162,7 +162,14 @@ pub fn wire(spaces: &[Namespace], mut files: HashMap<usize, File>) -> Wiring {
     }
     resolve(spaces, &mut w, &mut open, own_at);
     find_holders(&mut w);
-    if guard.restore().is_err() {
+    // An unprivileged run that entered nothing cannot setns back either,
+    // but never left.
+    let here = || {
+        crate::runtimes::state::netns_at(std::path::Path::new("/proc/thread-self/ns/net"))
+            .ok()
+            .flatten()
+    };
+    if guard.restore().is_err() && (own.is_none() || here() != own) {
         w.notes
             .push("could not return to this process's own netns".into());
     }
@@ -380,6 +387,15 @@ type Pending = (u32, i32, u32, Vec<usize>, bool);
 /// own, so a container namespace behind a host bridge costs none.
 fn resolve(spaces: &[Namespace], w: &mut Wiring, open: &mut Open, own: Option<usize>) {
     let index = Index::of(w);
+    // The listing's NSIDs are the caller's own namespace's: there they
+    // name the far namespace even where its interfaces could not be read
+    // (not entered without privilege, or vanished), so a link there that
+    // no dumped interface answers is matched by NSID alone.
+    let listed: HashMap<i32, usize> = spaces
+        .iter()
+        .enumerate()
+        .filter_map(|(m, n)| Some((n.nsid?, m)))
+        .collect();
     let mut far = HashMap::new();
     let mut sure: HashSet<(usize, u32)> = HashSet::new();
     for i in 0..w.links.len() {
@@ -392,7 +408,10 @@ fn resolve(spaces: &[Namespace], w: &mut Wiring, open: &mut Open, own: Option<us
                     far.insert((i, l.ifindex), Far::Same(target));
                 }
                 Some(id) => {
-                    let cands = index.candidates(i, l);
+                    let mut cands = index.candidates(i, l);
+                    if cands.is_empty() && Some(i) == own {
+                        cands.extend(listed.get(&id).filter(|&&m| m != i));
+                    }
                     let veth = l.kind.as_deref() == Some("veth");
                     pending.push((l.ifindex, id, target, cands, veth));
                 }
