@@ -1,6 +1,6 @@
 //! `list --all-runtimes --links` on a host with many namespaces (README
-//! "See the wiring"), where crate::wiring shares the namespaces among one
-//! worker per CPU: 80 namespaces, each with a veth to one host bridge.
+//! "See the wiring"), where crate::wiring shares the namespaces among a
+//! few workers: 80 namespaces, each with a veth to one host bridge.
 //! Every pair's two ends are checked against what the fixture built (the
 //! names, and the inodes `stat` gives), and the listing is byte for byte
 //! the one a single worker gives (`taskset -c 0`: one CPU, one worker).
