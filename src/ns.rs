@@ -120,11 +120,23 @@ impl NetnsGuard {
         Ok(NetnsGuard { saved: Some(f) })
     }
 
-    /// Switches back now; the error is iproute2's perror text.
+    /// Switches back now; the error is iproute2's perror text. A thread
+    /// that is in the saved netns already is back, even where setns is
+    /// refused (an unprivileged caller that never left).
     pub fn restore(mut self) -> Result<(), Error> {
-        match self.saved.take() {
-            Some(f) => setns(&f, CloneFlags::CLONE_NEWNET).map_err(|e| Error::sys("setns", e)),
-            None => Ok(()),
+        let Some(f) = self.saved.take() else {
+            return Ok(());
+        };
+        let here = || {
+            let m = std::fs::metadata("/proc/thread-self/ns/net").ok()?;
+            Some((
+                std::os::unix::fs::MetadataExt::dev(&m),
+                std::os::unix::fs::MetadataExt::ino(&m),
+            ))
+        };
+        match setns(&f, CloneFlags::CLONE_NEWNET) {
+            Err(_) if crate::nsident::key_of(&f).is_some_and(|k| here() == Some(k)) => Ok(()),
+            r => r.map_err(|e| Error::sys("setns", e)),
         }
     }
 }

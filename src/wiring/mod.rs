@@ -162,14 +162,7 @@ pub fn wire(spaces: &[Namespace], mut files: HashMap<usize, File>) -> Wiring {
     }
     resolve(spaces, &mut w, &mut open, own_at);
     find_holders(&mut w);
-    // An unprivileged run that entered nothing cannot setns back either,
-    // but never left.
-    let here = || {
-        crate::runtimes::state::netns_at(std::path::Path::new("/proc/thread-self/ns/net"))
-            .ok()
-            .flatten()
-    };
-    if guard.restore().is_err() && (own.is_none() || here() != own) {
+    if guard.restore().is_err() {
         w.notes
             .push("could not return to this process's own netns".into());
     }
@@ -200,9 +193,9 @@ const MAX_WORKERS: usize = 4;
 /// RTNL, so a worker that waits for it leaves its CPU to the extra one.
 /// Measured at W = 200 on 2 vCPUs: 3 workers 12.0-13.3 ms, 2 workers
 /// 13.1-15.6 ms; on 1 CPU a second worker only costs (15.8 against 15.5
-/// ms). `own`, the caller's own namespace (index and
-/// file), is dumped first on this thread, without setns, while the other
-/// workers start on `todo`. Each worker takes the next namespace from one
+/// ms). `own`, the caller's own namespace (index and file), is dumped
+/// first on this thread, without setns, while the other workers start on
+/// `todo`. Each worker takes the next namespace from one
 /// shared queue, so a slow one (the host's, with every veth and bridge
 /// port) does not leave the others idle. Workers that moved into other
 /// namespaces simply end; this thread is brought back by the caller's
@@ -444,18 +437,17 @@ fn resolve(spaces: &[Namespace], w: &mut Wiring, open: &mut Open, own: Option<us
         if pending.is_empty() {
             continue;
         }
-        let wanted: BTreeSet<usize> = pending.iter().flat_map(|p| p.3.iter().copied()).collect();
-        let known: HashMap<i32, usize> = wanted
-            .iter()
-            .filter_map(|&m| Some((spaces[m].nsid?, m)))
-            .collect();
-        let by_nsid = if Some(i) == own && pending.iter().all(|p| known.contains_key(&p.1)) {
-            Some(known)
+        let asked;
+        let by_nsid = if Some(i) == own && pending.iter().all(|p| listed.contains_key(&p.1)) {
+            Some(&listed)
         } else {
-            ask_nsids(spaces, i, &wanted, open)
+            let wanted: BTreeSet<usize> =
+                pending.iter().flat_map(|p| p.3.iter().copied()).collect();
+            asked = ask_nsids(spaces, i, &wanted, open);
+            asked.as_ref()
         };
         for (ifindex, id, target, cands, _) in pending {
-            let end = settle(by_nsid.as_ref(), id, target, &cands);
+            let end = settle(by_nsid, id, target, &cands);
             if by_nsid.is_some() && matches!(end, Far::Other { .. }) {
                 sure.insert((i, ifindex));
             }
