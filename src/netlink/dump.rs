@@ -62,12 +62,11 @@ impl Addr {
 
     /// `10.0.0.1` / `fe80::1`, as `ip` prints them.
     pub fn text(&self) -> String {
-        self.ip()
-            .map_or_else(|| String::from("?"), |ip| ip.to_string())
+        self.to_string()
     }
 
     /// The address, when it has the length of one.
-    pub fn ip(&self) -> Option<std::net::IpAddr> {
+    fn ip(&self) -> Option<std::net::IpAddr> {
         match self.local.len() {
             4 => <[u8; 4]>::try_from(self.local.as_slice())
                 .ok()
@@ -76,6 +75,16 @@ impl Addr {
                 .ok()
                 .map(Into::into),
             _ => None,
+        }
+    }
+}
+
+/// [`Addr::text`], written where it goes (`?` for a malformed length).
+impl std::fmt::Display for Addr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.ip() {
+            Some(ip) => ip.fmt(f),
+            None => f.write_str("?"),
         }
     }
 }

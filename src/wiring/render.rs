@@ -219,22 +219,16 @@ fn push_far(out: &mut String, w: &Wiring, spaces: &[Namespace], ns: usize, l: &L
     } else {
         "-> "
     });
-    let name = |out: &mut String, m: usize, i: u32| match w.name(m, i) {
-        Some(n) => out.push_str(&escape(n)),
-        None => {
-            let _ = write!(out, "if{i}");
-        }
-    };
     match far {
-        Far::Same(i) => name(out, ns, *i),
+        Far::Same(i) => push_name(out, w, ns, *i),
         Far::Other { ns: m, ifindex } => {
-            name(out, *m, *ifindex);
+            push_name(out, w, *m, *ifindex);
             out.push_str(" (");
             push_label(out, &spaces[*m]);
             out.push(')');
             if let Some(b) = w.link(*m, *ifindex).and_then(|o| o.master) {
                 out.push_str(" master ");
-                name(out, *m, b);
+                push_name(out, w, *m, b);
             }
         }
         Far::Unresolved {
@@ -251,6 +245,17 @@ fn push_far(out: &mut String, w: &Wiring, spaces: &[Namespace], ns: usize, l: &L
         }
     }
     true
+}
+
+/// Interface `i` of namespace `ns` by name (escaped), else `ifI`.
+fn push_name(out: &mut String, w: &Wiring, ns: usize, i: u32) {
+    use std::fmt::Write;
+    match w.name(ns, i) {
+        Some(n) => out.push_str(&escape(n)),
+        None => {
+            let _ = write!(out, "if{i}");
+        }
+    }
 }
 
 /// One interface in plain text, appended to `out`: `IDX: NAME KIND STATE
@@ -275,15 +280,8 @@ pub fn push_iface_lines(
     out.push(' ');
     out.push_str(operstate_name(l.operstate));
     if let Some(m) = l.master {
-        match w.name(ns, m) {
-            Some(n) => {
-                out.push_str(" master ");
-                out.push_str(&escape(n));
-            }
-            None => {
-                let _ = write!(out, " master if{m}");
-            }
-        }
+        out.push_str(" master ");
+        push_name(out, w, ns, m);
     }
     out.push(' ');
     if !push_far(out, w, spaces, ns, l) {
@@ -296,11 +294,7 @@ pub fn push_iface_lines(
     let mut word = String::new();
     for a in &l.addrs {
         word.clear();
-        match a.ip() {
-            Some(ip) => write!(word, "{ip}/{}", a.prefixlen),
-            None => write!(word, "?/{}", a.prefixlen),
-        }
-        .ok();
+        let _ = write!(word, "{a}/{}", a.prefixlen);
         line.push(out, &word);
     }
     if let Some(m) = l.mtu {
