@@ -31,28 +31,17 @@ pub fn is_nsfs(file: impl AsFd) -> bool {
 /// `O_PATH` and without following a final symlink, so a FIFO, socket or
 /// device there is never opened (it could block or have side effects),
 /// checked to be nsfs, then opened for real through that fd (never by
-/// name again).
+/// name again). A path an operator names, which may be a symlink, goes
+/// through `runtimes::state::netns_file_at` instead.
 pub fn open_nsfs(path: &std::path::Path) -> Option<File> {
-    open_nsfs_following(path, false).ok().flatten()
-}
-
-/// [`open_nsfs`], following a final symlink when `follow` (a path an
-/// operator names, such as `/proc/PID/ns/net`); `Ok(None)` when what is
-/// there is not a namespace, `Err` when it cannot be looked up.
-pub fn open_nsfs_following(path: &std::path::Path, follow: bool) -> nix::Result<Option<File>> {
     use nix::fcntl::{open, OFlag};
     use std::os::fd::AsRawFd;
-    let mut flags = OFlag::O_PATH | OFlag::O_CLOEXEC;
-    if !follow {
-        flags |= OFlag::O_NOFOLLOW;
-    }
-    let fd = open(path, flags, nix::sys::stat::Mode::empty())?;
+    let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd = open(path, flags, nix::sys::stat::Mode::empty()).ok()?;
     if !is_nsfs(&fd) {
-        return Ok(None);
+        return None;
     }
-    let f =
-        File::open(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(crate::error::errno_of)?;
-    Ok(Some(f))
+    File::open(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()
 }
 
 /// The identity of `f` if it is a network namespace file, else `None`.

@@ -116,8 +116,9 @@ fn resolve_ref(word: &[u8]) -> Result<Option<Target>, Refusal> {
     };
     if path_allowed(word) {
         let path = PathBuf::from(crate::bytes::os(word));
-        // Only a namespace file is opened: a FIFO there would block.
-        let f = crate::nsident::open_nsfs_following(&path, true).map_err(|e| {
+        // Only a regular file is opened (runtimes::state::netns_file_at):
+        // a FIFO there would block.
+        let found = runtimes::state::netns_file_at(&path).map_err(|e| {
             cat(&[
                 b"Cannot open network namespace \"",
                 word,
@@ -125,7 +126,7 @@ fn resolve_ref(word: &[u8]) -> Result<Option<Target>, Refusal> {
                 crate::sys::strerror(e as i32).as_bytes(),
             ])
         })?;
-        let Some(f) = f.filter(|f| crate::nsident::netns_of(f).is_some()) else {
+        let Some((_, f)) = found else {
             let shown = escape(word);
             return Err(format!("\"{shown}\" is not a network namespace")
                 .into_bytes()
