@@ -89,7 +89,8 @@ pub const KEEP_OPEN: usize = 400;
 #[derive(Default)]
 struct Open {
     files: HashMap<usize, File>,
-    socks: HashMap<usize, Socket>,
+    /// The caller's own namespace (its index) and the socket it was dumped on.
+    own_sock: Option<(usize, Socket)>,
 }
 
 /// Dumps every namespace of `spaces` (the caller's own on this thread,
@@ -138,7 +139,7 @@ pub fn wire(spaces: &[Namespace], mut files: HashMap<usize, File>) -> Wiring {
             Ok((sock, links)) => {
                 w.links[i] = Some(links);
                 if let Some(sock) = sock {
-                    open.socks.insert(i, sock);
+                    open.own_sock = Some((i, sock));
                 }
             }
             Err(e) if e.errno == VANISHED => w.notes.push(format!(
@@ -491,7 +492,8 @@ fn ask_nsids(
     wanted: &BTreeSet<usize>,
     open: &mut Open,
 ) -> Option<HashMap<i32, usize>> {
-    let sock = match open.socks.remove(&at) {
+    let kept = open.own_sock.take_if(|(m, _)| *m == at).map(|(_, s)| s);
+    let sock = match kept {
         Some(s) => s,
         None => {
             let f = open
