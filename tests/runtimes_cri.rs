@@ -45,7 +45,7 @@ use k8s_cri::v1 as cri;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use libtest_mimic::{Arguments, Failed};
 use runtime_host::{
-    cmd, dir, enters, has, list_all, listed, netns_ino, ok, pids_match, quiet, rnetns,
+    cmd, enters, has, list_all, listed, names_in, netns_ino, ok, pids_match, quiet, rnetns,
 };
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
@@ -496,7 +496,7 @@ struct Host {
 }
 
 fn host() -> Host {
-    let links = dir("/sys/class/net")
+    let links = names_in("/sys/class/net")
         .into_iter()
         .filter(|n| n == BRIDGE || n.starts_with("veth"))
         .collect();
@@ -507,7 +507,7 @@ fn host() -> Host {
 }
 
 fn state_entries() -> BTreeSet<String> {
-    dir(STATE)
+    names_in(STATE)
 }
 
 /// Processes whose command line names our socket (shims, containerd).

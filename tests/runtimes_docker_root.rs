@@ -368,7 +368,7 @@ fn mounts_under(root: &Path) -> BTreeSet<String> {
 fn a_real_dockerd_with_roots_from_its_config_file() -> Result<(), Failed> {
     let t0 = Instant::now();
     let before = runtime_host::host();
-    let links_before = runtime_host::dir("/sys/class/net");
+    let links_before = runtime_host::names_in("/sys/class/net");
     let pidfile_before = Path::new("/run/docker.pid").exists();
     let default_root_before = Path::new("/var/lib/docker").exists();
     let roots = Roots::new();
@@ -399,7 +399,7 @@ fn a_real_dockerd_with_roots_from_its_config_file() -> Result<(), Failed> {
     if Path::new("/var/lib/docker").exists() != default_root_before {
         left.push("/var/lib/docker (made by this run)".into());
     }
-    let links = runtime_host::dir("/sys/class/net");
+    let links = runtime_host::names_in("/sys/class/net");
     if links != links_before {
         left.push(format!("links {:?}", links.difference(&links_before)));
     }

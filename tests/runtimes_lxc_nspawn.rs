@@ -30,7 +30,9 @@ mod sandbox;
 mod skip;
 
 use libtest_mimic::{Arguments, Failed};
-use runtime_host::{cmd, dir, enters, has, list_all, listed, netns_ino, ok, pids_match, quiet};
+use runtime_host::{
+    cmd, enters, has, list_all, listed, names_in, netns_ino, ok, pids_match, quiet,
+};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -76,17 +78,17 @@ struct Host {
 }
 
 fn host() -> Host {
-    let lxc_cgroups = dir("/sys/fs/cgroup")
+    let lxc_cgroups = names_in("/sys/fs/cgroup")
         .into_iter()
         .flat_map(|h| {
-            dir(&format!("/sys/fs/cgroup/{h}"))
+            names_in(&format!("/sys/fs/cgroup/{h}"))
                 .into_iter()
                 .filter(|n| n.starts_with("lxc."))
                 .map(move |n| format!("{h}/{n}"))
         })
         .collect();
     Host {
-        links: dir("/sys/class/net")
+        links: names_in("/sys/class/net")
             .into_iter()
             // Ours only (LXC's host-side veth has a random name and goes
             // with the container's netns; another runtime's may come and go).
@@ -95,7 +97,7 @@ fn host() -> Host {
         lxc_cgroups,
         run_lxc: Path::new("/run/lxc").exists(),
         run_nspawn: Path::new("/run/systemd/nspawn").exists(),
-        propagate: dir("/run/systemd/nspawn/propagate"),
+        propagate: names_in("/run/systemd/nspawn/propagate"),
     }
 }
 

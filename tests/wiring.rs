@@ -14,11 +14,14 @@
 //! Rendering the DOT output needs graphviz: ignored without it, a failure
 //! under `CI=true` (tests/support/skip.rs).
 
+#[path = "support/addrs.rs"]
+mod addrs;
 #[path = "support/sandbox.rs"]
 mod sandbox;
 #[path = "support/skip.rs"]
 mod skip;
 
+use addrs::addr_set;
 use libtest_mimic::{Failed, Trial};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -230,20 +233,6 @@ fn oracle_far(l: &Value, by_name: &HashMap<String, i64>) -> Option<(Option<i64>,
         return Some((nsid, i));
     }
     l["link"].as_str().map(|n| (None, by_name[n]))
-}
-
-fn addr_set(v: &Value) -> BTreeSet<(String, String, i64)> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .map(|a| {
-            (
-                a["family"].as_str().unwrap().to_string(),
-                a["local"].as_str().unwrap().to_string(),
-                a["prefixlen"].as_i64().unwrap(),
-            )
-        })
-        .collect()
 }
 
 /// The addresses `ip -j addr` (`addrs`) gives the interface `ifindex`.

@@ -28,6 +28,8 @@
 //! will not start, it is reported as ignored with the reason; under
 //! `CI=true` each of these is a failure (with dockerd's log).
 
+#[path = "support/addrs.rs"]
+mod addrs;
 #[path = "support/daemons.rs"]
 mod daemons;
 #[path = "support/dockerd.rs"]
@@ -35,6 +37,7 @@ mod dockerd;
 #[path = "support/run.rs"]
 mod run;
 
+use addrs::addr_set;
 use daemons::{
     import_busybox, in_ci, ok, podman_conf, state_dir, undo_run_dir, Guard, HostState, IMG,
 };
@@ -218,20 +221,6 @@ fn inspect(tool: &'static str, name: &'static str) -> Result<Ctr, Failed> {
         ino: netns_ino(pid)?,
         nets,
     })
-}
-
-fn addr_set(v: &Value) -> BTreeSet<(String, String, i64)> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .map(|a| {
-            (
-                a["family"].as_str().unwrap_or_default().to_string(),
-                a["local"].as_str().unwrap_or_default().to_string(),
-                a["prefixlen"].as_i64().unwrap_or(-1),
-            )
-        })
-        .collect()
 }
 
 /// `ip -j -d link` and `ip -j addr`, here (`pid` None) or in the netns

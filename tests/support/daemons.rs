@@ -8,7 +8,11 @@
 //! the test's own directory under `CARGO_TARGET_TMPDIR`.
 #![allow(dead_code)]
 
+#[path = "names.rs"]
+mod names;
+
 use libtest_mimic::Failed;
+use names::names_in;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -207,15 +211,6 @@ fn nsfs_mounts() -> BTreeSet<String> {
         .lines()
         .filter(|l| l.contains(" - nsfs "))
         .map(|l| l.split(' ').skip(3).take(2).collect::<Vec<_>>().join(" "))
-        .collect()
-}
-
-fn names_in(dir: &str) -> BTreeSet<String> {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect()
 }
 

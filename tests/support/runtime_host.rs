@@ -18,12 +18,15 @@
 mod doctor_ok;
 #[path = "hold.rs"]
 pub mod hold;
+#[path = "names.rs"]
+mod names;
 #[path = "proc_netns.rs"]
 mod proc_netns;
 
 pub use proc_netns::{has, listed, netns_ino, pids_match};
 
 use libtest_mimic::{Failed, Trial};
+pub use names::names_in;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -119,16 +122,6 @@ pub fn doctor() -> Result<(), Failed> {
     Ok(())
 }
 
-/// The names in directory `p` (none when it cannot be read).
-pub fn dir(p: &str) -> BTreeSet<String> {
-    std::fs::read_dir(p)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
 /// What rnetns or a runtime could leave on the host: nsfs mounts,
 /// `/run/netns` entries, rnetns's own lock.
 #[derive(Debug, PartialEq)]
@@ -149,7 +142,9 @@ pub fn host() -> Host {
         .collect();
     Host {
         nsfs,
-        run_netns: Path::new("/run/netns").exists().then(|| dir("/run/netns")),
+        run_netns: Path::new("/run/netns")
+            .exists()
+            .then(|| names_in("/run/netns")),
         own_lock: Path::new(OWN_LOCK).exists(),
     }
 }
