@@ -38,38 +38,9 @@ pub fn path_allowed(word: &[u8]) -> bool {
     crate::prog::is_rnetns() && word.starts_with(b"/") && word.len() <= 4096
 }
 
-/// Why a reference was refused: a message for stderr, and whether it
-/// matched containers of more than one owner (exit 1) or none at all (the
-/// exit status `ip netns` gives a missing namespace there).
-#[derive(Debug)]
-struct Refusal {
-    msg: Vec<u8>,
-    ambiguous: bool,
-}
-
-impl Refusal {
-    fn missing(msg: String) -> Refusal {
-        Refusal {
-            msg: format!("{}: {msg}", crate::prog::prog()).into_bytes(),
-            ambiguous: false,
-        }
-    }
-
-    fn into_error(self) -> Error {
-        match self.ambiguous {
-            true => Error::Ambiguous(self.msg),
-            false => Error::Unresolved(self.msg),
-        }
-    }
-}
-
-impl From<Vec<u8>> for Refusal {
-    fn from(msg: Vec<u8>) -> Refusal {
-        Refusal {
-            msg,
-            ambiguous: false,
-        }
-    }
+/// A reference that names nothing: `PROG: MSG` ([`Error::Unresolved`]).
+fn missing_ref(msg: String) -> Error {
+    Error::Unresolved(format!("{}: {msg}", crate::prog::prog()).into_bytes())
 }
 
 /// Whether `word` is a qualified runtime reference, `podman:USER/NAME`
@@ -101,10 +72,6 @@ pub fn k8s_allowed(word: &[u8]) -> bool {
 /// reference that matches no running container (and why), one that is
 /// ambiguous across owners, a path that is not a network namespace.
 pub fn resolve(word: &[u8]) -> Result<Option<Target>, Error> {
-    resolve_ref(word).map_err(Refusal::into_error)
-}
-
-fn resolve_ref(word: &[u8]) -> Result<Option<Target>, Refusal> {
     if !word.contains(&b'/') && std::fs::symlink_metadata(entry_path(word)).is_ok() {
         return Ok(None);
     }
@@ -119,18 +86,17 @@ fn resolve_ref(word: &[u8]) -> Result<Option<Target>, Refusal> {
         // Only a regular file is opened (runtimes::state::netns_file_at):
         // a FIFO there would block.
         let found = runtimes::state::netns_file_at(&path).map_err(|e| {
-            cat(&[
+            Error::Unresolved(cat(&[
                 b"Cannot open network namespace \"",
                 word,
                 b"\": ",
                 crate::sys::strerror(e as i32).as_bytes(),
-            ])
+            ]))
         })?;
         let Some((_, f)) = found else {
             let shown = escape(word);
-            return Err(format!("\"{shown}\" is not a network namespace")
-                .into_bytes()
-                .into());
+            let msg = format!("\"{shown}\" is not a network namespace");
+            return Err(Error::Unresolved(msg.into_bytes()));
         };
         return target(f);
     }
@@ -151,7 +117,8 @@ fn resolve_ref(word: &[u8]) -> Result<Option<Target>, Refusal> {
             return Ok(None);
         };
         let mut scan = runtimes::scan();
-        let Some(key) = find_pod(&scan, &pod).map_err(|m| m.into_bytes())? else {
+        let Some(key) = find_pod(&scan, &pod).map_err(|m| Error::Unresolved(m.into_bytes()))?
+        else {
             return Ok(None);
         };
         return Ok(open_key(&mut scan, key).map(|file| Target {
@@ -178,10 +145,10 @@ fn resolve_ref(word: &[u8]) -> Result<Option<Target>, Refusal> {
     }
     let mut scan = runtimes::scan();
     let key = match find_container(&scan, runtime, what) {
-        Ok(k) => k,
-        Err(r) if r.msg.is_empty() => return Ok(None),
-        Err(r) if r.ambiguous => return Err(r),
-        Err(r) => {
+        Ok(Some(k)) => k,
+        Ok(None) => return Ok(None),
+        Err(e @ Error::Ambiguous(_)) => return Err(e),
+        Err(e) => {
             // What was not believed may be why nothing matched (the
             // ownership notes of runtimes::trust; other notes stay with
             // `list --all-runtimes`).
@@ -189,7 +156,7 @@ fn resolve_ref(word: &[u8]) -> Result<Option<Target>, Refusal> {
                 let line = format!("{}: note: {}\n", crate::prog::prog(), escape(n.as_bytes()));
                 crate::error::eprint_bytes(line.as_bytes());
             }
-            return Err(r);
+            return Err(e);
         }
     };
     Ok(open_key(&mut scan, key).map(|file| Target {
@@ -200,11 +167,11 @@ fn resolve_ref(word: &[u8]) -> Result<Option<Target>, Refusal> {
 
 /// Who `USER/` in `podman:USER/NAME` means: `None` for root (rootful
 /// state), else that uid.
-fn owner_named(user: &str) -> Result<Option<u32>, Refusal> {
+fn owner_named(user: &str) -> Result<Option<u32>, Error> {
     match crate::runtimes::trust::uid_of(user) {
         Some(0) => Ok(None),
         Some(u) => Ok(Some(u)),
-        None => Err(Refusal::missing(format!(
+        None => Err(missing_ref(format!(
             "no user named \"{}\"",
             escape(user.as_bytes())
         ))),
@@ -263,7 +230,9 @@ fn candidates(
 /// `USER/NAME`, or a unique id prefix (exact name first); for podman,
 /// failing those, a pod of that name (`podman:[USER/]POD`, rootful and
 /// rootless pods alike: every member shares the pod's namespace).
-fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Key, Refusal> {
+/// `Ok(None)`: nothing matched and, as `ip`, the caller falls back to the
+/// run dir; as rnetns that is an error saying why.
+fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Option<Key>, Error> {
     let (owner, name) = match what.split_once('/') {
         Some((user, name)) => (Some(owner_named(user)?), name),
         None => (None, what),
@@ -298,14 +267,11 @@ fn find_container(scan: &runtimes::Scan, runtime: &str, what: &str) -> Result<Ke
     keys.sort_unstable();
     keys.dedup();
     match keys[..] {
-        [k] => Ok(k),
+        [k] => Ok(Some(k)),
         // As `ip`, a reference that matches nothing keeps iproute2's own
         // message (the caller falls back to the run dir); as rnetns it
         // says why (README "Tests").
-        [] if !crate::prog::is_rnetns() => Err(Refusal {
-            msg: Vec::new(),
-            ambiguous: false,
-        }),
+        [] if !crate::prog::is_rnetns() => Ok(None),
         [] => Err(missing(scan, runtime, owner, name)),
         _ => Err(ambiguous(runtime, what, &hits, None)),
     }
@@ -318,7 +284,7 @@ fn ambiguous(
     what: &str,
     hits: &[(Key, &Container)],
     stopped: Option<&Container>,
-) -> Refusal {
+) -> Error {
     let mut all: Vec<(&Container, &str)> = stopped
         .map(|c| (c, ", stopped"))
         .into_iter()
@@ -354,20 +320,12 @@ fn ambiguous(
         all.len(),
         list.join(", ")
     );
-    Refusal {
-        msg: msg.into_bytes(),
-        ambiguous: true,
-    }
+    Error::Ambiguous(msg.into_bytes())
 }
 
 /// The message for a reference that matches no running container: a
 /// stopped one, no state at all, or none of N (with near misses).
-fn missing(
-    scan: &runtimes::Scan,
-    runtime: &str,
-    owner: Option<Option<u32>>,
-    name: &str,
-) -> Refusal {
+fn missing(scan: &runtimes::Scan, runtime: &str, owner: Option<Option<u32>>, name: &str) -> Error {
     let known: Vec<&Container> = scan
         .catalog
         .iter()
@@ -381,7 +339,7 @@ fn missing(
     };
     if let Some(c) = scan.ignored.iter().find(matches) {
         let label = c.name.as_deref().unwrap_or(c.short_id());
-        return Refusal::missing(format!(
+        return missing_ref(format!(
             "{runtime} container \"{}\" of {} is not believed: its process or namespace is not that user's",
             escape(label.as_bytes()),
             owner_text(c.owner)
@@ -392,7 +350,7 @@ fn missing(
         .find(|c| c.name.as_deref() == Some(name) || (!name.is_empty() && c.id.starts_with(name)))
     {
         let label = c.name.as_deref().unwrap_or(c.short_id());
-        return Refusal::missing(format!(
+        return missing_ref(format!(
             "{runtime} container \"{}\" is stopped: it has no network namespace",
             escape(label.as_bytes())
         ));
@@ -417,7 +375,7 @@ fn missing(
         .as_deref()
         .filter(|_| known.is_empty() && homes.iter().all(|h| !h.exists()))
     {
-        return Refusal::missing(format!(
+        return missing_ref(format!(
             "{runtime} state not found at {home} (is {runtime} installed here?)"
         ));
     }
@@ -436,7 +394,7 @@ fn missing(
     if !near.is_empty() {
         msg.push_str(&format!("; did you mean {}?", near.join(" or ")));
     }
-    Refusal::missing(msg)
+    missing_ref(msg)
 }
 
 /// Container names within edit distance 2 of `name` (closest first, at
