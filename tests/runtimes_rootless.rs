@@ -449,5 +449,27 @@ fn rootless_docker(uid: u32) -> Result<(), Failed> {
     pids_match(ns, ino, &[pid], "rnt-rd1")?;
     enters("docker:rnt-rd1", pid)?;
     println!("rootless docker rnt-rd1: ok (netns {ino})");
+    // The netns the daemon runs in (rootlesskit's, with docker0) is the
+    // user's docker's, not an anonymous process's.
+    let dpid: u64 = std::fs::read_to_string(format!("/run/user/{uid}/docker.pid"))?
+        .trim()
+        .parse()?;
+    let dino = netns_ino(dpid).ok_or("rootless dockerd vanished")?;
+    if dino == netns_ino(std::process::id().into()).unwrap_or(0) {
+        return Err(format!("rootless dockerd {dpid} runs in the host's netns").into());
+    }
+    let daemon = listed(&spaces, dino, "rootless dockerd")?;
+    let uid_listed = daemon["owner_uid"].as_u64();
+    if daemon["runtime"].as_str() != Some("docker") || uid_listed != Some(uid.into()) {
+        return Err(format!(
+            "rootless dockerd {dpid}'s netns not listed as the user's docker: {daemon}"
+        )
+        .into());
+    }
+    let dpids = daemon["pids"].as_array().ok_or("no pids")?;
+    if !dpids.iter().any(|p| p.as_u64() == Some(dpid)) {
+        return Err(format!("rootless dockerd {dpid} not among its netns's pids: {daemon}").into());
+    }
+    println!("rootless dockerd {dpid}: ok (netns {dino}, docker, uid {uid})");
     Ok(())
 }

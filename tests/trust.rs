@@ -115,6 +115,16 @@ fn trust_a_users_state_speaks_only_for_that_user() {
     }
     assert_eq!(host["runtime"], "host");
     assert_eq!(prod["runtime"], "iproute2");
+    // Her docker.pid names a process of hers in a netns root made: that
+    // does not make root's namespace her rootless docker's (only a netns
+    // she made is).
+    let rooted = ns(&list, &f["mhino"]);
+    assert_eq!(rooted["runtime"], "process", "{rooted}");
+    assert!(rooted.get("owner_uid").is_none(), "{rooted}");
+    let pids = rooted["pids"].as_array().unwrap();
+    let mh: u64 = f["mh"].parse().unwrap();
+    assert!(pids.iter().any(|p| p.as_u64() == Some(mh)), "{rooted}");
+    assert!(!list.iter().any(|n| n["runtime"] == "docker"), "{json}");
     assert!(!json.contains("netns-host"), "{json}");
 
     // Positive control: her real rootless namespace is found and named,

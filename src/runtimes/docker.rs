@@ -269,7 +269,10 @@ fn rootful_dockerds() -> Vec<u32> {
 /// root, `/run/user/UID/docker`, holds the sandbox mounts only in the
 /// daemon's own mount namespace, so it is read through
 /// `/proc/PID/root/run/user/UID/docker`; its data root is
-/// `~/.local/share/docker`.
+/// `~/.local/share/docker`. The netns the daemon runs in (rootlesskit's,
+/// with `docker0` and the user's uplink) is docker's too, when it is a
+/// namespace that user made: a pidfile naming their process in the host's
+/// netns, or in one they did not make, claims nothing.
 fn scan_rootless(ev: &mut Evidence, procs: &Procs) {
     let Some(users) = Root::open("/run/user", &mut Default::default()) else {
         return;
@@ -304,6 +307,11 @@ fn scan_rootless(ev: &mut Evidence, procs: &Procs) {
         );
         let mut user = super::trust::User::new(uid);
         super::trust::admit(&mut user, sub, ev, procs);
+        if let Some(&key) = procs.by_pid.get(&pid) {
+            if user.owns(pid, key) {
+                ev.daemons.push((key, "docker", uid));
+            }
+        }
         user.note("docker", &mut ev.notes);
     }
 }

@@ -97,6 +97,10 @@ pub struct Evidence {
     pub settled: Vec<(&'static str, String)>,
     /// Containers of a user's state that were not believed ([`trust`]).
     pub ignored: Vec<Container>,
+    /// Namespaces a user's runtime daemon runs in, with no file of their
+    /// own (rootless docker's, made by rootlesskit): (namespace, runtime,
+    /// uid), each checked to be that user's ([`trust::User::owns`]).
+    pub daemons: Vec<(Key, &'static str, u32)>,
 }
 
 /// How many namespace files [`Evidence::hold`] keeps open.
@@ -317,6 +321,11 @@ pub fn merge(ev: Evidence, procs: &procs::Procs) -> Scan {
         }
         acc.reached_by(hit.uid);
         claim(acc, hit.owner);
+    }
+    for (key, runtime, uid) in ev.daemons {
+        let acc = map.entry(key).or_default();
+        acc.reached_by(Some(uid));
+        claim(acc, Some((runtime, Rank::User)));
     }
     for (key, c) in ev.members {
         let acc = map.entry(key).or_default();

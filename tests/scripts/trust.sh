@@ -13,7 +13,7 @@ echo 'mallory:200000:65536' >/etc/subuid
 
 # $mnt: the container hierarchy (cgroup_hierarchy.sh, run before this).
 CG="$mnt/rnetns-trust-$$"
-cleanup() { kill $PROOT $KTP $PAUSE $M2 2>/dev/null; wait 2>/dev/null; sleep 0.2; rmdir "$CG/docker-${WEB}.scope" "$CG/libpod-${CACHE}.scope" "$CG" 2>/dev/null; }
+cleanup() { kill $PROOT $KTP $PAUSE $M2 $MH 2>/dev/null; wait 2>/dev/null; sleep 0.2; rmdir "$CG/docker-${WEB}.scope" "$CG/libpod-${CACHE}.scope" "$CG" 2>/dev/null; }
 trap cleanup EXIT
 
 # Root's namespace `prod`, and a root process in it whose cgroup path
@@ -92,6 +92,14 @@ echo $PROOT >$RU/${WEB}/userdata/pidfile
 echo $KTP >$RU/${EVIL}/userdata/pidfile
 echo $KTP >$RU/${KT}/userdata/pidfile
 for id in ${MINE} ${DUP_USER} ${ESC} ${CACHE_USER}; do echo $PAUSE >$RU/$id/userdata/pidfile; done
+# Her docker.pid names a process of hers in a netns root made (nothing
+# else names it): a rootless dockerd's netns is her docker's only if she
+# made it.
+unshare -n setpriv --reuid 1001 --regid 1001 --clear-groups sleep 1000 >/dev/null 2>&1 & MH=$!
+for i in $(seq 50); do [ "$(readlink /proc/$MH/exe)" = "$(command -v sleep)" ] && break; sleep 0.1; done
+echo $MH >$U/docker.pid
+fact mh $MH
+fact mhino "$(ino /proc/$MH/ns/net)"
 chown -R 1001:1001 /home/mallory $U
 
 echo "=== json"; $R -j list --all-runtimes 2>$SBX/json.err; echo "rc=$?"
