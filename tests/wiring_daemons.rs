@@ -427,6 +427,35 @@ fn check() -> Result<(), Failed> {
             ensure(plain.contains(&line), || {
                 format!("plain listing lacks {line:?}")
             })?;
+            // The host end names the container's namespace by its
+            // runtime's reference (a pod by its pod), one `rnetns exec`
+            // takes to that namespace.
+            let head = format!(": {hostveth} veth UP master {bridge} <-> {ifname} (");
+            let label = plain
+                .lines()
+                .find_map(|l| l.split_once(&head))
+                .and_then(|(_, rest)| rest.split_once(')'))
+                .map(|(label, _)| label.to_string())
+                .ok_or_else(|| format!("plain listing lacks a host line with {head:?}"))?;
+            ensure(label.starts_with(&format!("{}:", c.tool)), || {
+                format!(
+                    "{hostveth}'s far end is labelled {label:?}, not by {}",
+                    c.tool
+                )
+            })?;
+            let here = ok(&[
+                RNETNS,
+                "exec",
+                &label,
+                "stat",
+                "-L",
+                "-c",
+                "%i",
+                "/proc/self/ns/net",
+            ])?;
+            ensure(here.trim() == c.ino.to_string(), || {
+                format!("rnetns exec {label} entered {here}, not {}", c.ino)
+            })?;
             // From the host end to the container, and back.
             let id = json_of(&[RNETNS, "-j", "identify", "--iface", hostveth])?;
             ensure(

@@ -12,7 +12,9 @@ use crate::output::json::Node;
 use crate::runtimes::Namespace;
 
 /// A short name for a namespace that `rnetns exec` accepts where one
-/// exists: `host`, a run-dir name, `docker:NAME`, `podman:NAME`,
+/// exists: `host`; a container's runtime reference, `docker:NAME`,
+/// `podman:NAME` or, for a pod, `podman:POD` (it says whose it is, where
+/// podman's own run-dir name, `netns-UUID`, does not); a run-dir name;
 /// `pid:PID`; else its inode. Escaped.
 pub fn label(n: &Namespace) -> String {
     let mut out = String::new();
@@ -26,16 +28,19 @@ pub fn push_label(out: &mut String, n: &Namespace) {
     if n.runtime == "host" {
         return out.push_str("host");
     }
+    let referable = |c: &&crate::runtimes::Container| matches!(c.runtime, "docker" | "podman");
+    if let Some(c) = n.containers.iter().find(referable) {
+        let pod = n.containers.iter().find_map(|c| c.pod.as_deref());
+        let who = match (c.runtime, pod) {
+            ("podman", Some(pod)) => pod,
+            _ => c.name.as_deref().unwrap_or(c.short_id()),
+        };
+        out.push_str(c.runtime);
+        out.push(':');
+        return out.push_str(&escape(who.as_bytes()));
+    }
     if let Some(name) = n.names.first() {
         return out.push_str(&escape(name));
-    }
-    for c in &n.containers {
-        if matches!(c.runtime, "docker" | "podman") {
-            let who = c.name.as_deref().unwrap_or(c.short_id());
-            out.push_str(c.runtime);
-            out.push(':');
-            return out.push_str(&escape(who.as_bytes()));
-        }
     }
     let _ = match (n.pids.first(), n.key) {
         (Some(p), _) => write!(out, "pid:{p}"),
@@ -376,6 +381,28 @@ mod tests {
         assert_eq!(
             label(&ns("podman", &[], vec![c("podman", None)])),
             "podman:0123456789ab"
+        );
+        // podman's rootful netns has a run-dir name too; the reference
+        // says whose it is. A pod is named by its pod.
+        assert_eq!(
+            label(&ns(
+                "podman",
+                &["netns-1a2b"],
+                vec![c("podman", Some("db"))]
+            )),
+            "podman:db"
+        );
+        let member = |name: &str| crate::runtimes::Container {
+            pod: Some("shop".into()),
+            ..c("podman", Some(name))
+        };
+        assert_eq!(
+            label(&ns(
+                "podman",
+                &["netns-3c4d"],
+                vec![member("x-infra"), member("web")]
+            )),
+            "podman:shop"
         );
         assert_eq!(label(&ns("process", &[], vec![])), "pid:42");
         assert_eq!(label(&ns("iproute2", &["a\x1bb"], vec![])), "a\\x1bb");
