@@ -128,11 +128,8 @@ impl NetnsGuard {
             return Ok(());
         };
         let here = || {
-            let m = std::fs::metadata("/proc/thread-self/ns/net").ok()?;
-            Some((
-                std::os::unix::fs::MetadataExt::dev(&m),
-                std::os::unix::fs::MetadataExt::ino(&m),
-            ))
+            let h = std::fs::File::open("/proc/thread-self/ns/net").ok()?;
+            crate::nsident::key_of(&h)
         };
         match setns(&f, CloneFlags::CLONE_NEWNET) {
             Err(_) if crate::nsident::key_of(&f).is_some_and(|k| here() == Some(k)) => Ok(()),
