@@ -81,7 +81,7 @@ fn iface_line(spaces: &[Namespace], w: &Wiring, ns: usize, l: &Link) -> String {
         operstate_name(l.operstate)
     );
     for a in &l.addrs {
-        t.push_str(&format!(" {}/{}", a.text(), a.prefixlen));
+        t.push_str(&format!(" {a}/{}", a.prefixlen));
     }
     if let Some(f) = far_text(w, spaces, ns, l) {
         t.push(' ');
@@ -242,7 +242,7 @@ pub fn dot_text(spaces: &[Namespace], w: &Wiring) -> String {
             let addrs: Vec<String> = l
                 .addrs
                 .iter()
-                .map(|a| format!("{}/{}", a.text(), a.prefixlen))
+                .map(|a| format!("{a}/{}", a.prefixlen))
                 .collect();
             let mut text = format!(
                 "{}\\n{} {}",

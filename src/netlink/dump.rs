@@ -60,11 +60,6 @@ impl Addr {
         }
     }
 
-    /// `10.0.0.1` / `fe80::1`, as `ip` prints them.
-    pub fn text(&self) -> String {
-        self.to_string()
-    }
-
     /// The address, when it has the length of one.
     fn ip(&self) -> Option<std::net::IpAddr> {
         match self.local.len() {
@@ -79,7 +74,7 @@ impl Addr {
     }
 }
 
-/// [`Addr::text`], written where it goes (`?` for a malformed length).
+/// `10.0.0.1` / `fe80::1`, as `ip` prints them (`?` for a malformed length).
 impl std::fmt::Display for Addr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.ip() {
@@ -409,7 +404,7 @@ mod tests {
         p.extend(nla(IFA_LOCAL, &[10, 0, 0, 1]));
         let (i, a) = parse_addr(&p).unwrap();
         assert_eq!(
-            (i, a.text(), a.prefixlen, a.family()),
+            (i, a.to_string(), a.prefixlen, a.family()),
             (5, "10.0.0.1".into(), 24, "inet")
         );
         assert_eq!(operstate_name(Some(6)), "UP");

@@ -4,8 +4,8 @@
 //! a thread enters each namespace (setns), dumps links and addresses on
 //! a socket opened there ([`dump`]), the netavark way; on a large host a
 //! few workers share the namespaces (one more than the CPUs, the main
-//! thread among them, which goes back to its own netns); nothing is mounted or written
-//! and RTM_NEWNSID is never sent. The kernel's own side effect of a link
+//! thread among them, which goes back to its own netns); nothing is
+//! mounted or written and RTM_NEWNSID is never sent. The kernel's own side effect of a link
 //! dump (an NSID allocated for each namespace a veth, macvlan or vxlan
 //! points into) is accepted, as `ip link` has it (ledger R6).
 //!
@@ -89,8 +89,8 @@ pub const KEEP_OPEN: usize = 400;
 #[derive(Default)]
 struct Open {
     files: HashMap<usize, File>,
-    /// The caller's own namespace (its index) and the socket it was dumped on.
-    own_sock: Option<(usize, Socket)>,
+    /// The socket the caller's own namespace was dumped on.
+    own_sock: Option<Socket>,
 }
 
 /// Dumps every namespace of `spaces` (the caller's own on this thread,
@@ -139,7 +139,7 @@ pub fn wire(spaces: &[Namespace], mut files: HashMap<usize, File>) -> Wiring {
             Ok((sock, links)) => {
                 w.links[i] = Some(links);
                 if let Some(sock) = sock {
-                    open.own_sock = Some((i, sock));
+                    open.own_sock = Some(sock);
                 }
             }
             Err(e) if e.errno == VANISHED => w.notes.push(format!(
@@ -444,7 +444,12 @@ fn resolve(spaces: &[Namespace], w: &mut Wiring, open: &mut Open, own: Option<us
         } else {
             let wanted: BTreeSet<usize> =
                 pending.iter().flat_map(|p| p.3.iter().copied()).collect();
-            asked = ask_nsids(spaces, i, &wanted, open);
+            let kept = if Some(i) == own {
+                open.own_sock.take()
+            } else {
+                None
+            };
+            asked = ask_nsids(spaces, i, &wanted, open, kept);
             asked.as_ref()
         };
         for (ifindex, id, target, cands, _) in pending {
@@ -485,14 +490,15 @@ fn settle(by_nsid: Option<&HashMap<i32, usize>>, id: i32, target: u32, cands: &[
 
 /// In namespace `at`, the NSID it has for each of `wanted`, as
 /// NSID -> namespace (RTM_GETNSID by fd, which never allocates); `None`
-/// when the kernel could not be asked.
+/// when the kernel could not be asked. `kept`: a socket already open in
+/// `at` (the caller's own namespace's), else one is opened there.
 fn ask_nsids(
     spaces: &[Namespace],
     at: usize,
     wanted: &BTreeSet<usize>,
     open: &mut Open,
+    kept: Option<Socket>,
 ) -> Option<HashMap<i32, usize>> {
-    let kept = open.own_sock.take_if(|(m, _)| *m == at).map(|(_, s)| s);
     let sock = match kept {
         Some(s) => s,
         None => {

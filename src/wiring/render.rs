@@ -30,8 +30,7 @@ pub fn push_label(out: &mut String, n: &Namespace) {
     }
     let referable = |c: &&crate::runtimes::Container| matches!(c.runtime, "docker" | "podman");
     if let Some(c) = n.containers.iter().find(referable) {
-        let pod = n.containers.iter().find_map(|c| c.pod.as_deref());
-        let who = match (c.runtime, pod) {
+        let who = match (c.runtime, c.pod.as_deref()) {
             ("podman", Some(pod)) => pod,
             _ => c.name.as_deref().unwrap_or(c.short_id()),
         };
@@ -125,7 +124,7 @@ pub fn iface_node(w: &Wiring, spaces: &[Namespace], ns: usize, l: &Link) -> Node
         .map(|a| {
             Node::Object(vec![
                 ("family", s(a.family().as_bytes())),
-                ("local", s(a.text().as_bytes())),
+                ("local", s(a.to_string().as_bytes())),
                 ("prefixlen", Node::Int(a.prefixlen.into())),
             ])
         })
